@@ -1,0 +1,486 @@
+/* Scenario driver: the application of the seed.  It is NOT linked against the
+ * runtime (unless built with -DDLM_LINKED) and runs the steps given on its
+ * command line, one per argument (matrix/scenarios.yaml lists them):
+ *   open:NAME[:lazy|now,local|global]  close:NAME  close-in-thread:NAME  fire:NAME
+ *   open-runtime  close-runtime  wake  check[:LABEL]  cycles:N:NAME  bounded
+ *   fork-child:NAME  exit-fast
+ * Evidence goes to stdout as "@ key value" lines, written as it is gathered so
+ * that a crash loses nothing already seen.  Exit codes: 0 pass, 2 bad usage,
+ * 3 threads or memory unbounded, 4 a step failed, 5 the forked child failed. */
+#define _GNU_SOURCE
+#include "dlmrt.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_HANDLES 8
+#define WAKE_WAIT_MS 1000
+#define THREAD_GROWTH_BOUND 4
+#define RSS_GROWTH_BOUND_KB (16 * 1024)
+
+struct handle {
+	char name[32];
+	void *dl;
+};
+
+struct counters {
+	int ctor, dtor, started, exited, heartbeats, fired, pin_errors;
+};
+
+static struct handle handles[MAX_HANDLES];
+static void *runtime_handle;
+static struct counters seen;
+static const char *libdir;
+static int wake_write = -1, wake_read = -1, event_read = -1;
+static long threads_before_cycles = -1, threads_after_cycles = -1;
+static long rss_before_cycles = -1, rss_after_cycles = -1;
+
+static void evidence(const char *key, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "@ %s ", key);
+
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(STDOUT_FILENO, line, (size_t)n) < 0)
+		_exit(2);
+}
+
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("dlm-driver: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(code);
+}
+
+static void count_event(char event)
+{
+	switch (event) {
+	case DLMRT_EV_CTOR: seen.ctor++; break;
+	case DLMRT_EV_DTOR: seen.dtor++; break;
+	case DLMRT_EV_LISTENER_START: seen.started++; break;
+	case DLMRT_EV_LISTENER_EXIT: seen.exited++; break;
+	case DLMRT_EV_HEARTBEAT: seen.heartbeats++; break;
+	case DLMRT_EV_FIRE: seen.fired++; break;
+	case DLMRT_EV_PIN_ERROR: seen.pin_errors++; break;
+	default: break;
+	}
+}
+
+/* Reads what the runtime reported, waiting up to timeout_ms for more. */
+static void drain_events(int timeout_ms)
+{
+	struct pollfd fd = { event_read, POLLIN, 0 };
+	char buf[256];
+	ssize_t n, i;
+
+	while (poll(&fd, 1, timeout_ms) > 0) {
+		n = read(event_read, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		for (i = 0; i < n; i++)
+			count_event(buf[i]);
+		timeout_ms = 0;
+	}
+}
+
+static int live_listeners(void)
+{
+	drain_events(0);
+	return seen.started - seen.exited;
+}
+
+/* Pipes live in the driver, not in the runtime, so that they survive an
+ * unmapping.  The runtime finds them in its constructor through the
+ * environment; runtimes loaded at start-up need them before main(), hence the
+ * re-exec. */
+static void set_up_pipes(char **argv)
+{
+	int wake[2], events[2];
+	char value[16];
+
+	if (getenv("DLM_WAKE_FD") && getenv("DLM_EVENT_FD") && getenv("DLM_WAKE_WRITE_FD") &&
+	    getenv("DLM_EVENT_READ_FD")) {
+		wake_read = atoi(getenv("DLM_WAKE_FD"));
+		wake_write = atoi(getenv("DLM_WAKE_WRITE_FD"));
+		event_read = atoi(getenv("DLM_EVENT_READ_FD"));
+		return;
+	}
+	if (pipe(wake) < 0 || pipe(events) < 0)
+		die(2, "pipe: %s", strerror(errno));
+	fcntl(events[0], F_SETFL, O_NONBLOCK);
+	fcntl(wake[0], F_SETFL, O_NONBLOCK);
+	snprintf(value, sizeof(value), "%d", wake[0]);
+	setenv("DLM_WAKE_FD", value, 1);
+	snprintf(value, sizeof(value), "%d", wake[1]);
+	setenv("DLM_WAKE_WRITE_FD", value, 1);
+	snprintf(value, sizeof(value), "%d", events[1]);
+	setenv("DLM_EVENT_FD", value, 1);
+	snprintf(value, sizeof(value), "%d", events[0]);
+	setenv("DLM_EVENT_READ_FD", value, 1);
+	execv("/proc/self/exe", argv);
+	execv(argv[0], argv);
+	die(2, "re-exec of %s failed: %s", argv[0], strerror(errno));
+}
+
+static struct handle *find_handle(const char *name, int create)
+{
+	int i;
+
+	for (i = 0; i < MAX_HANDLES; i++)
+		if (handles[i].dl && !strcmp(handles[i].name, name))
+			return &handles[i];
+	for (i = 0; create && i < MAX_HANDLES; i++)
+		if (!handles[i].dl) {
+			snprintf(handles[i].name, sizeof(handles[i].name), "%s", name);
+			return &handles[i];
+		}
+	die(2, "provider %s is %s", name, create ? "opened too often" : "not open");
+	return NULL;
+}
+
+static int parse_flags(const char *flags)
+{
+	int mode = RTLD_LAZY, scope = RTLD_LOCAL;
+
+	if (flags && strstr(flags, "now"))
+		mode = RTLD_NOW;
+	if (flags && strstr(flags, "global"))
+		scope = RTLD_GLOBAL;
+	return mode | scope;
+}
+
+static void open_provider(const char *name, const char *flags)
+{
+	struct handle *h = find_handle(name, 1);
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/libdlmprov_%s.so", libdir, name);
+	h->dl = dlopen(path, parse_flags(flags));
+	if (!h->dl)
+		die(4, "dlopen(%s): %s", path, dlerror());
+	drain_events(0);
+}
+
+static void close_provider(const char *name)
+{
+	struct handle *h = find_handle(name, 0);
+
+	if (dlclose(h->dl))
+		die(4, "dlclose(%s): %s", name, dlerror());
+	h->dl = NULL;
+}
+
+static void *close_in_thread_main(void *name)
+{
+	close_provider(name);
+	return NULL;
+}
+
+static void close_in_thread(const char *name)
+{
+	pthread_t thread;
+
+	if (pthread_create(&thread, NULL, close_in_thread_main, (void *)name))
+		die(4, "pthread_create failed");
+	pthread_join(thread, NULL);
+}
+
+static void fire(const char *name)
+{
+	struct handle *h = find_handle(name, 0);
+	int (*fire_probe)(void) = (int (*)(void))dlsym(h->dl, "dlm_provider_fire");
+
+	if (!fire_probe)
+		die(4, "dlsym(%s, dlm_provider_fire): %s", name, dlerror());
+	if (fire_probe() != 0)
+		die(4, "provider %s fired but its probe is not registered", name);
+	drain_events(0);
+}
+
+static void open_runtime(void)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", libdir, DLMRT_SONAME);
+	runtime_handle = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+	if (!runtime_handle)
+		die(4, "dlopen(%s): %s", path, dlerror());
+}
+
+static void close_runtime(void)
+{
+	if (!runtime_handle || dlclose(runtime_handle))
+		die(4, "dlclose(runtime) failed");
+	runtime_handle = NULL;
+}
+
+/* Wakes every live listener through the driver's pipe and counts heartbeats.
+ * After an unmapping, the wake-up returns into unmapped text: SIGSEGV. */
+static void wake(void)
+{
+	int live = live_listeners(), i, before = seen.heartbeats;
+	char byte = DLMRT_WAKE, drop;
+	struct timespec start, now;
+
+	evidence("woken", "%d", live);
+	for (i = 0; i < live; i++)
+		if (write(wake_write, &byte, 1) != 1)
+			die(4, "write to wake pipe: %s", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (seen.heartbeats - before < live) {
+		long waited;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (waited >= WAKE_WAIT_MS)
+			break;
+		drain_events((int)(WAKE_WAIT_MS - waited));
+	}
+	while (read(wake_read, &drop, 1) == 1)
+		; /* unclaimed wake-ups must not leak into a later step */
+	evidence("heartbeats", "%d", seen.heartbeats - before);
+}
+
+static int mapped_in_proc_maps(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[1024];
+	int found = 0;
+
+	if (!maps)
+		return -1;
+	while (!found && fgets(line, sizeof(line), maps))
+		found = strstr(line, "/" DLMRT_SONAME) != NULL;
+	fclose(maps);
+	return found;
+}
+
+static int phdr_visit(struct dl_phdr_info *info, size_t size, void *found)
+{
+	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+
+	(void)size;
+	if (name && !strcmp(name + 1, DLMRT_SONAME))
+		*(int *)found = 1;
+	return 0;
+}
+
+static int mapped_in_phdr(void)
+{
+	int found = 0;
+
+	dl_iterate_phdr(phdr_visit, &found);
+	return found;
+}
+
+/* NOLOAD by soname; the probe's own reference is dropped again at once. */
+static int mapped_by_noload(void)
+{
+	void *probe = dlopen(DLMRT_SONAME, RTLD_LAZY | RTLD_NOLOAD);
+
+	if (!probe)
+		return 0;
+	dlclose(probe);
+	return 1;
+}
+
+static long count_threads(void)
+{
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *entry;
+	long count = 0;
+
+	if (!tasks)
+		return -1;
+	while ((entry = readdir(tasks)))
+		count += entry->d_name[0] != '.';
+	closedir(tasks);
+	return count;
+}
+
+static long rss_kb(void)
+{
+	FILE *statm = fopen("/proc/self/statm", "r");
+	long size, resident = -1;
+
+	if (!statm)
+		return -1;
+	if (fscanf(statm, "%ld %ld", &size, &resident) != 2)
+		resident = -1;
+	fclose(statm);
+	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static const char *truth(int value)
+{
+	return value < 0 ? "null" : value ? "true" : "false";
+}
+
+static void check(const char *label)
+{
+	int maps = mapped_in_proc_maps(), phdr = mapped_in_phdr(), noload = mapped_by_noload();
+	char key[64];
+
+	drain_events(0);
+#define LABELLED(name) (snprintf(key, sizeof(key), label ? "%s@%s" : "%s", name, label), key)
+	evidence(LABELLED("mapped"), "%s", truth(maps < 0 ? phdr : maps));
+	evidence(LABELLED("mapped_maps"), "%s", truth(maps));
+	evidence(LABELLED("mapped_phdr"), "%s", truth(phdr));
+	evidence(LABELLED("mapped_noload"), "%s", truth(noload));
+	evidence(LABELLED("threads_live"), "%ld", count_threads());
+	evidence(LABELLED("listeners_live"), "%d", seen.started - seen.exited);
+	evidence(LABELLED("ctor_runs"), "%d", seen.ctor);
+	evidence(LABELLED("dtor_runs"), "%d", seen.dtor);
+	evidence(LABELLED("listeners_started"), "%d", seen.started);
+	evidence(LABELLED("events_fired"), "%d", seen.fired);
+	evidence(LABELLED("pin_errors"), "%d", seen.pin_errors);
+#undef LABELLED
+}
+
+static void cycles(long count, const char *name)
+{
+	long i;
+
+	threads_before_cycles = count_threads();
+	rss_before_cycles = rss_kb();
+	for (i = 0; i < count; i++) {
+		open_provider(name, NULL);
+		fire(name);
+		close_provider(name);
+		evidence("cycles_done", "%ld", i + 1); /* shows how far a crash got */
+	}
+	threads_after_cycles = count_threads();
+	rss_after_cycles = rss_kb();
+	evidence("threads_before", "%ld", threads_before_cycles);
+	evidence("threads_after", "%ld", threads_after_cycles);
+	evidence("rss_kb_before", "%ld", rss_before_cycles);
+	evidence("rss_kb_after", "%ld", rss_after_cycles);
+}
+
+static void bounded(void)
+{
+	long threads = threads_after_cycles - threads_before_cycles;
+	long rss = rss_after_cycles - rss_before_cycles;
+
+	if (threads_before_cycles < 0 || rss_before_cycles < 0)
+		die(2, "bounded needs a cycles step before it and /proc mounted");
+	if (threads > THREAD_GROWTH_BOUND)
+		die(3, "threads grew by %ld over the cycles (bound %d)", threads, THREAD_GROWTH_BOUND);
+	if (rss > RSS_GROWTH_BOUND_KB)
+		die(3, "resident memory grew by %ld KiB over the cycles (bound %d)", rss, RSS_GROWTH_BOUND_KB);
+}
+
+static void fork_child(const char *name)
+{
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		die(4, "fork: %s", strerror(errno));
+	if (child == 0) {
+		open_provider(name, NULL);
+		fire(name);
+		close_provider(name);
+		exit(0);
+	}
+	if (waitpid(child, &status, 0) < 0)
+		die(4, "waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status)) {
+		evidence("child_signal", "%d", WTERMSIG(status));
+		die(5, "forked child died of signal %d", WTERMSIG(status));
+	}
+	evidence("child_exit", "%d", WEXITSTATUS(status));
+	if (WEXITSTATUS(status))
+		die(5, "forked child exited %d", WEXITSTATUS(status));
+}
+
+/* Exit while listeners are busy: detached threads die with the process at
+ * once; joined threads hold exit() up (the reason upstream detaches them). */
+static void exit_fast(void)
+{
+	int live = live_listeners(), i;
+	char byte = DLMRT_WAKE_BUSY;
+	struct timespec settle = { 0, 100 * 1000 * 1000 };
+
+	for (i = 0; i < live; i++)
+		if (write(wake_write, &byte, 1) != 1)
+			die(4, "write to wake pipe: %s", strerror(errno));
+	nanosleep(&settle, NULL);
+	evidence("busy_listeners", "%d", live);
+	exit(0);
+}
+
+static void run_step(char *step)
+{
+	char *verb = strtok(step, ":"), *arg = strtok(NULL, ":"), *extra = strtok(NULL, ":");
+
+	if (!verb)
+		die(2, "empty step");
+	if (!strcmp(verb, "open") && arg)
+		open_provider(arg, extra);
+	else if (!strcmp(verb, "close") && arg)
+		close_provider(arg);
+	else if (!strcmp(verb, "close-in-thread") && arg)
+		close_in_thread(arg);
+	else if (!strcmp(verb, "fire") && arg)
+		fire(arg);
+	else if (!strcmp(verb, "open-runtime"))
+		open_runtime();
+	else if (!strcmp(verb, "close-runtime"))
+		close_runtime();
+	else if (!strcmp(verb, "wake"))
+		wake();
+	else if (!strcmp(verb, "check"))
+		check(arg);
+	else if (!strcmp(verb, "cycles") && arg && extra)
+		cycles(strtol(arg, NULL, 10), extra);
+	else if (!strcmp(verb, "bounded"))
+		bounded();
+	else if (!strcmp(verb, "fork-child") && arg)
+		fork_child(arg);
+	else if (!strcmp(verb, "exit-fast"))
+		exit_fast();
+	else
+		die(2, "unknown or incomplete step '%s'", verb);
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	if (argc < 2)
+		die(2, "usage: %s STEP...", argv[0]);
+	set_up_pipes(argv);
+	libdir = getenv("DLM_LIBDIR");
+	if (!libdir)
+		die(2, "DLM_LIBDIR is not set (the suite runner sets it)");
+#ifdef DLM_LINKED
+	evidence("linked_variant", "%s", dlm_rt_variant());
+#endif
+	for (i = 1; i < argc; i++)
+		run_step(argv[i]);
+	return 0;
+}

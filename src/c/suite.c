@@ -1,0 +1,764 @@
+/* dlm-suite: runs one environment's scenarios, each in its own process with a
+ * timeout, and classifies each cell against the declared expectation.
+ * Needs no Python or shell, so it runs in an image holding only a C library,
+ * its loader and the built programs.  Layout under ROOT (default: the
+ * directory above this program's bin/):
+ *   share/suite.tsv            cells and expectations, generated from matrix/
+ *   rt/VARIANT/bin/            the drivers built against that runtime variant
+ *   rt/VARIANT/lib/            the runtime and the providers
+ *   rt/VARIANT/BUILD-FAILED    the build log, when that variant did not build */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <link.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
+
+#define MAX_CELLS 512
+#define MAX_RULES 512
+#define MAX_ATTEMPTS 100
+#define CAPTURE 32768
+#define EXCERPT 2000
+
+struct cell {
+	char *scenario, *runtime, *driver, *env, *steps, *description;
+	long timeout_ms;
+};
+
+struct rule {
+	char *scenario, *runtime, *family, *versions, *outcome, *reason;
+};
+
+struct capture {
+	char data[CAPTURE];
+	size_t length;
+	int truncated;
+};
+
+struct attempt {
+	char result[48]; /* pass, crash:SIGSEGV, exit:3, timeout, build-error, error */
+	int signal, exit_code;
+	double duration;
+	struct capture out, err;
+};
+
+static struct cell cells[MAX_CELLS];
+static struct rule rules[MAX_RULES];
+static int cell_count, rule_count;
+static char root[1024];
+static char libc_family[16] = "unknown", libc_version[32] = "unknown";
+static volatile sig_atomic_t interrupted;
+static pid_t running_child;
+
+/* ---- small helpers ---- */
+
+static void fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "dlm-suite: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static char *copy(const char *text)
+{
+	char *result = strdup(text ? text : "");
+
+	if (!result)
+		fail("%s", "out of memory");
+	return result;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void json_string(FILE *out, const char *text, size_t length)
+{
+	size_t i;
+
+	fputc('"', out);
+	for (i = 0; i < length; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '\t')
+			fputs("\\t", out);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void json_cstring(FILE *out, const char *text)
+{
+	if (text)
+		json_string(out, text, strlen(text));
+	else
+		fputs("null", out);
+}
+
+static const char *signal_name(int sig)
+{
+	static char other[16];
+
+	switch (sig) {
+	case SIGSEGV: return "SIGSEGV";
+	case SIGBUS: return "SIGBUS";
+	case SIGABRT: return "SIGABRT";
+	case SIGILL: return "SIGILL";
+	case SIGFPE: return "SIGFPE";
+	case SIGKILL: return "SIGKILL";
+	case SIGTERM: return "SIGTERM";
+	case SIGTRAP: return "SIGTRAP";
+	case SIGSYS: return "SIGSYS";
+	default: snprintf(other, sizeof(other), "SIG%d", sig); return other;
+	}
+}
+
+/* ---- the environment: C library family and version, read at run time ---- */
+
+#ifndef __GLIBC__
+static int find_interp(struct dl_phdr_info *info, size_t size, void *path)
+{
+	int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_INTERP) {
+			snprintf(path, PATH_MAX, "%s", (const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr));
+			return 1;
+		}
+	return 1; /* only the executable, which comes first, matters */
+}
+#endif
+
+#ifndef __GLIBC__
+/* musl has no version API: its loader prints "Version X" when run bare. */
+static void read_musl_version(void)
+{
+	char interp[PATH_MAX] = "", text[512];
+	int fds[2], status;
+	ssize_t n, length = 0;
+	pid_t child;
+	char *version;
+
+	dl_iterate_phdr(find_interp, interp);
+	if (!interp[0] || pipe(fds) < 0)
+		return;
+	child = fork();
+	if (child == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		dup2(fds[1], STDOUT_FILENO);
+		execl(interp, interp, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (child > 0 && (n = read(fds[0], text + length, sizeof(text) - 1 - (size_t)length)) > 0)
+		length += n;
+	text[length] = 0;
+	close(fds[0]);
+	if (child > 0)
+		waitpid(child, &status, 0);
+	version = strstr(text, "Version ");
+	if (version && sscanf(version + 8, "%31[0-9.]", libc_version) == 1)
+		snprintf(libc_family, sizeof(libc_family), "musl");
+}
+#endif
+
+static void read_libc(void)
+{
+#ifdef __GLIBC__
+	snprintf(libc_family, sizeof(libc_family), "glibc");
+	snprintf(libc_version, sizeof(libc_version), "%s", gnu_get_libc_version());
+#else
+	read_musl_version();
+#endif
+}
+
+static const char *compiler(void)
+{
+#if defined(__clang__)
+	return "clang " __clang_version__;
+#elif defined(__GNUC__)
+	return "gcc " __VERSION__;
+#else
+	return "unknown";
+#endif
+}
+
+/* ---- expectations: first matching rule wins (same rule as dlmatrix.expectations) ---- */
+
+static int compare_versions(const char *a, const char *b)
+{
+	while (*a || *b) {
+		long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
+
+		if (x != y)
+			return x < y ? -1 : 1;
+		a += *a == '.';
+		b += *b == '.';
+		if (!isdigit((unsigned char)*a) && !isdigit((unsigned char)*b))
+			break;
+	}
+	return 0;
+}
+
+static int version_in(const char *range, const char *version)
+{
+	char buf[256], *item, *save = NULL;
+
+	if (!strcmp(range, "*"))
+		return 1;
+	snprintf(buf, sizeof(buf), "%s", range);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		int ok;
+
+		while (*item == ' ')
+			item++;
+		if (!strncmp(item, ">=", 2))
+			ok = compare_versions(version, item + 2) >= 0;
+		else if (!strncmp(item, "<=", 2))
+			ok = compare_versions(version, item + 2) <= 0;
+		else if (!strncmp(item, "==", 2))
+			ok = compare_versions(version, item + 2) == 0;
+		else if (*item == '>')
+			ok = compare_versions(version, item + 1) > 0;
+		else if (*item == '<')
+			ok = compare_versions(version, item + 1) < 0;
+		else
+			ok = compare_versions(version, item) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static const struct rule *expectation(const struct cell *cell)
+{
+	int i;
+
+	for (i = 0; i < rule_count; i++) {
+		const struct rule *rule = &rules[i];
+
+		if (!fnmatch(rule->scenario, cell->scenario, 0) && !fnmatch(rule->runtime, cell->runtime, 0) &&
+		    (!strcmp(rule->family, "*") || !strcmp(rule->family, libc_family)) &&
+		    version_in(rule->versions, libc_version))
+			return rule;
+	}
+	return NULL;
+}
+
+/* ---- the suite file ---- */
+
+static int split_tabs(char *line, char **fields, int max)
+{
+	int count = 0;
+	char *tab;
+
+	line[strcspn(line, "\r\n")] = 0;
+	while (count < max) {
+		fields[count++] = line;
+		tab = strchr(line, '\t');
+		if (!tab)
+			break;
+		*tab = 0;
+		line = tab + 1;
+	}
+	return count;
+}
+
+static void load_suite(const char *path)
+{
+	FILE *file = fopen(path, "r");
+	char line[8192], *f[8];
+	int n;
+
+	if (!file)
+		fail("cannot read the suite file %s (build the suite with build.sh first)", path);
+	while (fgets(line, sizeof(line), file)) {
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		n = split_tabs(line, f, 8);
+		if (!strcmp(f[0], "cell") && n == 8 && cell_count < MAX_CELLS) {
+			struct cell *c = &cells[cell_count++];
+
+			c->scenario = copy(f[1]);
+			c->runtime = copy(f[2]);
+			c->timeout_ms = strtol(f[3], NULL, 10);
+			c->driver = copy(f[4]);
+			c->env = copy(f[5]);
+			c->steps = copy(f[6]);
+			c->description = copy(f[7]);
+		} else if (!strcmp(f[0], "expect") && n == 7 && rule_count < MAX_RULES) {
+			struct rule *r = &rules[rule_count++];
+
+			r->scenario = copy(f[1]);
+			r->runtime = copy(f[2]);
+			r->family = copy(f[3]);
+			r->versions = copy(f[4]);
+			r->outcome = copy(f[5]);
+			r->reason = copy(f[6]);
+		} else {
+			fail("malformed line in the suite file: %s", f[0]);
+		}
+	}
+	fclose(file);
+}
+
+/* ---- running one attempt ---- */
+
+static void expand(char *out, size_t size, const char *text, const char *rtdir)
+{
+	size_t used = 0;
+
+	while (*text && used + 1 < size) {
+		if (!strncmp(text, "@RT@", 4)) {
+			used += (size_t)snprintf(out + used, size - used, "%s", rtdir);
+			text += 4;
+		} else {
+			out[used++] = *text++;
+		}
+		if (used >= size)
+			used = size - 1;
+	}
+	out[used] = 0;
+}
+
+static void exec_driver(const struct cell *cell, const char *rtdir)
+{
+	char driver[PATH_MAX], libdir[PATH_MAX], item[PATH_MAX * 2];
+	char *argv[64], *steps = copy(cell->steps), *env = copy(cell->env), *save = NULL, *word;
+	struct rlimit no_core = { 0, 0 };
+	int argc = 1;
+
+	setpgid(0, 0);
+	setrlimit(RLIMIT_CORE, &no_core); /* the crashes are the point; no core files */
+	snprintf(driver, sizeof(driver), "%s/bin/%s", rtdir, cell->driver);
+	snprintf(libdir, sizeof(libdir), "%s/lib", rtdir);
+	unsetenv("DLM_WAKE_FD");
+	unsetenv("DLM_EVENT_FD");
+	setenv("DLM_LIBDIR", libdir, 1);
+	for (word = strtok_r(env, " ", &save); word; word = strtok_r(NULL, " ", &save))
+		if (strcmp(word, "-")) {
+			expand(item, sizeof(item), word, rtdir);
+			putenv(copy(item));
+		}
+	argv[0] = driver;
+	for (word = strtok_r(steps, " ", &save); word && argc < 63; word = strtok_r(NULL, " ", &save))
+		argv[argc++] = word;
+	argv[argc] = NULL;
+	if (chdir(rtdir) == 0)
+		execv(driver, argv);
+	fprintf(stderr, "dlm-suite: cannot run %s: %s\n", driver, strerror(errno));
+	_exit(127);
+}
+
+static void capture_from(int fd, struct capture *capture, int *open_fd)
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n <= 0) {
+		close(fd);
+		*open_fd = -1;
+		return;
+	}
+	if (capture->length + (size_t)n > CAPTURE) {
+		capture->truncated = 1;
+		n = (ssize_t)(CAPTURE - capture->length);
+	}
+	memcpy(capture->data + capture->length, buf, (size_t)n);
+	capture->length += (size_t)n;
+}
+
+static void classify(struct attempt *a, int status, int timed_out)
+{
+	if (timed_out) {
+		snprintf(a->result, sizeof(a->result), "timeout");
+	} else if (WIFSIGNALED(status)) {
+		a->signal = WTERMSIG(status);
+		snprintf(a->result, sizeof(a->result), "crash:%s", signal_name(a->signal));
+	} else if (WEXITSTATUS(status) == 0) {
+		snprintf(a->result, sizeof(a->result), "pass");
+	} else {
+		a->exit_code = WEXITSTATUS(status);
+		/* 2: the driver refused its steps; 126/127: it could not be run. */
+		if (a->exit_code == 2 || a->exit_code == 126 || a->exit_code == 127)
+			snprintf(a->result, sizeof(a->result), "error");
+		else
+			snprintf(a->result, sizeof(a->result), "exit:%d", a->exit_code);
+	}
+}
+
+static int read_build_failure(const char *rtdir, struct attempt *a)
+{
+	char path[PATH_MAX];
+	FILE *log;
+
+	snprintf(path, sizeof(path), "%s/BUILD-FAILED", rtdir);
+	log = fopen(path, "r");
+	if (!log)
+		return 0;
+	a->err.length = fread(a->err.data, 1, CAPTURE, log);
+	fclose(log);
+	snprintf(a->result, sizeof(a->result), "build-error");
+	return 1;
+}
+
+static void run_attempt(const struct cell *cell, struct attempt *a)
+{
+	char rtdir[2048];
+	int out[2], err[2], status = 0, timed_out = 0, reaped = 0;
+	double start = now_seconds(), deadline = start + (double)cell->timeout_ms / 1000.0, linger = 0;
+	pid_t child;
+
+	memset(a, 0, sizeof(*a));
+	a->signal = a->exit_code = -1;
+	snprintf(rtdir, sizeof(rtdir), "%s/rt/%s", root, cell->runtime);
+	if (read_build_failure(rtdir, a))
+		return;
+	if (pipe(out) < 0 || pipe(err) < 0)
+		fail("pipe: %s", strerror(errno));
+	fflush(NULL);
+	child = fork();
+	if (child < 0)
+		fail("fork: %s", strerror(errno));
+	if (child == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		exec_driver(cell, rtdir);
+	}
+	running_child = child;
+	close(out[1]);
+	close(err[1]);
+	/* Read until both pipes close and the driver is reaped; a grandchild that
+	 * keeps a pipe open gets a short grace period, not the whole timeout. */
+	while (out[0] >= 0 || err[0] >= 0 || !reaped) {
+		struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+		double now = now_seconds();
+
+		if (!reaped && now > deadline) {
+			kill(-child, SIGKILL);
+			timed_out = 1;
+		}
+		if (reaped && linger == 0)
+			linger = now + 0.2;
+		if ((reaped && now > linger) || interrupted)
+			break;
+		if (poll(fds, 2, 10) > 0) {
+			if (fds[0].revents)
+				capture_from(out[0], &a->out, &out[0]);
+			if (fds[1].revents)
+				capture_from(err[0], &a->err, &err[0]);
+		}
+		if (!reaped && waitpid(child, &status, WNOHANG) == child)
+			reaped = 1;
+	}
+	kill(-child, SIGKILL); /* leftovers of the process group, if any */
+	if (!reaped)
+		waitpid(child, &status, 0);
+	running_child = 0;
+	if (out[0] >= 0)
+		close(out[0]);
+	if (err[0] >= 0)
+		close(err[0]);
+	a->duration = now_seconds() - start;
+	classify(a, status, timed_out);
+}
+
+/* ---- output ---- */
+
+static void print_evidence(FILE *json, const struct capture *out)
+{
+	const char *line = out->data, *end = out->data + out->length;
+	int first = 1;
+
+	fputc('{', json);
+	while (line < end) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		const char *key, *value;
+		size_t key_len, value_len;
+		char *num_end;
+
+		if (!eol)
+			eol = end;
+		if (eol - line > 2 && line[0] == '@' && line[1] == ' ') {
+			key = line + 2;
+			value = memchr(key, ' ', (size_t)(eol - key));
+			if (value) {
+				key_len = (size_t)(value - key);
+				value++;
+				value_len = (size_t)(eol - value);
+				fputs(first ? "" : ",", json);
+				first = 0;
+				json_string(json, key, key_len);
+				fputc(':', json);
+				strtol(value, &num_end, 10);
+				if ((value_len == 4 && !strncmp(value, "true", 4)) ||
+				    (value_len == 5 && !strncmp(value, "false", 5)) ||
+				    (value_len == 4 && !strncmp(value, "null", 4)) ||
+				    (num_end == eol && num_end != value))
+					fwrite(value, 1, value_len, json);
+				else
+					json_string(json, value, value_len);
+			}
+		}
+		line = eol + 1;
+	}
+	fputc('}', json);
+}
+
+/* The tail of what the driver printed that is not evidence. */
+static void print_excerpt(FILE *json, const struct capture *c, int skip_evidence)
+{
+	char text[EXCERPT + 1];
+	size_t used = 0;
+	const char *line = c->data, *end = c->data + c->length;
+
+	while (line < end) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		size_t length;
+
+		eol = eol ? eol + 1 : end;
+		length = (size_t)(eol - line);
+		if (!(skip_evidence && line[0] == '@' && length > 1 && line[1] == ' ')) {
+			if (length > EXCERPT)
+				line = eol - EXCERPT, length = EXCERPT;
+			if (used + length > EXCERPT) {
+				memmove(text, text + (used + length - EXCERPT), EXCERPT - length);
+				used = EXCERPT - length;
+			}
+			memcpy(text + used, line, length);
+			used += length;
+		}
+		line = eol;
+	}
+	json_string(json, text, used);
+}
+
+static const char *verdict_of(const struct attempt *attempts, int count, const char *expected)
+{
+	int i;
+
+	for (i = 1; i < count; i++)
+		if (strcmp(attempts[i].result, attempts[0].result))
+			return "flaky";
+	return expected && !strcmp(attempts[0].result, expected) ? "ok" : "unexpected";
+}
+
+/* The attempt shown for a cell: the first that missed the expectation, else the first. */
+static const struct attempt *representative(const struct attempt *attempts, int count, const char *expected)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (!expected || strcmp(attempts[i].result, expected))
+			return &attempts[i];
+	return &attempts[0];
+}
+
+static void print_cell_json(const struct cell *cell, const struct rule *rule, const struct attempt *attempts,
+			    int count, const char *verdict)
+{
+	const struct attempt *a = representative(attempts, count, rule ? rule->outcome : NULL);
+	char outcome[48];
+	int i;
+
+	snprintf(outcome, sizeof(outcome), "%s", a->result);
+	outcome[strcspn(outcome, ":")] = 0;
+	printf("{\"type\":\"cell\",\"scenario\":");
+	json_cstring(stdout, cell->scenario);
+	printf(",\"runtime\":");
+	json_cstring(stdout, cell->runtime);
+	printf(",\"result\":\"%s\",\"outcome\":\"%s\",\"signal\":", a->result, outcome);
+	if (a->signal > 0)
+		printf("\"%s\"", signal_name(a->signal));
+	else
+		printf("null");
+	printf(",\"exit_code\":");
+	if (a->exit_code >= 0)
+		printf("%d", a->exit_code);
+	else
+		printf("null");
+	printf(",\"duration_s\":%.4f,\"expected\":", a->duration);
+	json_cstring(stdout, rule ? rule->outcome : NULL);
+	printf(",\"reason\":");
+	json_cstring(stdout, rule ? rule->reason : "no expectation in matrix/expectations.yaml matches this cell");
+	printf(",\"verdict\":\"%s\",\"evidence\":", verdict);
+	print_evidence(stdout, &a->out);
+	printf(",\"stdout\":");
+	print_excerpt(stdout, &a->out, 1);
+	printf(",\"stderr\":");
+	print_excerpt(stdout, &a->err, 0);
+	printf(",\"attempts\":[");
+	for (i = 0; i < count; i++)
+		printf("%s{\"result\":\"%s\",\"duration_s\":%.4f}", i ? "," : "", attempts[i].result,
+		       attempts[i].duration);
+	printf("]}\n");
+	fflush(stdout);
+}
+
+static void print_cell_row(const struct cell *cell, const struct rule *rule, const struct attempt *attempts,
+			   int count, const char *verdict)
+{
+	const struct attempt *a = representative(attempts, count, rule ? rule->outcome : NULL);
+	int i, same = 0;
+
+	for (i = 0; i < count; i++)
+		same += !strcmp(attempts[i].result, a->result);
+	printf("%-24s %-10s %-14s %-14s %-10s %4d/%-4d %8.3fs\n", cell->scenario, cell->runtime, a->result,
+	       rule ? rule->outcome : "-", verdict, same, count, a->duration);
+	fflush(stdout);
+}
+
+static void print_env(int json)
+{
+	struct utsname host;
+
+	uname(&host);
+	if (json) {
+		printf("{\"type\":\"env\",\"libc\":{\"family\":");
+		json_cstring(stdout, libc_family);
+		printf(",\"version\":");
+		json_cstring(stdout, libc_version);
+		printf("},\"compiler\":");
+		json_cstring(stdout, compiler());
+		printf(",\"kernel\":");
+		json_cstring(stdout, host.release);
+		printf(",\"machine\":");
+		json_cstring(stdout, host.machine);
+		printf("}\n");
+	} else {
+		printf("dlmatrix suite: %s %s, built by %s, kernel %s %s\n\n", libc_family, libc_version, compiler(),
+		       host.release, host.machine);
+		printf("%-24s %-10s %-14s %-14s %-10s %9s %9s\n", "SCENARIO", "RUNTIME", "RESULT", "EXPECTED",
+		       "VERDICT", "SAME", "TIME");
+	}
+	fflush(stdout);
+}
+
+/* ---- main ---- */
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+	if (running_child > 0)
+		kill(-running_child, SIGKILL);
+}
+
+static void default_root(const char *argv0)
+{
+	char exe[PATH_MAX];
+	char *slash;
+
+	if (!realpath("/proc/self/exe", exe) && !realpath(argv0, exe))
+		fail("cannot locate myself (%s); pass --root DIR", argv0);
+	slash = strrchr(exe, '/');
+	*slash = 0; /* .../bin */
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	if (strlen(exe) >= sizeof(root))
+		fail("install path too long: %s", exe);
+	memcpy(root, exe, strlen(exe) + 1);
+}
+
+static void usage(void)
+{
+	puts("usage: dlm-suite [--json] [--list] [--scenario GLOB] [--runtime GLOB] [--repeat N] [--root DIR]\n"
+	     "Runs this environment's dlopen/dlclose scenarios; exits 1 when a verdict is not ok.");
+}
+
+int main(int argc, char **argv)
+{
+	const char *scenario_glob = "*", *runtime_glob = "*";
+	int json = 0, list = 0, repeat = 1, i, ok = 0, unexpected = 0, flaky = 0;
+	static struct attempt attempts[MAX_ATTEMPTS];
+	char suite_path[PATH_MAX + 32];
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--list"))
+			list = 1;
+		else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+			scenario_glob = argv[++i];
+		else if (!strcmp(argv[i], "--runtime") && i + 1 < argc)
+			runtime_glob = argv[++i];
+		else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+			repeat = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--root") && i + 1 < argc)
+			snprintf(root, sizeof(root), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage(), 0;
+		else
+			return usage(), 2;
+	}
+	if (repeat < 1 || repeat > MAX_ATTEMPTS)
+		fail("--repeat must be between 1 and %s", "100");
+	if (!root[0])
+		default_root(argv[0]);
+	snprintf(suite_path, sizeof(suite_path), "%s/share/suite.tsv", root);
+	load_suite(suite_path);
+	read_libc();
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
+	print_env(json);
+	for (i = 0; i < cell_count && !interrupted; i++) {
+		const struct cell *cell = &cells[i];
+		const struct rule *rule;
+		const char *verdict;
+		int n;
+
+		if (fnmatch(scenario_glob, cell->scenario, 0) || fnmatch(runtime_glob, cell->runtime, 0))
+			continue;
+		rule = expectation(cell);
+		if (list) {
+			printf("%-24s %-10s %-14s %s\n", cell->scenario, cell->runtime, rule ? rule->outcome : "-",
+			       cell->description);
+			continue;
+		}
+		for (n = 0; n < repeat && !interrupted; n++)
+			run_attempt(cell, &attempts[n]);
+		if (interrupted)
+			break;
+		verdict = verdict_of(attempts, repeat, rule ? rule->outcome : NULL);
+		ok += !strcmp(verdict, "ok");
+		unexpected += !strcmp(verdict, "unexpected");
+		flaky += !strcmp(verdict, "flaky");
+		(json ? print_cell_json : print_cell_row)(cell, rule, attempts, repeat, verdict);
+	}
+	if (interrupted)
+		fail("%s", "interrupted; the cells above are complete, the rest did not run");
+	if (json)
+		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d}\n", ok, unexpected, flaky);
+	else if (!list)
+		printf("\n%d ok, %d unexpected, %d flaky\n", ok, unexpected, flaky);
+	return unexpected || flaky ? 1 : 0;
+}

@@ -1,0 +1,3 @@
+from dlmatrix.cli import main
+
+raise SystemExit(main())

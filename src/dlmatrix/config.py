@@ -1,0 +1,223 @@
+"""The declared axes in matrix/: runtimes, scenarios, expectations and environments.
+
+Everything is validated on load; an error names the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.expectations import VERSION_RANGE_PATTERN, Rule
+from dlmatrix.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
+
+NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$"}
+TEXT = {"type": "string", "minLength": 1}
+FLAGS = {"type": "string", "pattern": r"^[^\t\n]*$"}
+ENV = {"type": "object", "additionalProperties": {"type": "string", "pattern": r"^[^\s]*$"},
+       "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$"}}
+STEP_PATTERN = (
+    r"^(open:[a-z]+(:(lazy|now|local|global)(,(lazy|now|local|global))*)?|fire:[a-z]+|close:[a-z]+"
+    r"|close-in-thread:[a-z]+|open-runtime|close-runtime|wake|check(:[a-z0-9-]+)?"
+    r"|cycles:[0-9]+:[a-z]+|bounded|fork-child:[a-z]+|exit-fast)$"
+)
+STEP_HELP = (
+    "open:P[:lazy|now,local|global], fire:P, close:P, close-in-thread:P, open-runtime, close-runtime, "
+    "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast"
+)
+DRIVERS = ("dlm-driver", "dlm-driver-linked")
+LIBC_FAMILIES = ("glibc", "musl")
+
+
+def _object(properties: dict[str, Any], required: Sequence[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(required),
+            "additionalProperties": False}
+
+
+def _list_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    return _object({key: {"type": "array", "items": item, "minItems": 1}}, [key])
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "runtimes.yaml": _list_of("runtimes", _object(
+        {"name": NAME, "description": TEXT, "cflags": FLAGS, "ldflags": FLAGS},
+        ["name", "description", "cflags", "ldflags"])),
+    "scenarios.yaml": _object({
+        "defaults": _object({"driver": {"enum": list(DRIVERS)},
+                             "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                             "env": ENV}, ["driver", "timeout_s", "env"]),
+        "scenarios": {"type": "array", "minItems": 1, "items": _object({
+            "name": NAME, "description": TEXT, "driver": {"enum": list(DRIVERS)},
+            "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}, "env": ENV,
+            "steps": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": STEP_PATTERN}},
+        }, ["name", "description", "steps"])},
+    }, ["defaults", "scenarios"]),
+    "expectations.yaml": _list_of("expectations", _object({
+        "scenario": TEXT, "runtime": TEXT, "libc": {"enum": ["*", *LIBC_FAMILIES]},
+        "versions": {"type": "string", "pattern": VERSION_RANGE_PATTERN},
+        "outcome": {"type": "string", "pattern": OUTCOME_PATTERN}, "reason": TEXT,
+    }, ["scenario", "runtime", "libc", "outcome", "reason"])),
+    "hosts.yaml": _list_of("hosts", _object(
+        {"name": NAME, "libc": {"enum": list(LIBC_FAMILIES)}, "cc": TEXT, "install": TEXT},
+        ["name", "libc", "cc", "install"])),
+}
+
+ALLOWED_BY_PATTERN = {OUTCOME_PATTERN: OUTCOME_HELP, STEP_PATTERN: STEP_HELP,
+                      VERSION_RANGE_PATTERN: '"*" or comparisons such as ">=2.31,<2.40"'}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    description: str
+    cflags: str
+    ldflags: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    driver: str
+    timeout_s: float
+    env: dict[str, str]
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    libc: str
+    cc: str
+    install: str
+
+
+@dataclass(frozen=True)
+class Matrix:
+    root: Path
+    runtimes: tuple[Runtime, ...]
+    scenarios: tuple[Scenario, ...]
+    rules: tuple[Rule, ...]
+    hosts: tuple[Host, ...]
+
+    def select_scenarios(self, pattern: str = "*") -> list[Scenario]:
+        return [s for s in self.scenarios if fnmatchcase(s.name, pattern)]
+
+    def select_runtimes(self, pattern: str = "*") -> list[Runtime]:
+        return [r for r in self.runtimes if fnmatchcase(r.name, pattern)]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: $DLMATRIX_ROOT, else the nearest directory upward holding matrix/."""
+    if "DLMATRIX_ROOT" in os.environ:
+        return Path(os.environ["DLMATRIX_ROOT"]).resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "matrix" / "scenarios.yaml").is_file():
+            return candidate
+    raise DlmatrixError(
+        f"no matrix/ directory found in {here} or above",
+        "run dlmatrix from a dlmatrix checkout, or set DLMATRIX_ROOT to one",
+    )
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    key = ""
+    for part in error.absolute_path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(top level)"
+
+
+def _allowed(error: jsonschema.ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if "enum" in schema:
+        return ", ".join(map(str, schema["enum"]))
+    if "pattern" in schema:
+        return ALLOWED_BY_PATTERN.get(schema["pattern"], f"text matching {schema['pattern']}")
+    if "properties" in schema:
+        return "keys " + ", ".join(schema["properties"])
+    return ""
+
+
+def load_file(root: Path, name: str) -> dict[str, Any]:
+    path = root / "matrix" / name
+    label = f"matrix/{name}"
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(label, "(file)", "missing", "restore it from git") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(label, "(syntax)", f"not valid YAML: {exc}") from None
+    validator = jsonschema.Draft202012Validator(SCHEMAS[name])
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise ConfigError(label, _key_path(error), error.message, _allowed(error))
+    assert isinstance(data, dict)
+    return data
+
+
+def _unique(label: str, key: str, names: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise ConfigError(label, f"{key}[{index}].name", f"{name!r} is declared twice", "unique names")
+        seen.add(name)
+
+
+def _check_globs(rules: Sequence[Rule], scenarios: Sequence[str], runtimes: Sequence[str]) -> None:
+    """A rule that matches nothing is a typo that would silently never apply."""
+    for index, rule in enumerate(rules):
+        for key, pattern, names in (("scenario", rule.scenario, scenarios), ("runtime", rule.runtime, runtimes)):
+            if not any(fnmatchcase(name, pattern) for name in names):
+                raise ConfigError("matrix/expectations.yaml", f"expectations[{index}].{key}",
+                                  f"{pattern!r} matches no declared {key}", ", ".join(names))
+
+
+def _check_steps(scenarios: Sequence[Scenario]) -> None:
+    for index, scenario in enumerate(scenarios):
+        if any(step == "bounded" for step in scenario.steps) and not any(
+            step.startswith("cycles:") for step in scenario.steps
+        ):
+            raise ConfigError("matrix/scenarios.yaml", f"scenarios[{index}].steps",
+                              "'bounded' needs a cycles:N:P step before it")
+
+
+def load_matrix(root: Path | None = None) -> Matrix:
+    root = root or find_root()
+    runtimes = tuple(Runtime(**item) for item in load_file(root, "runtimes.yaml")["runtimes"])
+    scenario_data = load_file(root, "scenarios.yaml")
+    defaults = scenario_data["defaults"]
+    scenarios = tuple(
+        Scenario(
+            name=item["name"], description=item["description"],
+            driver=item.get("driver", defaults["driver"]),
+            timeout_s=float(item.get("timeout_s", defaults["timeout_s"])),
+            env=dict(item.get("env", defaults["env"])), steps=tuple(item["steps"]),
+        )
+        for item in scenario_data["scenarios"]
+    )
+    rules = tuple(
+        Rule(scenario=item["scenario"], runtime=item["runtime"], libc=item["libc"],
+             versions=item.get("versions", "*"), outcome=item["outcome"], reason=item["reason"])
+        for item in load_file(root, "expectations.yaml")["expectations"]
+    )
+    hosts = tuple(Host(**item) for item in load_file(root, "hosts.yaml")["hosts"])
+    _unique("matrix/runtimes.yaml", "runtimes", (r.name for r in runtimes))
+    _unique("matrix/scenarios.yaml", "scenarios", (s.name for s in scenarios))
+    _unique("matrix/hosts.yaml", "hosts", (h.name for h in hosts))
+    _check_globs(rules, [s.name for s in scenarios], [r.name for r in runtimes])
+    _check_steps(scenarios)
+    for index, rule in enumerate(rules):
+        if re.search(r"[\t\n]", rule.reason):
+            raise ConfigError("matrix/expectations.yaml", f"expectations[{index}].reason",
+                              "contains a tab or newline", "one line of text")
+    return Matrix(root=root, runtimes=runtimes, scenarios=scenarios, rules=rules, hosts=hosts)

@@ -1,0 +1,70 @@
+"""Host backend: build the suite natively with each C library's compiler and run it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from dlmatrix.bundle import write_bundle
+from dlmatrix.config import Host, Matrix
+from dlmatrix.results import Cell, Environment, uniform_cells
+from dlmatrix.suiteoutput import parse_lines
+
+BUILD_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Selection:
+    scenario: str = "*"
+    runtime: str = "*"
+    image: str = "*"
+    repeat: int = 1
+
+
+def suite_timeout(matrix: Matrix, selection: Selection) -> float:
+    """The harness's own bound, outside the per-scenario timeouts dlm-suite enforces."""
+    per_round = sum(s.timeout_s for s in matrix.select_scenarios(selection.scenario))
+    return per_round * len(matrix.select_runtimes(selection.runtime)) * selection.repeat * 1.5 + 60
+
+
+def tail(text: str, limit: int = 4000) -> str:
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) -> list[Cell]:
+    env = Environment(host.name, host.libc, None, host.cc)
+    cc = shutil.which(host.cc)
+    if cc is None:
+        return uniform_cells(matrix, env, "skipped", f"{host.cc} is not installed; fix: {host.install}",
+                             selection.scenario, selection.runtime)
+    source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
+    build = subprocess.run(["sh", str(source / "build.sh"), str(source), str(out)], capture_output=True,
+                           text=True, env={**os.environ, "CC": cc}, timeout=BUILD_TIMEOUT_S, check=False)
+    if build.returncode not in (0, 3):  # 3: some runtime variants failed; dlm-suite reports those
+        return uniform_cells(matrix, env, "build-error", f"dlm-suite did not build with {cc}:\n"
+                             + tail(build.stderr + build.stdout), selection.scenario, selection.runtime)
+    command = [str(out / "bin" / "dlm-suite"), "--json", "--repeat", str(selection.repeat),
+               "--scenario", selection.scenario, "--runtime", selection.runtime]
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                             timeout=suite_timeout(matrix, selection), check=False)
+        stdout, problem = run.stdout, tail(run.stderr)
+    except subprocess.TimeoutExpired as exc:
+        stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        problem = f"the harness timeout of {exc.timeout:.0f} s expired; raise the scenario timeouts' sum"
+    output = parse_lines(matrix, host.name, stdout.splitlines())
+    found = output.environment or env
+    return output.cells + uniform_cells(matrix, found, "error", f"dlm-suite stopped before this cell: {problem}",
+                                        selection.scenario, selection.runtime, done=output.cells)
+
+
+def run_hosts(matrix: Matrix, workdir: Path, selection: Selection, jobs: int) -> list[Cell]:
+    hosts = [h for h in matrix.hosts if fnmatchcase(h.name, selection.image)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        batches = list(pool.map(lambda h: run_host(matrix, h, workdir, selection), hosts))
+    return [cell for batch in batches for cell in batch]

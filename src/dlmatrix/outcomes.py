@@ -1,0 +1,58 @@
+"""What a cell did (its outcome) and whether that matches what was declared (its verdict)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+OUTCOME_PATTERN = r"^(pass|timeout|build-error|error|skipped|crash:SIG[A-Z0-9]+|exit:[0-9]{1,3})$"
+OUTCOME_HELP = "pass, crash:SIGNAME (e.g. crash:SIGSEGV), exit:N, timeout, build-error, error, skipped"
+KINDS = ("pass", "crash", "exit", "timeout", "build-error", "error", "skipped")
+
+Verdict = Literal["ok", "unexpected", "flaky", "skipped"]
+FAILING_VERDICTS = ("unexpected", "flaky")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """pass | crash with a signal | exit with a code | timeout | build-error | error | skipped."""
+
+    kind: str
+    signal: str | None = None
+    exit_code: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Outcome:
+        if not re.match(OUTCOME_PATTERN, text):
+            raise ValueError(f"{text!r} is not an outcome; allowed: {OUTCOME_HELP}")
+        kind, _, detail = text.partition(":")
+        if kind == "crash":
+            return cls(kind, signal=detail)
+        if kind == "exit":
+            return cls(kind, exit_code=int(detail))
+        return cls(kind)
+
+    def __str__(self) -> str:
+        if self.kind == "crash":
+            return f"crash:{self.signal}"
+        if self.kind == "exit":
+            return f"exit:{self.exit_code}"
+        return self.kind
+
+
+def verdict(expected: str | None, results: Sequence[str]) -> Verdict:
+    """ok when every attempt matched the expectation, flaky when attempts disagree."""
+    if not results:
+        raise ValueError("a verdict needs at least one attempt")
+    if len(set(results)) > 1:
+        return "flaky"
+    if results[0] == "skipped":
+        return "skipped"
+    return "ok" if results[0] == expected else "unexpected"
+
+
+def representative(expected: str | None, results: Sequence[str]) -> int:
+    """Index of the attempt a cell shows: the first that missed, else the first."""
+    return next((i for i, result in enumerate(results) if result != expected), 0)

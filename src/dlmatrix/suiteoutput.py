@@ -1,0 +1,49 @@
+"""Reading what dlm-suite printed (JSON lines) into judged cells, losing none."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlmatrix.config import Matrix
+from dlmatrix.results import Cell, Environment, judged_cell
+
+
+@dataclass
+class SuiteOutput:
+    environment: Environment | None = None
+    cells: list[Cell] = field(default_factory=list)
+    unparsed: list[str] = field(default_factory=list)
+
+
+def parse_lines(matrix: Matrix, image: str, lines: Iterable[str]) -> SuiteOutput:
+    output = SuiteOutput()
+    for line in lines:
+        try:
+            record: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            if line.strip():
+                output.unparsed.append(line)
+            continue
+        if record.get("type") == "env":
+            libc = record["libc"]
+            output.environment = Environment(image, libc["family"], libc["version"], record.get("compiler"),
+                                             record.get("kernel"))
+        elif record.get("type") == "cell" and output.environment is not None:
+            output.cells.append(_cell(matrix, output.environment, record))
+    return output
+
+
+def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
+    attempts = record["attempts"]
+    cell = judged_cell(matrix, env, record["scenario"], record["runtime"],
+                       [a["result"] for a in attempts], [a["duration_s"] for a in attempts],
+                       evidence=record["evidence"], stdout=record["stdout"], stderr=record["stderr"])
+    if record["expected"] != cell.expected:
+        print(f"dlmatrix: warning: {env.image} {cell.scenario}/{cell.runtime}: dlm-suite expected "
+              f"{record['expected']}, dlmatrix expected {cell.expected}; using dlmatrix's", file=sys.stderr)
+    return cell
+
