@@ -3,7 +3,7 @@
  * command line, one per argument (matrix/scenarios.yaml lists them):
  *   open:NAME[:lazy|now,local|global]  close:NAME  close-in-thread:NAME  fire:NAME
  *   open-runtime  close-runtime  wake  check[:LABEL]  cycles:N:NAME  bounded
- *   fork-child:NAME  exit-fast
+ *   fork-child:NAME  exit-fast  sleep:MS
  * Evidence goes to stdout as "@ key value" lines, written as it is gathered so
  * that a crash loses nothing already seen.  Exit codes: 0 pass, 2 bad usage,
  * 3 threads or memory unbounded, 4 a step failed, 5 the forked child failed. */
@@ -433,6 +433,14 @@ static void exit_fast(void)
 	exit(0);
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec left = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
+}
+
 static void run_step(char *step)
 {
 	char *verb = strtok(step, ":"), *arg = strtok(NULL, ":"), *extra = strtok(NULL, ":");
@@ -463,6 +471,8 @@ static void run_step(char *step)
 		fork_child(arg);
 	else if (!strcmp(verb, "exit-fast"))
 		exit_fast();
+	else if (!strcmp(verb, "sleep") && arg)
+		sleep_ms(strtol(arg, NULL, 10));
 	else
 		die(2, "unknown or incomplete step '%s'", verb);
 }

@@ -609,7 +609,7 @@ static void print_cell_json(const struct cell *cell, const struct rule *rule, co
 	printf(",\"duration_s\":%.4f,\"expected\":", a->duration);
 	json_cstring(stdout, rule ? rule->outcome : NULL);
 	printf(",\"reason\":");
-	json_cstring(stdout, rule ? rule->reason : "no expectation in matrix/expectations.yaml matches this cell");
+	json_cstring(stdout, rule ? rule->reason : "no rule in matrix/expectations.yaml matches this cell");
 	printf(",\"verdict\":\"%s\",\"evidence\":", verdict);
 	print_evidence(stdout, &a->out);
 	printf(",\"stdout\":");
@@ -661,6 +661,26 @@ static void print_env(int json)
 		       "VERDICT", "SAME", "TIME");
 	}
 	fflush(stdout);
+}
+
+static void print_listing(const struct cell *cell, const struct rule *rule, int json)
+{
+	if (!json) {
+		printf("%-24s %-10s %-14s %s\n", cell->scenario, cell->runtime, rule ? rule->outcome : "-",
+		       cell->description);
+		return;
+	}
+	printf("{\"type\":\"listing\",\"scenario\":");
+	json_cstring(stdout, cell->scenario);
+	printf(",\"runtime\":");
+	json_cstring(stdout, cell->runtime);
+	printf(",\"expected\":");
+	json_cstring(stdout, rule ? rule->outcome : NULL);
+	printf(",\"reason\":");
+	json_cstring(stdout, rule ? rule->reason : NULL);
+	printf(",\"description\":");
+	json_cstring(stdout, cell->description);
+	printf("}\n");
 }
 
 /* ---- main ---- */
@@ -740,8 +760,7 @@ int main(int argc, char **argv)
 			continue;
 		rule = expectation(cell);
 		if (list) {
-			printf("%-24s %-10s %-14s %s\n", cell->scenario, cell->runtime, rule ? rule->outcome : "-",
-			       cell->description);
+			print_listing(cell, rule, json);
 			continue;
 		}
 		for (n = 0; n < repeat && !interrupted; n++)
@@ -756,7 +775,7 @@ int main(int argc, char **argv)
 	}
 	if (interrupted)
 		fail("%s", "interrupted; the cells above are complete, the rest did not run");
-	if (json)
+	if (json && !list)
 		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d}\n", ok, unexpected, flaky);
 	else if (!list)
 		printf("\n%d ok, %d unexpected, %d flaky\n", ok, unexpected, flaky);

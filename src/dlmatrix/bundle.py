@@ -27,12 +27,23 @@ def suite_tsv(matrix: Matrix) -> str:
         env = " ".join(f"{key}={value}" for key, value in scenario.env.items()) or "-"
         for runtime in matrix.runtimes:
             timeout_ms = int(scenario.timeout_s * 1000)
-            fields = ["cell", scenario.name, runtime.name, str(timeout_ms), scenario.driver, env,
-                      " ".join(scenario.steps), scenario.description]
+            fields = [
+                "cell",
+                scenario.name,
+                runtime.name,
+                str(timeout_ms),
+                scenario.driver,
+                env,
+                " ".join(scenario.steps),
+                scenario.description,
+            ]
             lines.append("\t".join(fields))
     for rule in matrix.rules:
-        lines.append("\t".join(["expect", rule.scenario, rule.runtime, rule.libc, rule.versions,
-                                rule.outcome, rule.reason]))
+        lines.append(
+            "\t".join(
+                ["expect", rule.scenario, rule.runtime, rule.libc, rule.versions, rule.outcome, rule.reason]
+            )
+        )
     return "\n".join(lines) + "\n"
 
 

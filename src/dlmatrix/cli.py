@@ -54,8 +54,14 @@ def command_list(matrix: Matrix, args: argparse.Namespace, console: Console) -> 
         for scenario in matrix.select_scenarios(args.scenario):
             for runtime in matrix.select_runtimes(args.runtime):
                 expectation = expect(matrix.rules, scenario.name, runtime.name, host.libc, None)
-                table.add_row(host.name, host.libc, scenario.name, runtime.name,
-                              expectation.outcome or "-", expectation.reason)
+                table.add_row(
+                    host.name,
+                    host.libc,
+                    scenario.name,
+                    runtime.name,
+                    expectation.outcome or "-",
+                    expectation.reason,
+                )
     console.print(table)
     return 0
 
@@ -64,9 +70,16 @@ def print_cells(cells: Sequence[Cell], console: Console) -> None:
     table = Table("environment", "libc", "scenario", "runtime", "result", "expected", "verdict", "attempts")
     for cell in cells:
         same = sum(a.result == cell.result for a in cell.attempts)
-        table.add_row(cell.image, f"{cell.libc['family']} {cell.libc['version'] or '?'}", cell.scenario,
-                      cell.runtime, label(cell), cell.expected or "-",
-                      f"[{VERDICT_STYLE[cell.verdict]}]{cell.verdict}[/]", f"{same}/{len(cell.attempts)}")
+        table.add_row(
+            cell.image,
+            f"{cell.libc['family']} {cell.libc['version'] or '?'}",
+            cell.scenario,
+            cell.runtime,
+            label(cell),
+            cell.expected or "-",
+            f"[{VERDICT_STYLE[cell.verdict]}]{cell.verdict}[/]",
+            f"{same}/{len(cell.attempts)}",
+        )
     console.print(table)
 
 

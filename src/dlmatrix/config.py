@@ -23,24 +23,31 @@ from dlmatrix.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
 NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$"}
 TEXT = {"type": "string", "minLength": 1}
 FLAGS = {"type": "string", "pattern": r"^[^\t\n]*$"}
-ENV = {"type": "object", "additionalProperties": {"type": "string", "pattern": r"^[^\s]*$"},
-       "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$"}}
+ENV = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "pattern": r"^[^\s]*$"},
+    "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$"},
+}
 STEP_PATTERN = (
     r"^(open:[a-z]+(:(lazy|now|local|global)(,(lazy|now|local|global))*)?|fire:[a-z]+|close:[a-z]+"
     r"|close-in-thread:[a-z]+|open-runtime|close-runtime|wake|check(:[a-z0-9-]+)?"
-    r"|cycles:[0-9]+:[a-z]+|bounded|fork-child:[a-z]+|exit-fast)$"
+    r"|cycles:[0-9]+:[a-z]+|bounded|fork-child:[a-z]+|exit-fast|sleep:[0-9]+)$"
 )
 STEP_HELP = (
     "open:P[:lazy|now,local|global], fire:P, close:P, close-in-thread:P, open-runtime, close-runtime, "
-    "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast"
+    "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast, sleep:MS"
 )
 DRIVERS = ("dlm-driver", "dlm-driver-linked")
 LIBC_FAMILIES = ("glibc", "musl")
 
 
 def _object(properties: dict[str, Any], required: Sequence[str]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(required),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
 
 
 def _list_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -48,31 +55,73 @@ def _list_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "runtimes.yaml": _list_of("runtimes", _object(
-        {"name": NAME, "description": TEXT, "cflags": FLAGS, "ldflags": FLAGS},
-        ["name", "description", "cflags", "ldflags"])),
-    "scenarios.yaml": _object({
-        "defaults": _object({"driver": {"enum": list(DRIVERS)},
-                             "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
-                             "env": ENV}, ["driver", "timeout_s", "env"]),
-        "scenarios": {"type": "array", "minItems": 1, "items": _object({
-            "name": NAME, "description": TEXT, "driver": {"enum": list(DRIVERS)},
-            "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}, "env": ENV,
-            "steps": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": STEP_PATTERN}},
-        }, ["name", "description", "steps"])},
-    }, ["defaults", "scenarios"]),
-    "expectations.yaml": _list_of("expectations", _object({
-        "scenario": TEXT, "runtime": TEXT, "libc": {"enum": ["*", *LIBC_FAMILIES]},
-        "versions": {"type": "string", "pattern": VERSION_RANGE_PATTERN},
-        "outcome": {"type": "string", "pattern": OUTCOME_PATTERN}, "reason": TEXT,
-    }, ["scenario", "runtime", "libc", "outcome", "reason"])),
-    "hosts.yaml": _list_of("hosts", _object(
-        {"name": NAME, "libc": {"enum": list(LIBC_FAMILIES)}, "cc": TEXT, "install": TEXT},
-        ["name", "libc", "cc", "install"])),
+    "runtimes.yaml": _list_of(
+        "runtimes",
+        _object(
+            {"name": NAME, "description": TEXT, "cflags": FLAGS, "ldflags": FLAGS},
+            ["name", "description", "cflags", "ldflags"],
+        ),
+    ),
+    "scenarios.yaml": _object(
+        {
+            "defaults": _object(
+                {
+                    "driver": {"enum": list(DRIVERS)},
+                    "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                    "env": ENV,
+                },
+                ["driver", "timeout_s", "env"],
+            ),
+            "scenarios": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "description": TEXT,
+                        "driver": {"enum": list(DRIVERS)},
+                        "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                        "env": ENV,
+                        "steps": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "pattern": STEP_PATTERN},
+                        },
+                    },
+                    ["name", "description", "steps"],
+                ),
+            },
+        },
+        ["defaults", "scenarios"],
+    ),
+    "expectations.yaml": _list_of(
+        "expectations",
+        _object(
+            {
+                "scenario": TEXT,
+                "runtime": TEXT,
+                "libc": {"enum": ["*", *LIBC_FAMILIES]},
+                "versions": {"type": "string", "pattern": VERSION_RANGE_PATTERN},
+                "outcome": {"type": "string", "pattern": OUTCOME_PATTERN},
+                "reason": TEXT,
+            },
+            ["scenario", "runtime", "libc", "outcome", "reason"],
+        ),
+    ),
+    "hosts.yaml": _list_of(
+        "hosts",
+        _object(
+            {"name": NAME, "libc": {"enum": list(LIBC_FAMILIES)}, "cc": TEXT, "install": TEXT},
+            ["name", "libc", "cc", "install"],
+        ),
+    ),
 }
 
-ALLOWED_BY_PATTERN = {OUTCOME_PATTERN: OUTCOME_HELP, STEP_PATTERN: STEP_HELP,
-                      VERSION_RANGE_PATTERN: '"*" or comparisons such as ">=2.31,<2.40"'}
+ALLOWED_BY_PATTERN = {
+    OUTCOME_PATTERN: OUTCOME_HELP,
+    STEP_PATTERN: STEP_HELP,
+    VERSION_RANGE_PATTERN: '"*" or comparisons such as ">=2.31,<2.40"',
+}
 
 
 @dataclass(frozen=True)
@@ -176,10 +225,17 @@ def _unique(label: str, key: str, names: Iterable[str]) -> None:
 def _check_globs(rules: Sequence[Rule], scenarios: Sequence[str], runtimes: Sequence[str]) -> None:
     """A rule that matches nothing is a typo that would silently never apply."""
     for index, rule in enumerate(rules):
-        for key, pattern, names in (("scenario", rule.scenario, scenarios), ("runtime", rule.runtime, runtimes)):
+        for key, pattern, names in (
+            ("scenario", rule.scenario, scenarios),
+            ("runtime", rule.runtime, runtimes),
+        ):
             if not any(fnmatchcase(name, pattern) for name in names):
-                raise ConfigError("matrix/expectations.yaml", f"expectations[{index}].{key}",
-                                  f"{pattern!r} matches no declared {key}", ", ".join(names))
+                raise ConfigError(
+                    "matrix/expectations.yaml",
+                    f"expectations[{index}].{key}",
+                    f"{pattern!r} matches no declared {key}",
+                    ", ".join(names),
+                )
 
 
 def _check_steps(scenarios: Sequence[Scenario]) -> None:
@@ -187,8 +243,11 @@ def _check_steps(scenarios: Sequence[Scenario]) -> None:
         if any(step == "bounded" for step in scenario.steps) and not any(
             step.startswith("cycles:") for step in scenario.steps
         ):
-            raise ConfigError("matrix/scenarios.yaml", f"scenarios[{index}].steps",
-                              "'bounded' needs a cycles:N:P step before it")
+            raise ConfigError(
+                "matrix/scenarios.yaml",
+                f"scenarios[{index}].steps",
+                "'bounded' needs a cycles:N:P step before it",
+            )
 
 
 def load_matrix(root: Path | None = None) -> Matrix:
@@ -198,16 +257,24 @@ def load_matrix(root: Path | None = None) -> Matrix:
     defaults = scenario_data["defaults"]
     scenarios = tuple(
         Scenario(
-            name=item["name"], description=item["description"],
+            name=item["name"],
+            description=item["description"],
             driver=item.get("driver", defaults["driver"]),
             timeout_s=float(item.get("timeout_s", defaults["timeout_s"])),
-            env=dict(item.get("env", defaults["env"])), steps=tuple(item["steps"]),
+            env=dict(item.get("env", defaults["env"])),
+            steps=tuple(item["steps"]),
         )
         for item in scenario_data["scenarios"]
     )
     rules = tuple(
-        Rule(scenario=item["scenario"], runtime=item["runtime"], libc=item["libc"],
-             versions=item.get("versions", "*"), outcome=item["outcome"], reason=item["reason"])
+        Rule(
+            scenario=item["scenario"],
+            runtime=item["runtime"],
+            libc=item["libc"],
+            versions=item.get("versions", "*"),
+            outcome=item["outcome"],
+            reason=item["reason"],
+        )
         for item in load_file(root, "expectations.yaml")["expectations"]
     )
     hosts = tuple(Host(**item) for item in load_file(root, "hosts.yaml")["hosts"])
@@ -218,6 +285,10 @@ def load_matrix(root: Path | None = None) -> Matrix:
     _check_steps(scenarios)
     for index, rule in enumerate(rules):
         if re.search(r"[\t\n]", rule.reason):
-            raise ConfigError("matrix/expectations.yaml", f"expectations[{index}].reason",
-                              "contains a tab or newline", "one line of text")
+            raise ConfigError(
+                "matrix/expectations.yaml",
+                f"expectations[{index}].reason",
+                "contains a tab or newline",
+                "one line of text",
+            )
     return Matrix(root=root, runtimes=runtimes, scenarios=scenarios, rules=rules, hosts=hosts)

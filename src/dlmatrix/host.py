@@ -40,27 +40,66 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) ->
     env = Environment(host.name, host.libc, None, host.cc)
     cc = shutil.which(host.cc)
     if cc is None:
-        return uniform_cells(matrix, env, "skipped", f"{host.cc} is not installed; fix: {host.install}",
-                             selection.scenario, selection.runtime)
+        return uniform_cells(
+            matrix,
+            env,
+            "skipped",
+            f"{host.cc} is not installed; fix: {host.install}",
+            selection.scenario,
+            selection.runtime,
+        )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
-    build = subprocess.run(["sh", str(source / "build.sh"), str(source), str(out)], capture_output=True,
-                           text=True, env={**os.environ, "CC": cc}, timeout=BUILD_TIMEOUT_S, check=False)
+    build = subprocess.run(
+        ["sh", str(source / "build.sh"), str(source), str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CC": cc},
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
     if build.returncode not in (0, 3):  # 3: some runtime variants failed; dlm-suite reports those
-        return uniform_cells(matrix, env, "build-error", f"dlm-suite did not build with {cc}:\n"
-                             + tail(build.stderr + build.stdout), selection.scenario, selection.runtime)
-    command = [str(out / "bin" / "dlm-suite"), "--json", "--repeat", str(selection.repeat),
-               "--scenario", selection.scenario, "--runtime", selection.runtime]
+        return uniform_cells(
+            matrix,
+            env,
+            "build-error",
+            f"dlm-suite did not build with {cc}:\n" + tail(build.stderr + build.stdout),
+            selection.scenario,
+            selection.runtime,
+        )
+    command = [
+        str(out / "bin" / "dlm-suite"),
+        "--json",
+        "--repeat",
+        str(selection.repeat),
+        "--scenario",
+        selection.scenario,
+        "--runtime",
+        selection.runtime,
+    ]
     try:
-        run = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                             timeout=suite_timeout(matrix, selection), check=False)
+        run = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=suite_timeout(matrix, selection),
+            check=False,
+        )
         stdout, problem = run.stdout, tail(run.stderr)
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
         problem = f"the harness timeout of {exc.timeout:.0f} s expired; raise the scenario timeouts' sum"
     output = parse_lines(matrix, host.name, stdout.splitlines())
     found = output.environment or env
-    return output.cells + uniform_cells(matrix, found, "error", f"dlm-suite stopped before this cell: {problem}",
-                                        selection.scenario, selection.runtime, done=output.cells)
+    return output.cells + uniform_cells(
+        matrix,
+        found,
+        "error",
+        f"dlm-suite stopped before this cell: {problem}",
+        selection.scenario,
+        selection.runtime,
+        done=output.cells,
+    )
 
 
 def run_hosts(matrix: Matrix, workdir: Path, selection: Selection, jobs: int) -> list[Cell]:

@@ -11,8 +11,15 @@ import jinja2
 
 from dlmatrix.results import Cell, ResultSet
 
-SYMBOLS = {"pass": "✓", "crash": "✗", "exit": "≠", "timeout": "⏱", "build-error": "⚒", "error": "!",
-           "skipped": "–"}
+SYMBOLS = {
+    "pass": "✓",
+    "crash": "✗",
+    "exit": "≠",
+    "timeout": "⏱",
+    "build-error": "⚒",
+    "error": "!",
+    "skipped": "○",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,10 @@ def label(cell: Cell) -> str:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dlmatrix", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters["label"] = label
     env.filters["symbol"] = lambda cell: SYMBOLS.get(cell.outcome, "?")
@@ -53,8 +63,13 @@ def render_html(results: ResultSet) -> str:
     for cell in results.cells:
         grid[(cell.scenario, cell.runtime)][cell.image] = cell
     template = _environment().get_template("report.html.j2")
-    return template.render(run=results.run, counts=results.counts(), columns=columns(results.cells),
-                           rows=list(grid.items()), total=len(results.cells))
+    return template.render(
+        run=results.run,
+        counts=results.counts(),
+        columns=columns(results.cells),
+        rows=list(grid.items()),
+        total=len(results.cells),
+    )
 
 
 def write_report(results: ResultSet, directory: Path) -> Path:

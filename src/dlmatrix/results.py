@@ -81,26 +81,50 @@ class ResultSet:
         return [cell for cell in self.cells if cell.verdict in FAILING_VERDICTS]
 
 
-def judged_cell(matrix: Matrix, env: Environment, scenario: str, runtime: str, results: Sequence[str],
-                durations: Sequence[float], evidence: dict[str, Any] | None = None,
-                stdout: str = "", stderr: str = "") -> Cell:
+def judged_cell(
+    matrix: Matrix,
+    env: Environment,
+    scenario: str,
+    runtime: str,
+    results: Sequence[str],
+    durations: Sequence[float],
+    evidence: dict[str, Any] | None = None,
+    stdout: str = "",
+    stderr: str = "",
+) -> Cell:
     """A cell classified against matrix/expectations.yaml from its attempts' results."""
     expectation = expect(matrix.rules, scenario, runtime, env.libc_family, env.libc_version)
     shown = representative(expectation.outcome, results)
     outcome = Outcome.parse(results[shown])
     return Cell(
-        image=env.image, libc={"family": env.libc_family, "version": env.libc_version},
-        compiler=env.compiler, runtime=runtime, scenario=scenario, outcome=outcome.kind,
-        signal=outcome.signal, exit_code=outcome.exit_code, duration_s=round(durations[shown], 4),
-        expected=expectation.outcome, reason=expectation.reason,
-        verdict=verdict(expectation.outcome, results), evidence=evidence or {},
+        image=env.image,
+        libc={"family": env.libc_family, "version": env.libc_version},
+        compiler=env.compiler,
+        runtime=runtime,
+        scenario=scenario,
+        outcome=outcome.kind,
+        signal=outcome.signal,
+        exit_code=outcome.exit_code,
+        duration_s=round(durations[shown], 4),
+        expected=expectation.outcome,
+        reason=expectation.reason,
+        verdict=verdict(expectation.outcome, results),
+        evidence=evidence or {},
         attempts=[Attempt(r, round(d, 4)) for r, d in zip(results, durations, strict=True)],
-        stdout=stdout, stderr=stderr,
+        stdout=stdout,
+        stderr=stderr,
     )
 
 
-def uniform_cells(matrix: Matrix, env: Environment, result: str, message: str, scenario_glob: str = "*",
-                  runtime_glob: str = "*", done: Iterable[Cell] = ()) -> list[Cell]:
+def uniform_cells(
+    matrix: Matrix,
+    env: Environment,
+    result: str,
+    message: str,
+    scenario_glob: str = "*",
+    runtime_glob: str = "*",
+    done: Iterable[Cell] = (),
+) -> list[Cell]:
     """Selected cells not in done, all with one result (build-error, skipped, error) and message."""
     have = {(cell.scenario, cell.runtime) for cell in done}
     return [
@@ -113,8 +137,13 @@ def uniform_cells(matrix: Matrix, env: Environment, result: str, message: str, s
 
 def git_commit(root: Path) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except OSError:
         return None
     return out.stdout.strip() or None
@@ -122,16 +151,25 @@ def git_commit(root: Path) -> str | None:
 
 def run_metadata(matrix: Matrix, started: datetime, backend: str, repeat: int) -> dict[str, Any]:
     return {
-        "tool": "dlmatrix", "tool_version": __version__, "git_commit": git_commit(matrix.root),
-        "host": platform.node(), "kernel": platform.release(), "backend": backend, "repeat": repeat,
+        "tool": "dlmatrix",
+        "tool_version": __version__,
+        "git_commit": git_commit(matrix.root),
+        "host": platform.node(),
+        "kernel": platform.release(),
+        "backend": backend,
+        "repeat": repeat,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 def to_json(results: ResultSet) -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "run": results.run,
-            "summary": results.counts(), "cells": [asdict(cell) for cell in results.cells]}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": results.run,
+        "summary": results.counts(),
+        "cells": [asdict(cell) for cell in results.cells],
+    }
 
 
 def schema() -> dict[str, Any]:
@@ -157,8 +195,10 @@ def read_results(path: Path) -> ResultSet:
     try:
         jsonschema.validate(data, schema())
     except jsonschema.ValidationError as exc:
-        raise DlmatrixError(f"{path} does not follow results schema {SCHEMA_VERSION}: {exc.message}",
-                            "regenerate it with this version of dlmatrix") from None
+        raise DlmatrixError(
+            f"{path} does not follow results schema {SCHEMA_VERSION}: {exc.message}",
+            "regenerate it with this version of dlmatrix",
+        ) from None
     cells = [Cell(**{**c, "attempts": [Attempt(**a) for a in c["attempts"]]}) for c in data["cells"]]
     return ResultSet(run=data["run"], cells=cells)
 

@@ -30,8 +30,9 @@ def parse_lines(matrix: Matrix, image: str, lines: Iterable[str]) -> SuiteOutput
             continue
         if record.get("type") == "env":
             libc = record["libc"]
-            output.environment = Environment(image, libc["family"], libc["version"], record.get("compiler"),
-                                             record.get("kernel"))
+            output.environment = Environment(
+                image, libc["family"], libc["version"], record.get("compiler"), record.get("kernel")
+            )
         elif record.get("type") == "cell" and output.environment is not None:
             output.cells.append(_cell(matrix, output.environment, record))
     return output
@@ -39,11 +40,21 @@ def parse_lines(matrix: Matrix, image: str, lines: Iterable[str]) -> SuiteOutput
 
 def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
     attempts = record["attempts"]
-    cell = judged_cell(matrix, env, record["scenario"], record["runtime"],
-                       [a["result"] for a in attempts], [a["duration_s"] for a in attempts],
-                       evidence=record["evidence"], stdout=record["stdout"], stderr=record["stderr"])
+    cell = judged_cell(
+        matrix,
+        env,
+        record["scenario"],
+        record["runtime"],
+        [a["result"] for a in attempts],
+        [a["duration_s"] for a in attempts],
+        evidence=record["evidence"],
+        stdout=record["stdout"],
+        stderr=record["stderr"],
+    )
     if record["expected"] != cell.expected:
-        print(f"dlmatrix: warning: {env.image} {cell.scenario}/{cell.runtime}: dlm-suite expected "
-              f"{record['expected']}, dlmatrix expected {cell.expected}; using dlmatrix's", file=sys.stderr)
+        print(
+            f"dlmatrix: warning: {env.image} {cell.scenario}/{cell.runtime}: dlm-suite expected "
+            f"{record['expected']}, dlmatrix expected {cell.expected}; using dlmatrix's",
+            file=sys.stderr,
+        )
     return cell
-

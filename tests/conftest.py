@@ -1,0 +1,32 @@
+"""Shared fixtures: a private copy of the project to edit, and the repository root."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of matrix/ and src/c/ that a test may edit freely."""
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "matrix", root / "matrix")
+    shutil.copytree(REPO / "src" / "c", root / "src" / "c")
+    return root
+
+
+EditYaml = Callable[[Path, str, Callable[[dict[str, Any]], None]], None]
+
+
+def edit_yaml(root: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+    path = root / "matrix" / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -1,0 +1,215 @@
+"""Builds the real C programs on this host's glibc and musl and runs the scenarios."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dlmatrix.cli import main
+from dlmatrix.config import load_matrix
+from dlmatrix.expectations import expect
+from dlmatrix.host import Selection, run_host
+from dlmatrix.results import Cell, read_results
+from tests.conftest import edit_yaml
+
+pytestmark = pytest.mark.native
+needs_musl = pytest.mark.skipif(
+    shutil.which("musl-gcc") is None, reason="musl-gcc missing: apt-get install musl-tools (.ci/run does)"
+)
+
+
+@pytest.fixture(scope="module")
+def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("full") / "build"
+
+
+@pytest.fixture(scope="module")
+def full_run(full_build) -> list[Cell]:
+    """The whole host matrix, two attempts per cell, built from source once for this module."""
+    out = full_build.parent
+    code = main(["run", "--out", str(out), "--repeat", "2", "--keep-build", str(full_build)])
+    cells = read_results(out / "results.json").cells
+    assert code == 0, [
+        (c.image, c.scenario, c.runtime, c.result, c.expected) for c in cells if c.verdict != "ok"
+    ]
+    return cells
+
+
+def cell(cells: list[Cell], image: str, scenario: str, runtime: str) -> Cell:
+    [found] = [c for c in cells if (c.image, c.scenario, c.runtime) == (image, scenario, runtime)]
+    return found
+
+
+def test_every_cell_is_as_declared(full_run):
+    matrix = load_matrix()
+    assert len(full_run) == len(matrix.hosts) * len(matrix.scenarios) * len(matrix.runtimes)
+    assert {c.verdict for c in full_run} == {"ok"}
+
+
+def test_glibc_unmaps_the_unpinned_runtime_and_crashes(full_run):
+    seed = cell(full_run, "host-glibc", "app-dlopen-dlclose", "unpinned")
+    assert [a.result for a in seed.attempts] == ["crash:SIGSEGV"] * 2
+    assert seed.evidence["mapped@after-close"] is False
+    assert seed.evidence["listeners_live@after-close"] == 2  # detached threads outlived their code
+
+
+@pytest.mark.parametrize("runtime", ["pinned", "znodelete"])
+def test_pinning_keeps_the_runtime_mapped_on_glibc(full_run, runtime):
+    seed = cell(full_run, "host-glibc", "app-dlopen-dlclose", runtime)
+    assert seed.result == "pass"
+    assert seed.evidence["mapped@after-close"] is True
+    assert seed.evidence["mapped_noload@after-close"] is True
+    assert seed.evidence["heartbeats"] == 2 and seed.evidence["pin_errors"] == 0
+
+
+def test_adaptive_joins_before_glibc_unmaps(full_run):
+    seed = cell(full_run, "host-glibc", "app-dlopen-dlclose", "adaptive")
+    assert seed.result == "pass"
+    assert seed.evidence["mapped@after-close"] is False
+    assert seed.evidence["listeners_live@after-close"] == 0
+
+
+@needs_musl
+@pytest.mark.parametrize("runtime", ["unpinned", "pinned", "znodelete", "adaptive"])
+def test_musl_never_unmaps(full_run, runtime):
+    seed = cell(full_run, "host-musl", "app-dlopen-dlclose", runtime)
+    assert seed.result == "pass"
+    assert seed.evidence["mapped@after-close"] is True
+    assert seed.evidence["dtor_runs@after-close"] == 0  # dlclose did not even run the destructor
+
+
+def test_libc_versions_are_read_inside_the_environment(full_run):
+    glibc = {c.libc["version"] for c in full_run if c.image == "host-glibc"}
+    assert glibc == {str(os.confstr("CS_GNU_LIBC_VERSION")).split()[1]}
+    musl = {c.libc["version"] for c in full_run if c.image == "host-musl"}
+    if shutil.which("musl-gcc"):
+        package = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Version}", "musl"], capture_output=True, text=True, check=True
+        ).stdout
+        assert musl == set(re.findall(r"^[0-9]+\.[0-9]+\.[0-9]+", package))
+
+
+def test_cycles_stay_bounded_when_pinned(full_run):
+    cycles = cell(full_run, "host-glibc", "cycles", "pinned")
+    assert cycles.evidence["cycles_done"] == 200
+    assert cycles.evidence["threads_after"] - cycles.evidence["threads_before"] == 2
+
+
+def test_exit_fast_is_why_threads_are_detached(full_run):
+    assert cell(full_run, "host-glibc", "exit-fast", "pinned").result == "pass"
+    assert cell(full_run, "host-glibc", "exit-fast", "adaptive").result == "timeout"
+
+
+def test_wrong_expectation_surfaces_as_unexpected(project, tmp_path, monkeypatch):
+    def make_wrong(data):
+        data["expectations"].insert(
+            0,
+            {
+                "scenario": "app-dlopen-dlclose",
+                "runtime": "unpinned",
+                "libc": "glibc",
+                "outcome": "pass",
+                "reason": "deliberately wrong",
+            },
+        )
+
+    edit_yaml(project, "expectations.yaml", make_wrong)
+    monkeypatch.setenv("DLMATRIX_ROOT", str(project))
+    code = main(["run", "--out", str(tmp_path), "--image", "host-glibc", "--scenario", "app-*"])
+    cells = read_results(tmp_path / "results.json").cells
+    assert code == 1
+    assert [(c.scenario, c.runtime, c.verdict) for c in cells if c.verdict != "ok"] == [
+        ("app-dlopen-dlclose", "unpinned", "unexpected")
+    ]
+
+
+def test_a_hung_scenario_times_out_and_the_rest_still_run(project, tmp_path, monkeypatch):
+    def add_hang(data):
+        data["scenarios"].insert(
+            0,
+            {
+                "name": "hangs",
+                "description": "sleeps past its timeout",
+                "timeout_s": 0.5,
+                "steps": ["open:a", "sleep:60000"],
+            },
+        )
+
+    edit_yaml(project, "scenarios.yaml", add_hang)
+    edit_yaml(
+        project,
+        "expectations.yaml",
+        lambda d: d["expectations"].insert(
+            0,
+            {
+                "scenario": "hangs",
+                "runtime": "*",
+                "libc": "*",
+                "outcome": "pass",
+                "reason": "it should not hang",
+            },
+        ),
+    )
+    monkeypatch.setenv("DLMATRIX_ROOT", str(project))
+    code = main(["run", "--out", str(tmp_path), "--image", "host-glibc", "--runtime", "pinned"])
+    cells = read_results(tmp_path / "results.json").cells
+    assert code == 1
+    hung = cell(cells, "host-glibc", "hangs", "pinned")
+    assert hung.result == "timeout" and hung.verdict == "unexpected" and hung.duration_s < 5
+    assert len(cells) == len(load_matrix(project).scenarios)
+    assert all(c.verdict == "ok" for c in cells if c.scenario != "hangs")
+
+
+def test_a_variant_that_fails_to_build_becomes_build_error_cells(project, tmp_path):
+    edit_yaml(
+        project,
+        "runtimes.yaml",
+        lambda d: d["runtimes"].append(
+            {
+                "name": "broken",
+                "description": "does not link",
+                "cflags": "",
+                "ldflags": "-Wl,--no-such-option",
+            }
+        ),
+    )
+    matrix = load_matrix(project)
+    cells = run_host(matrix, matrix.hosts[0], tmp_path, Selection(scenario="app-*"))
+    broken = [c for c in cells if c.runtime == "broken"]
+    assert {c.result for c in broken} == {"build-error"}
+    assert "no-such-option" in broken[0].stderr
+    assert {c.result for c in cells if c.runtime == "pinned"} == {"pass"}
+
+
+def test_missing_compiler_is_skipped_with_the_fix(project, tmp_path):
+    edit_yaml(project, "hosts.yaml", lambda d: d["hosts"][1].update(cc="no-such-cc"))
+    matrix = load_matrix(project)
+    cells = run_host(matrix, matrix.hosts[1], tmp_path, Selection(scenario="reopen"))
+    assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
+    assert "no-such-cc is not installed; fix: apt-get install -y musl-tools" in cells[0].stderr
+
+
+@pytest.mark.parametrize("host", ["host-glibc", pytest.param("host-musl", marks=needs_musl)])
+def test_suite_runner_and_python_agree_on_expectations(full_build, host):
+    """src/c/suite.c matches expectations without Python; it must agree with dlmatrix.expectations."""
+    matrix = load_matrix()
+    listing = subprocess.run(
+        [str(full_build / host / "out" / "bin" / "dlm-suite"), "--list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    env = json.loads(listing[0])
+    rows = [json.loads(line) for line in listing[1:]]
+    assert len(rows) == len(matrix.scenarios) * len(matrix.runtimes)
+    for row in rows:
+        python = expect(
+            matrix.rules, row["scenario"], row["runtime"], env["libc"]["family"], env["libc"]["version"]
+        )
+        assert (row["expected"], row["reason"]) == (python.outcome, python.reason), row

@@ -1,0 +1,36 @@
+import pytest
+
+from dlmatrix.outcomes import Outcome, representative, verdict
+
+
+@pytest.mark.parametrize(
+    "text", ["pass", "crash:SIGSEGV", "exit:3", "timeout", "build-error", "error", "skipped"]
+)
+def test_outcome_round_trips(text):
+    assert str(Outcome.parse(text)) == text
+
+
+def test_outcome_parts():
+    assert Outcome.parse("crash:SIGBUS") == Outcome("crash", signal="SIGBUS")
+    assert Outcome.parse("exit:5") == Outcome("exit", exit_code=5)
+
+
+@pytest.mark.parametrize("text", ["crash", "crash:segv", "exit:x", "passed", ""])
+def test_bad_outcome_names_the_allowed_values(text):
+    with pytest.raises(ValueError, match="allowed: pass, crash:SIGNAME"):
+        Outcome.parse(text)
+
+
+def test_verdicts():
+    assert verdict("crash:SIGSEGV", ["crash:SIGSEGV"] * 20) == "ok"
+    assert verdict("pass", ["crash:SIGSEGV"] * 3) == "unexpected"
+    assert verdict("pass", ["pass", "crash:SIGSEGV", "pass"]) == "flaky"
+    assert verdict(None, ["pass"]) == "unexpected"
+    assert verdict("pass", ["skipped"]) == "skipped"
+    with pytest.raises(ValueError):
+        verdict("pass", [])
+
+
+def test_representative_attempt_is_the_first_miss():
+    assert representative("pass", ["pass", "pass", "crash:SIGSEGV", "timeout"]) == 2
+    assert representative("pass", ["pass", "pass"]) == 0

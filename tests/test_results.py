@@ -1,0 +1,86 @@
+import json
+
+import jsonschema
+import pytest
+
+from dlmatrix.config import load_matrix
+from dlmatrix.errors import DlmatrixError
+from dlmatrix.results import (
+    Environment,
+    ResultSet,
+    judged_cell,
+    read_results,
+    schema,
+    uniform_cells,
+    write_results,
+)
+from dlmatrix.suiteoutput import parse_lines
+
+GLIBC = Environment("host-glibc", "glibc", "2.36", "gcc 12.2.0")
+RUN = {
+    "tool": "dlmatrix",
+    "tool_version": "0",
+    "git_commit": None,
+    "host": "h",
+    "backend": "host",
+    "repeat": 2,
+    "started": "2026-01-01T00:00:00+00:00",
+    "finished": "2026-01-01T00:00:01+00:00",
+}
+
+
+def test_judged_cell_classifies_against_expectations():
+    matrix = load_matrix()
+    cell = judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV"] * 2, [0.1, 0.2])
+    assert (cell.outcome, cell.signal, cell.exit_code) == ("crash", "SIGSEGV", None)
+    assert cell.expected == "crash:SIGSEGV" and cell.verdict == "ok"
+    wrong = judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "pinned", ["crash:SIGSEGV"], [0.1])
+    assert wrong.verdict == "unexpected"
+    flaky = judged_cell(
+        matrix, GLIBC, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV", "pass"], [0.1, 0.3]
+    )
+    assert flaky.verdict == "flaky" and flaky.outcome == "pass" and flaky.duration_s == 0.3
+
+
+def test_results_round_trip_and_follow_the_schema(tmp_path):
+    matrix = load_matrix()
+    cells = uniform_cells(matrix, GLIBC, "build-error", "cc: not found", scenario_glob="reopen")
+    assert len(cells) == 4 and {c.verdict for c in cells} == {"unexpected"}
+    path = tmp_path / "results.json"
+    write_results(ResultSet(RUN, cells), path)
+    data = json.loads(path.read_text())
+    jsonschema.validate(data, schema())
+    assert data["schema_version"] == 1 and data["summary"] == {"unexpected": 4}
+    assert read_results(path).cells == cells
+
+
+def test_unreadable_results_say_how_to_fix(tmp_path):
+    with pytest.raises(DlmatrixError, match="does not exist"):
+        read_results(tmp_path / "results.json")
+    (tmp_path / "results.json").write_text('{"schema_version": 99}')
+    with pytest.raises(DlmatrixError, match="does not follow results schema 1"):
+        read_results(tmp_path / "results.json")
+
+
+def test_suite_output_is_parsed_and_rejudged():
+    lines = [
+        '{"type":"env","libc":{"family":"musl","version":"1.2.3"},"compiler":"gcc 12","kernel":"6"}',
+        "garbage that is not JSON",
+        json.dumps(
+            {
+                "type": "cell",
+                "scenario": "reopen",
+                "runtime": "unpinned",
+                "expected": "pass",
+                "evidence": {"mapped@after-close": True},
+                "stdout": "",
+                "stderr": "<b>x</b>",
+                "attempts": [{"result": "pass", "duration_s": 0.01}],
+            }
+        ),
+    ]
+    output = parse_lines(load_matrix(), "img", lines)
+    assert output.environment == Environment("img", "musl", "1.2.3", "gcc 12", "6")
+    [cell] = output.cells
+    assert cell.verdict == "ok" and cell.evidence == {"mapped@after-close": True}
+    assert output.unparsed == ["garbage that is not JSON"]
