@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,49 @@ static int parse_flags(const char *flags)
 	return mode | scope;
 }
 
+/* 1 when every thread but this one is asleep (listeners blocked in poll). */
+static int others_asleep(void)
+{
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *entry;
+	char path[300], stat[512], *state;
+	int asleep = 1;
+	long self = syscall(SYS_gettid);
+
+	if (!tasks)
+		return 1;
+	while (asleep && (entry = readdir(tasks))) {
+		FILE *file;
+		size_t n;
+
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", entry->d_name);
+		file = fopen(path, "r");
+		if (!file)
+			continue; /* exited meanwhile */
+		n = fread(stat, 1, sizeof(stat) - 1, file);
+		fclose(file);
+		stat[n] = 0;
+		state = strrchr(stat, ')');
+		if (state && state[1] == ' ' && state[2] != 'S' && atol(entry->d_name) != self)
+			asleep = 0;
+	}
+	closedir(tasks);
+	return asleep;
+}
+
+/* Lets new listeners reach their poll() before the next step, so that an
+ * unmapping meets them blocked there and the crash is deterministic. */
+static void settle(void)
+{
+	struct timespec pause = { 0, 200 * 1000 };
+	int i;
+
+	for (i = 0; i < 5000 && !others_asleep(); i++)
+		nanosleep(&pause, NULL);
+}
+
 static void open_provider(const char *name, const char *flags)
 {
 	struct handle *h = find_handle(name, 1);
@@ -181,6 +225,7 @@ static void open_provider(const char *name, const char *flags)
 	h->dl = dlopen(path, parse_flags(flags));
 	if (!h->dl)
 		die(4, "dlopen(%s): %s", path, dlerror());
+	settle();
 	drain_events(0);
 }
 
@@ -228,6 +273,7 @@ static void open_runtime(void)
 	runtime_handle = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (!runtime_handle)
 		die(4, "dlopen(%s): %s", path, dlerror());
+	settle();
 }
 
 static void close_runtime(void)
