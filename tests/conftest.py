@@ -15,10 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of matrix/ and src/c/ that a test may edit freely."""
+    """A copy of matrix/, src/c/ and dockerfiles/ that a test may edit freely."""
     root = tmp_path / "project"
     shutil.copytree(REPO / "matrix", root / "matrix")
     shutil.copytree(REPO / "src" / "c", root / "src" / "c")
+    shutil.copytree(REPO / "dockerfiles", root / "dockerfiles")
     return root
 
 

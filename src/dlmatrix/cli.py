@@ -1,11 +1,12 @@
-"""Command line: dlmatrix list | run | report."""
+"""Command line: dlmatrix list | run | render | bases | report."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -13,10 +14,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from dlmatrix.bases import BaseProvider, BaseUnavailable
 from dlmatrix.config import Matrix, load_matrix
+from dlmatrix.containers import DockerBackend
+from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.host import Selection, run_hosts
+from dlmatrix.render import stale, write_all
 from dlmatrix.report import label, write_report
 from dlmatrix.results import Cell, ResultSet, read_results, run_metadata, write_results
 
@@ -36,11 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     _selection_arguments(listing)
     run = commands.add_parser("run", help="build and run the scenarios, write results.json and index.html")
     _selection_arguments(run)
-    run.add_argument("--backend", choices=["host"], default="host", help="where the suites run")
+    run.add_argument("--backend", choices=["host", "docker"], default="host",
+                     help="host: this machine's glibc and musl; docker: every image of matrix/images.yaml")
     run.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the results")
     run.add_argument("--repeat", type=int, default=1, metavar="N", help="attempts per cell (1-100)")
     run.add_argument("--jobs", type=int, default=2, metavar="N", help="environments run in parallel")
     run.add_argument("--keep-build", type=Path, metavar="DIR", help="build here and keep it (default: temp)")
+    render = commands.add_parser("render", help="render dockerfiles/*/Dockerfile from the templates")
+    render.add_argument("--check", action="store_true", help="fail if a committed Dockerfile is stale")
+    bases = commands.add_parser("bases", help="provide every base image: present, pulled or built offline")
+    bases.add_argument("--image", default="*", metavar="GLOB", help="images whose bases to provide (glob)")
     report = commands.add_parser("report", help="render DIR/index.html from DIR/results.json")
     report.add_argument("directory", type=Path, metavar="DIR")
     return parser
@@ -95,7 +105,11 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
         workdir = args.keep_build or Path(scratch)
-        cells = run_hosts(matrix, workdir, selection, args.jobs)
+        if args.backend == "docker":
+            backend = DockerBackend(matrix, Engine(), workdir, selection, progress(console))
+            cells = backend.run(args.jobs)
+        else:
+            cells = run_hosts(matrix, workdir, selection, args.jobs)
     if not cells:
         raise DlmatrixError("the selection matched no cell", "check --image, --scenario and --runtime globs")
     results = ResultSet(run_metadata(matrix, started, args.backend, args.repeat), cells)
@@ -104,6 +118,40 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
     print_cells(cells, console)
     console.print(f"{summary_line(results)}; wrote {args.out / 'results.json'} and {args.out / 'index.html'}")
     return 1 if results.failing() else 0
+
+
+def progress(console: Console) -> Callable[[str], None]:
+    start = time.monotonic()
+    return lambda message: console.print(f"[dim]{time.monotonic() - start:6.0f}s[/] {message}")
+
+
+def command_render(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
+    if args.check:
+        outdated = stale(matrix)
+        for path in outdated:
+            console.print(f"stale: {path.relative_to(matrix.root)}")
+        if outdated:
+            raise DlmatrixError(f"{len(outdated)} generated Dockerfile(s) differ from their templates",
+                                "run `dlmatrix render` and commit the result")
+        console.print(f"{len(matrix.images)} Dockerfiles match their templates")
+        return 0
+    for path in write_all(matrix):
+        console.print(f"wrote {path.relative_to(matrix.root)}")
+    return 0
+
+
+def command_bases(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
+    engine, log = Engine(), progress(console)
+    log(f"engine: Docker {engine.server_version()}")
+    provider, missing = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases"), 0
+    for image in {i.base: i for i in matrix.images if fnmatchcase(i.name, args.image)}.values():
+        try:
+            base = provider.provide(image)
+            log(f"{image.base}: {base.ref} ({base.how})")
+        except BaseUnavailable as unavailable:
+            log(f"{image.base}: unavailable: {unavailable}")
+            missing += image.offline_suite is not None  # registry-only bases are expected to be missing here
+    return 1 if missing else 0
 
 
 def command_report(args: argparse.Namespace, console: Console) -> int:
@@ -124,10 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         matrix = load_matrix()
         if args.command == "list":
             return command_list(matrix, args, console)
+        if args.command == "render":
+            return command_render(matrix, args, console)
+        if args.command == "bases":
+            return command_bases(matrix, args, console)
         return command_run(matrix, args, console)
     except DlmatrixError as error:
         print(f"dlmatrix: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("dlmatrix: interrupted", file=sys.stderr)
+        print("dlmatrix: interrupted; running containers were removed", file=sys.stderr)
         return 130

@@ -38,6 +38,7 @@ STEP_HELP = (
     "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast, sleep:MS"
 )
 DRIVERS = ("dlm-driver", "dlm-driver-linked")
+TEMPLATES = "dockerfiles/templates"
 LIBC_FAMILIES = ("glibc", "musl")
 
 
@@ -108,6 +109,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             ["scenario", "runtime", "libc", "outcome", "reason"],
         ),
     ),
+    "images.yaml": _list_of("images", _object({
+        "name": NAME, "template": NAME, "base": {"type": "string", "pattern": r"^[a-z0-9./_-]+:[A-Za-z0-9._-]+$"},
+        "offline": _object({"suite": NAME}, ["suite"]), "libc": {"enum": list(LIBC_FAMILIES)},
+        "libc_version": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"},
+    }, ["name", "template", "base", "libc"])),
     "hosts.yaml": _list_of(
         "hosts",
         _object(
@@ -151,12 +157,23 @@ class Host:
 
 
 @dataclass(frozen=True)
+class Image:
+    name: str
+    template: str
+    base: str
+    libc: str
+    offline_suite: str | None = None
+    libc_version: str | None = None
+
+
+@dataclass(frozen=True)
 class Matrix:
     root: Path
     runtimes: tuple[Runtime, ...]
     scenarios: tuple[Scenario, ...]
     rules: tuple[Rule, ...]
     hosts: tuple[Host, ...]
+    images: tuple[Image, ...]
 
     def select_scenarios(self, pattern: str = "*") -> list[Scenario]:
         return [s for s in self.scenarios if fnmatchcase(s.name, pattern)]
@@ -250,6 +267,14 @@ def _check_steps(scenarios: Sequence[Scenario]) -> None:
             )
 
 
+def _check_templates(root: Path, images: Sequence[Image]) -> None:
+    available = sorted(p.name.removesuffix(".Dockerfile.j2") for p in (root / TEMPLATES).glob("*.Dockerfile.j2"))
+    for index, image in enumerate(images):
+        if image.template not in available:
+            raise ConfigError("matrix/images.yaml", f"images[{index}].template",
+                              f"no template {TEMPLATES}/{image.template}.Dockerfile.j2", ", ".join(available))
+
+
 def load_matrix(root: Path | None = None) -> Matrix:
     root = root or find_root()
     runtimes = tuple(Runtime(**item) for item in load_file(root, "runtimes.yaml")["runtimes"])
@@ -278,9 +303,16 @@ def load_matrix(root: Path | None = None) -> Matrix:
         for item in load_file(root, "expectations.yaml")["expectations"]
     )
     hosts = tuple(Host(**item) for item in load_file(root, "hosts.yaml")["hosts"])
+    images = tuple(
+        Image(name=item["name"], template=item["template"], base=item["base"], libc=item["libc"],
+              offline_suite=item.get("offline", {}).get("suite"), libc_version=item.get("libc_version"))
+        for item in load_file(root, "images.yaml")["images"]
+    )
     _unique("matrix/runtimes.yaml", "runtimes", (r.name for r in runtimes))
     _unique("matrix/scenarios.yaml", "scenarios", (s.name for s in scenarios))
     _unique("matrix/hosts.yaml", "hosts", (h.name for h in hosts))
+    _unique("matrix/images.yaml", "images", (i.name for i in images))
+    _check_templates(root, images)
     _check_globs(rules, [s.name for s in scenarios], [r.name for r in runtimes])
     _check_steps(scenarios)
     for index, rule in enumerate(rules):
@@ -291,4 +323,4 @@ def load_matrix(root: Path | None = None) -> Matrix:
                 "contains a tab or newline",
                 "one line of text",
             )
-    return Matrix(root=root, runtimes=runtimes, scenarios=scenarios, rules=rules, hosts=hosts)
+    return Matrix(root=root, runtimes=runtimes, scenarios=scenarios, rules=rules, hosts=hosts, images=images)

@@ -1,0 +1,86 @@
+"""Base images: use one that is present, pull it where a registry answers, else build it offline.
+
+Offline, a Debian suite's base is mmdebstrap's tarball piped into `docker import` under a
+stable local tag (dlmatrix-base/debian:SUITE); the Dockerfiles take it as BASE_IMAGE, so
+the same Dockerfiles build unchanged for a user whose engine pulls from a registry.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlmatrix.config import Image
+from dlmatrix.engine import Engine
+from dlmatrix.errors import DlmatrixError
+
+LOCAL_PREFIX = "dlmatrix-base/"
+
+
+@dataclass(frozen=True)
+class Base:
+    """A provided base: the reference to build FROM, its image id, and how it was obtained."""
+
+    ref: str
+    image_id: str
+    how: str  # present | pulled | built offline
+
+
+class BaseUnavailable(DlmatrixError):
+    pass
+
+
+def local_tag(image: Image) -> str:
+    return LOCAL_PREFIX + image.base
+
+
+def mmdebstrap_command(suite: str) -> list[str]:
+    """--variant=apt: a small system whose apt the Dockerfile then uses like a registry user's.
+
+    Testing and unstable Release files are valid for a week only; a mirror that lags
+    behind (or a snapshot) serves them expired, so the offline bases accept that. The
+    setting lands in the base's /etc/apt/apt.conf.d, where the image build needs it too.
+    """
+    return ["mmdebstrap", "--quiet", "--variant=apt", "--aptopt=Acquire::Check-Valid-Until \"false\"",
+            suite, "-"]
+
+
+class BaseProvider:
+    """Provides each base once per run; remembers that the registry did not answer."""
+
+    def __init__(self, engine: Engine, logdir: Path) -> None:
+        self.engine = engine
+        self.logdir = logdir
+        self.registry_failed: str | None = None
+
+    def provide(self, image: Image) -> Base:
+        for ref in (image.base, local_tag(image)):
+            found = self.engine.image_id(ref)
+            if found:
+                return Base(ref, found, "present")
+        if self.registry_failed is None:
+            pulled, message = self.engine.pull(image.base)
+            found = self.engine.image_id(image.base) if pulled else None
+            if found:
+                return Base(image.base, found, "pulled")
+            self.registry_failed = message or "docker pull failed"
+        if image.offline_suite is None:
+            raise BaseUnavailable(
+                f"base image {image.base} is not present and no registry answered ({self.registry_failed}); "
+                "it has no offline recipe", f"on a machine with a registry: docker pull {image.base}")
+        return self.build_offline(image, image.offline_suite)
+
+    def build_offline(self, image: Image, suite: str) -> Base:
+        if shutil.which("mmdebstrap") is None:
+            raise BaseUnavailable(f"base {image.base} must be built offline but mmdebstrap is not installed",
+                                  "apt-get install -y mmdebstrap")
+        tag = local_tag(image)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        self.engine.import_tarball(mmdebstrap_command(suite), tag, self.logdir / f"base-{suite}.log")
+        found = self.engine.image_id(tag)
+        if not found:
+            raise BaseUnavailable(f"{tag} was imported but cannot be inspected", "check `docker images`")
+        return Base(tag, found, f"built offline in {time.monotonic() - started:.0f} s")

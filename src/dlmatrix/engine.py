@@ -1,0 +1,113 @@
+"""The Docker engine, driven through its CLI: every call and its failure in one place."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from dlmatrix.errors import DlmatrixError
+
+START_HINT = "start one with `bash .ci/start-dockerd` (or `dockerd &` as root), or set DOCKER_HOST"
+
+# What every suite container gets: nothing to reach, nothing to gain, bounded.
+SANDBOX = (
+    "--network", "none", "--read-only", "--tmpfs", "/tmp:rw,nosuid,size=16m",
+    "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "10001:10001",
+    "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "1024", "--init",
+)
+
+
+class Engine:
+    """A docker CLI bound to one engine; tracks its running containers so they can be removed."""
+
+    def __init__(self, docker: str = "docker") -> None:
+        self.docker = docker
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _run(self, args: Sequence[str], timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([self.docker, *args], capture_output=True, text=True, timeout=timeout,
+                              check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    def server_version(self) -> str:
+        """The engine's version, or a DlmatrixError saying why there is none and how to get one."""
+        if shutil.which(self.docker) is None:
+            raise DlmatrixError("the docker client is not installed", "apt-get install -y docker.io")
+        try:
+            result = self._run(["version", "--format", "{{.Server.Version}}"], timeout=20)
+        except subprocess.TimeoutExpired:
+            raise DlmatrixError("the Docker engine did not answer within 20 s", START_HINT) from None
+        if result.returncode != 0 or not result.stdout.strip():
+            cause = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+            raise DlmatrixError(f"no Docker engine answers: {cause}", START_HINT)
+        return result.stdout.strip()
+
+    def image_id(self, ref: str) -> str | None:
+        result = self._run(["image", "inspect", "--format", "{{.Id}}", ref])
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def pull(self, ref: str) -> tuple[bool, str]:
+        try:
+            result = self._run(["pull", "--quiet", ref], timeout=600)
+        except subprocess.TimeoutExpired:
+            return False, "docker pull timed out after 600 s"
+        return result.returncode == 0, (result.stderr.strip().splitlines() or [""])[-1]
+
+    def import_tarball(self, producer: Sequence[str], tag: str, log: Path, timeout: float = 1200) -> None:
+        """Pipes a root file system tarball written by producer (mmdebstrap ... -) into docker import."""
+        with log.open("w") as log_file:
+            maker = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=log_file)
+            assert maker.stdout is not None
+            importer = subprocess.run([self.docker, "import", "--change", 'CMD ["/bin/sh"]', "-", tag],
+                                      stdin=maker.stdout, capture_output=True, text=True, timeout=timeout,
+                                      check=False)
+            maker.stdout.close()
+            made = maker.wait(timeout=60)
+        if made != 0 or importer.returncode != 0:
+            detail = log.read_text()[-1500:] + importer.stderr[-500:]
+            raise DlmatrixError(f"building base {tag} offline failed ({producer[0]} exit {made}, "
+                                f"import exit {importer.returncode}):\n{detail}",
+                                f"see {log}; check that Debian's archive is reachable")
+
+    def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float) -> bool:
+        args = ["build", "--tag", tag, "--label", "org.dlmatrix=1"]
+        for key, value in build_args.items():
+            args += ["--build-arg", f"{key}={value}"]
+        with log.open("w") as log_file:
+            try:
+                result = subprocess.run([self.docker, *args, str(context)], stdout=log_file,
+                                        stderr=subprocess.STDOUT, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired:
+                log_file.write(f"\ndlmatrix: the build did not finish within {timeout:.0f} s\n")
+                return False
+        return result.returncode == 0
+
+    @contextmanager
+    def container(self, name: str, image: str, args: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
+        """Runs a sandboxed container and removes it on the way out, Ctrl-C included."""
+        command = [self.docker, "run", "--rm", "--name", name, *SANDBOX, image, *args]
+        with self._lock:
+            self._running.add(name)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   errors="replace")
+        try:
+            yield process
+        finally:
+            self.remove(name)
+            process.kill()
+            process.communicate()
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            self._running.discard(name)
+        self._run(["rm", "--force", name], timeout=60)
+
+    def remove_all(self) -> None:
+        with self._lock:
+            names = list(self._running)
+        for name in names:
+            self.remove(name)
