@@ -31,3 +31,11 @@ def edit_yaml(root: Path, name: str, change: Callable[[dict[str, Any]], None]) -
     data = yaml.safe_load(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Docker tests may skip only where no engine answers, and then nobody may miss it."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("NO DOCKER ENGINE" in str(report.longrepr) for report in skipped):
+        terminalreporter.write_sep("!", "DOCKER TESTS SKIPPED: no Docker engine answered; see the skip reasons",
+                                   red=True, bold=True)

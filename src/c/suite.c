@@ -637,7 +637,7 @@ static void print_cell_row(const struct cell *cell, const struct rule *rule, con
 	fflush(stdout);
 }
 
-static void print_env(int json)
+static void print_env(int json, int list)
 {
 	struct utsname host;
 
@@ -657,8 +657,11 @@ static void print_env(int json)
 	} else {
 		printf("dlmatrix suite: %s %s, built by %s, kernel %s %s\n\n", libc_family, libc_version, compiler(),
 		       host.release, host.machine);
-		printf("%-24s %-10s %-14s %-14s %-10s %9s %9s\n", "SCENARIO", "RUNTIME", "RESULT", "EXPECTED",
-		       "VERDICT", "SAME", "TIME");
+		if (list)
+			printf("%-24s %-10s %-14s %s\n", "SCENARIO", "RUNTIME", "EXPECTED", "DESCRIPTION");
+		else
+			printf("%-24s %-10s %-14s %-14s %-10s %9s %9s\n", "SCENARIO", "RUNTIME", "RESULT",
+			       "EXPECTED", "VERDICT", "SAME", "TIME");
 	}
 	fflush(stdout);
 }
@@ -749,7 +752,7 @@ int main(int argc, char **argv)
 	read_libc();
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
-	print_env(json);
+	print_env(json, list);
 	for (i = 0; i < cell_count && !interrupted; i++) {
 		const struct cell *cell = &cells[i];
 		const struct rule *rule;

@@ -45,7 +45,7 @@ class DockerBackend:
         self.selection = selection
         self.log = log
         self.bases = BaseProvider(engine, workdir / "logs")
-        self.base_locks: dict[str, threading.Lock] = {}
+        self.base_locks = {image.base: threading.Lock() for image in matrix.images}
         self.digest = bundle_digest(matrix)
 
     def images(self) -> list[Image]:
@@ -61,8 +61,6 @@ class DockerBackend:
         self.check_rendered()
         self.log(f"engine: Docker {self.engine.server_version()}")
         images = self.images()
-        for image in images:
-            self.base_locks.setdefault(image.base, threading.Lock())
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         try:
             batches = [future.result() for future in [pool.submit(self.run_image, i) for i in images]]

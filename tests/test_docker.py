@@ -1,0 +1,202 @@
+"""Real images through a real Docker engine: offline bases, builds, sandboxed suite runs.
+
+Skipped, loudly (see conftest's summary), only where no engine answers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dlmatrix.bases import BaseProvider, BaseUnavailable
+from dlmatrix.config import Image, load_matrix
+from dlmatrix.containers import DockerBackend
+from dlmatrix.engine import SANDBOX, Engine
+from dlmatrix.errors import DlmatrixError
+from dlmatrix.host import Selection
+from dlmatrix.results import Cell
+from tests.conftest import edit_yaml
+
+pytestmark = pytest.mark.docker
+BOOKWORM = "debian-bookworm-*"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    engine = Engine()
+    try:
+        engine.server_version()
+    except DlmatrixError as missing:
+        pytest.skip(f"NO DOCKER ENGINE, docker tests not run: {missing}")
+    return engine
+
+
+class Built:
+    """The bookworm glibc and musl images, built (from nothing where nothing exists) and run once."""
+
+    def __init__(self, engine: Engine, workdir: Path) -> None:
+        self.messages: list[str] = []
+        self.matrix = load_matrix()
+        self.backend = DockerBackend(self.matrix, engine, workdir, Selection(image=BOOKWORM, repeat=2),
+                                     self.messages.append)
+        self.cells = self.backend.run(jobs=2)
+
+    def tag(self, name: str) -> str:
+        image = next(i for i in self.matrix.images if i.name == name)
+        tag = self.backend.build(image, self.backend.provide_base(image))
+        assert tag is not None
+        return tag
+
+    def cell(self, image: str, scenario: str, runtime: str) -> Cell:
+        [found] = [c for c in self.cells if (c.image, c.scenario, c.runtime) == (image, scenario, runtime)]
+        return found
+
+
+@pytest.fixture(scope="module")
+def built(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return Built(engine, tmp_path_factory.mktemp("docker"))
+
+
+def test_bookworm_images_run_every_cell_as_declared(built):
+    matrix = built.matrix
+    assert len(built.cells) == 2 * len(matrix.scenarios) * len(matrix.runtimes)
+    assert [(c.image, c.scenario, c.runtime, c.result) for c in built.cells if c.verdict != "ok"] == []
+
+
+def test_libc_versions_are_read_inside_the_images(built):
+    versions = {(c.image, c.libc["family"], c.libc["version"]) for c in built.cells}
+    assert versions == {("debian-bookworm-glibc", "glibc", "2.36"), ("debian-bookworm-musl", "musl", "1.2.3")}
+    assert {c.compiler for c in built.cells} == {"gcc 12.2.0"}
+
+
+def test_the_seed_crashes_on_glibc_and_survives_on_musl_for_a_different_reason(built):
+    glibc = built.cell("debian-bookworm-glibc", "app-dlopen-dlclose", "unpinned")
+    assert [a.result for a in glibc.attempts] == ["crash:SIGSEGV", "crash:SIGSEGV"]
+    assert glibc.evidence["mapped@after-close"] is False
+    musl = built.cell("debian-bookworm-musl", "app-dlopen-dlclose", "unpinned")
+    assert musl.result == "pass" and musl.evidence["mapped@after-close"] is True
+    pinned = built.cell("debian-bookworm-glibc", "app-dlopen-dlclose", "pinned")
+    assert pinned.result == "pass" and pinned.evidence["mapped@after-close"] is True
+
+
+def test_an_unchanged_image_is_not_rebuilt(built):
+    built.messages.clear()
+    tag = built.tag("debian-bookworm-musl")  # the fixture's run built or found it already
+    assert built.messages == [f"debian-bookworm-musl: image {tag} is up to date"]
+
+
+def test_docker_run_prints_the_table_and_its_exit_code_follows_the_verdicts(built):
+    tag = built.tag("debian-bookworm-glibc")
+    run = subprocess.run(["docker", "run", "--rm", "--network", "none", tag, "--scenario", "app-*"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "dlmatrix suite: glibc 2.36" in run.stdout
+    assert "app-dlopen-dlclose       unpinned   crash:SIGSEGV  crash:SIGSEGV  ok" in run.stdout
+    assert "8 ok, 0 unexpected, 0 flaky" in run.stdout
+    listing = subprocess.run(["docker", "run", "--rm", tag, "--list", "--runtime", "pinned"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+    lines = listing.splitlines()
+    assert lines[2].split() == ["SCENARIO", "RUNTIME", "EXPECTED", "DESCRIPTION"]
+    assert len(lines) == 3 + len(built.matrix.scenarios)  # banner, blank line, header, one line per cell
+
+
+def test_the_musl_image_holds_no_glibc(built):
+    tag = built.tag("debian-bookworm-musl")
+    found = subprocess.run(["docker", "run", "--rm", "--entrypoint", "/bin/find", tag, "/", "-xdev",
+                            "(", "-name", "libc.so*", "-o", "-name", "ld-linux*", "-o", "-name", "ld-musl*", ")"],
+                           capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    assert found == ["/lib/ld-musl-x86_64.so.1"]
+
+
+def test_containers_are_sandboxed(built):
+    tag = built.tag("debian-bookworm-musl")
+    probe = ("id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; tail -n +3 /proc/net/dev | cut -d: -f1;"
+             " touch /probe 2>&1; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null")
+    out = subprocess.run(["docker", "run", "--rm", *SANDBOX, "--entrypoint", "/bin/sh", tag, "-c", probe],
+                         capture_output=True, text=True, timeout=60, check=False).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    assert lines[0] == "10001"
+    assert "CapEff:\t0000000000000000" in out.splitlines() and "NoNewPrivs:\t1" in out.splitlines()
+    assert lines[3] == "lo" and "Read-only file system" in lines[4]
+    assert lines[5] == "1024"
+
+
+def test_the_container_is_removed_when_the_run_is_interrupted(built, engine):
+    tag = built.tag("debian-bookworm-musl")
+    name = "dlmatrix-test-interrupted"
+    with pytest.raises(KeyboardInterrupt), engine.container(name, tag, ["--repeat", "100"]):
+        raise KeyboardInterrupt
+    left = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"name={name}"],
+                          capture_output=True, text=True, timeout=30, check=True).stdout
+    assert left.strip() == ""
+
+
+def test_a_failed_build_becomes_build_error_cells(engine, project, tmp_path):
+    (project / "src" / "c" / "suite.c").write_text("this is not C\n")
+    matrix = load_matrix(project)
+    messages: list[str] = []
+    cells = DockerBackend(matrix, engine, tmp_path, Selection(image="debian-bookworm-musl", scenario="reopen"),
+                          messages.append).run(jobs=1)
+    assert {(c.result, c.verdict) for c in cells} == {("build-error", "unexpected")}
+    assert "this is not C" in cells[0].stderr or "suite.c" in cells[0].stderr
+    assert any("BUILD FAILED" in m for m in messages)
+
+
+def test_a_wrong_expectation_inside_an_image_makes_docker_run_fail(engine, project, tmp_path):
+    edit_yaml(project, "expectations.yaml", lambda d: d["expectations"].insert(
+        0, {"scenario": "reopen", "runtime": "pinned", "libc": "musl", "outcome": "crash:SIGSEGV",
+            "reason": "deliberately wrong"}))
+    matrix = load_matrix(project)
+    backend = DockerBackend(matrix, engine, tmp_path, Selection(image="debian-bookworm-musl"), print)
+    image = next(i for i in matrix.images if i.name == "debian-bookworm-musl")
+    tag = backend.build(image, backend.provide_base(image))
+    assert tag is not None
+    run = subprocess.run(["docker", "run", "--rm", tag, "--scenario", "reopen"], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 1
+    assert "reopen                   pinned     pass           crash:SIGSEGV  unexpected" in run.stdout
+
+
+def test_registry_only_images_are_skipped_with_the_reason(engine, tmp_path):
+    matrix = load_matrix()
+    provider = BaseProvider(engine, tmp_path)
+    alpine = next(i for i in matrix.images if i.template == "apk-musl")
+    try:
+        provider.provide(alpine)
+    except BaseUnavailable:
+        pass
+    else:
+        pytest.skip("a registry answered here: the alpine image is buildable")
+    cells = DockerBackend(matrix, engine, tmp_path, Selection(image=alpine.name, scenario="reopen"),
+                          print).run(jobs=1)
+    assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
+    assert "no registry answered" in cells[0].stderr and "has no offline recipe" in cells[0].stderr
+
+
+def test_a_base_is_built_offline_with_mmdebstrap(engine, tmp_path):
+    """The offline path for real, under a throwaway tag so it never reuses an existing base."""
+    image = Image(name="offline-probe", template="apt-glibc", base="dlmatrix-test/debian:bookworm",
+                  libc="glibc", offline_suite="bookworm")
+    provider = BaseProvider(engine, tmp_path)
+    try:
+        base = provider.build_offline(image, "bookworm")
+        assert base.ref == "dlmatrix-base/dlmatrix-test/debian:bookworm" and base.how.startswith("built offline")
+        version = subprocess.run(["docker", "run", "--rm", "--network", "none", base.ref, "cat",
+                                  "/etc/debian_version"], capture_output=True, text=True, timeout=60, check=True)
+        assert version.stdout.startswith("12.")
+        assert provider.provide(image).how == "present"
+    finally:
+        subprocess.run(["docker", "rmi", "--force", "dlmatrix-base/dlmatrix-test/debian:bookworm"],
+                       capture_output=True, timeout=60, check=False)
+
+
+def test_no_engine_is_one_clear_message(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(DlmatrixError) as caught:
+        Engine().server_version()
+    assert "no Docker engine answers" in str(caught.value)
+    assert "fix: start one with `bash .ci/start-dockerd`" in str(caught.value)
+    with pytest.raises(DlmatrixError, match="docker client is not installed"):
+        Engine(docker="/nonexistent/docker").server_version()
