@@ -37,5 +37,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Docker tests may skip only where no engine answers, and then nobody may miss it."""
     skipped = terminalreporter.stats.get("skipped", [])
     if any("NO DOCKER ENGINE" in str(report.longrepr) for report in skipped):
-        terminalreporter.write_sep("!", "DOCKER TESTS SKIPPED: no Docker engine answered; see the skip reasons",
-                                   red=True, bold=True)
+        terminalreporter.write_sep(
+            "!", "DOCKER TESTS SKIPPED: no Docker engine answered; see the skip reasons", red=True, bold=True
+        )

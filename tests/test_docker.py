@@ -15,8 +15,8 @@ from dlmatrix.config import Image, load_matrix
 from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import SANDBOX, Engine
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.host import Selection
 from dlmatrix.results import Cell
+from dlmatrix.selection import Selection
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.docker
@@ -39,8 +39,9 @@ class Built:
     def __init__(self, engine: Engine, workdir: Path) -> None:
         self.messages: list[str] = []
         self.matrix = load_matrix()
-        self.backend = DockerBackend(self.matrix, engine, workdir, Selection(image=BOOKWORM, repeat=2),
-                                     self.messages.append)
+        self.backend = DockerBackend(
+            self.matrix, engine, workdir, Selection(image=BOOKWORM, repeat=2), self.messages.append
+        )
         self.cells = self.backend.run(jobs=2)
 
     def tag(self, name: str) -> str:
@@ -89,14 +90,24 @@ def test_an_unchanged_image_is_not_rebuilt(built):
 
 def test_docker_run_prints_the_table_and_its_exit_code_follows_the_verdicts(built):
     tag = built.tag("debian-bookworm-glibc")
-    run = subprocess.run(["docker", "run", "--rm", "--network", "none", tag, "--scenario", "app-*"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", tag, "--scenario", "app-*"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert "dlmatrix suite: glibc 2.36" in run.stdout
     assert "app-dlopen-dlclose       unpinned   crash:SIGSEGV  crash:SIGSEGV  ok" in run.stdout
     assert "8 ok, 0 unexpected, 0 flaky" in run.stdout
-    listing = subprocess.run(["docker", "run", "--rm", tag, "--list", "--runtime", "pinned"],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
+    listing = subprocess.run(
+        ["docker", "run", "--rm", tag, "--list", "--runtime", "pinned"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     lines = listing.splitlines()
     assert lines[2].split() == ["SCENARIO", "RUNTIME", "EXPECTED", "DESCRIPTION"]
     assert len(lines) == 3 + len(built.matrix.scenarios)  # banner, blank line, header, one line per cell
@@ -104,18 +115,48 @@ def test_docker_run_prints_the_table_and_its_exit_code_follows_the_verdicts(buil
 
 def test_the_musl_image_holds_no_glibc(built):
     tag = built.tag("debian-bookworm-musl")
-    found = subprocess.run(["docker", "run", "--rm", "--entrypoint", "/bin/find", tag, "/", "-xdev",
-                            "(", "-name", "libc.so*", "-o", "-name", "ld-linux*", "-o", "-name", "ld-musl*", ")"],
-                           capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    found = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/find",
+            tag,
+            "/",
+            "-xdev",
+            "(",
+            "-name",
+            "libc.so*",
+            "-o",
+            "-name",
+            "ld-linux*",
+            "-o",
+            "-name",
+            "ld-musl*",
+            ")",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
     assert found == ["/lib/ld-musl-x86_64.so.1"]
 
 
 def test_containers_are_sandboxed(built):
     tag = built.tag("debian-bookworm-musl")
-    probe = ("id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; tail -n +3 /proc/net/dev | cut -d: -f1;"
-             " touch /probe 2>&1; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null")
-    out = subprocess.run(["docker", "run", "--rm", *SANDBOX, "--entrypoint", "/bin/sh", tag, "-c", probe],
-                         capture_output=True, text=True, timeout=60, check=False).stdout
+    probe = (
+        "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; tail -n +3 /proc/net/dev | cut -d: -f1;"
+        " touch /probe 2>&1; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null"
+    )
+    out = subprocess.run(
+        ["docker", "run", "--rm", *SANDBOX, "--entrypoint", "/bin/sh", tag, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout
     lines = [line.strip() for line in out.splitlines()]
     assert lines[0] == "10001"
     assert "CapEff:\t0000000000000000" in out.splitlines() and "NoNewPrivs:\t1" in out.splitlines()
@@ -128,8 +169,13 @@ def test_the_container_is_removed_when_the_run_is_interrupted(built, engine):
     name = "dlmatrix-test-interrupted"
     with pytest.raises(KeyboardInterrupt), engine.container(name, tag, ["--repeat", "100"]):
         raise KeyboardInterrupt
-    left = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"name={name}"],
-                          capture_output=True, text=True, timeout=30, check=True).stdout
+    left = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", f"name={name}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
     assert left.strip() == ""
 
 
@@ -137,24 +183,41 @@ def test_a_failed_build_becomes_build_error_cells(engine, project, tmp_path):
     (project / "src" / "c" / "suite.c").write_text("this is not C\n")
     matrix = load_matrix(project)
     messages: list[str] = []
-    cells = DockerBackend(matrix, engine, tmp_path, Selection(image="debian-bookworm-musl", scenario="reopen"),
-                          messages.append).run(jobs=1)
+    cells = DockerBackend(
+        matrix, engine, tmp_path, Selection(image="debian-bookworm-musl", scenario="reopen"), messages.append
+    ).run(jobs=1)
     assert {(c.result, c.verdict) for c in cells} == {("build-error", "unexpected")}
     assert "this is not C" in cells[0].stderr or "suite.c" in cells[0].stderr
     assert any("BUILD FAILED" in m for m in messages)
 
 
 def test_a_wrong_expectation_inside_an_image_makes_docker_run_fail(engine, project, tmp_path):
-    edit_yaml(project, "expectations.yaml", lambda d: d["expectations"].insert(
-        0, {"scenario": "reopen", "runtime": "pinned", "libc": "musl", "outcome": "crash:SIGSEGV",
-            "reason": "deliberately wrong"}))
+    edit_yaml(
+        project,
+        "expectations.yaml",
+        lambda d: d["expectations"].insert(
+            0,
+            {
+                "scenario": "reopen",
+                "runtime": "pinned",
+                "libc": "musl",
+                "outcome": "crash:SIGSEGV",
+                "reason": "deliberately wrong",
+            },
+        ),
+    )
     matrix = load_matrix(project)
     backend = DockerBackend(matrix, engine, tmp_path, Selection(image="debian-bookworm-musl"), print)
     image = next(i for i in matrix.images if i.name == "debian-bookworm-musl")
     tag = backend.build(image, backend.provide_base(image))
     assert tag is not None
-    run = subprocess.run(["docker", "run", "--rm", tag, "--scenario", "reopen"], capture_output=True, text=True,
-                         timeout=120, check=False)
+    run = subprocess.run(
+        ["docker", "run", "--rm", tag, "--scenario", "reopen"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 1
     assert "reopen                   pinned     pass           crash:SIGSEGV  unexpected" in run.stdout
 
@@ -169,27 +232,44 @@ def test_registry_only_images_are_skipped_with_the_reason(engine, tmp_path):
         pass
     else:
         pytest.skip("a registry answered here: the alpine image is buildable")
-    cells = DockerBackend(matrix, engine, tmp_path, Selection(image=alpine.name, scenario="reopen"),
-                          print).run(jobs=1)
+    cells = DockerBackend(
+        matrix, engine, tmp_path, Selection(image=alpine.name, scenario="reopen"), print
+    ).run(jobs=1)
     assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
     assert "no registry answered" in cells[0].stderr and "has no offline recipe" in cells[0].stderr
 
 
 def test_a_base_is_built_offline_with_mmdebstrap(engine, tmp_path):
     """The offline path for real, under a throwaway tag so it never reuses an existing base."""
-    image = Image(name="offline-probe", template="apt-glibc", base="dlmatrix-test/debian:bookworm",
-                  libc="glibc", offline_suite="bookworm")
+    image = Image(
+        name="offline-probe",
+        template="apt-glibc",
+        base="dlmatrix-test/debian:bookworm",
+        libc="glibc",
+        offline_suite="bookworm",
+    )
     provider = BaseProvider(engine, tmp_path)
     try:
         base = provider.build_offline(image, "bookworm")
-        assert base.ref == "dlmatrix-base/dlmatrix-test/debian:bookworm" and base.how.startswith("built offline")
-        version = subprocess.run(["docker", "run", "--rm", "--network", "none", base.ref, "cat",
-                                  "/etc/debian_version"], capture_output=True, text=True, timeout=60, check=True)
+        assert base.ref == "dlmatrix-base/dlmatrix-test/debian:bookworm" and base.how.startswith(
+            "built offline"
+        )
+        version = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", base.ref, "cat", "/etc/debian_version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         assert version.stdout.startswith("12.")
         assert provider.provide(image).how == "present"
     finally:
-        subprocess.run(["docker", "rmi", "--force", "dlmatrix-base/dlmatrix-test/debian:bookworm"],
-                       capture_output=True, timeout=60, check=False)
+        subprocess.run(
+            ["docker", "rmi", "--force", "dlmatrix-base/dlmatrix-test/debian:bookworm"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
 
 
 def test_no_engine_is_one_clear_message(monkeypatch):

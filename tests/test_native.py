@@ -14,8 +14,9 @@ import pytest
 from dlmatrix.cli import main
 from dlmatrix.config import load_matrix
 from dlmatrix.expectations import expect
-from dlmatrix.host import Selection, run_host
+from dlmatrix.host import run_host
 from dlmatrix.results import Cell, read_results
+from dlmatrix.selection import Selection
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.native

@@ -48,7 +48,7 @@ def test_templates_are_strict_about_undefined_variables(project):
     template = project / "dockerfiles" / "templates" / "apt-glibc.Dockerfile.j2"
     template.write_text(template.read_text() + "{{ image.no_such_field }}\n")
     matrix = load_matrix(project)
-    with pytest.raises(DlmatrixError, match="apt-glibc.Dockerfile.j2 failed for debian-bullseye-glibc"):
+    with pytest.raises(DlmatrixError, match=r"apt-glibc\.Dockerfile\.j2 failed for debian-bullseye-glibc"):
         write_all(matrix)
 
 

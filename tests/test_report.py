@@ -1,47 +1,201 @@
+"""The report renderers: HTML, junit.xml, summary.md, headlines and the comparison with a previous run."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+import pytest
+
+from dlmatrix.changes import compare
+from dlmatrix.cli import main
 from dlmatrix.config import load_matrix
-from dlmatrix.report import render_html
-from dlmatrix.results import Environment, ResultSet, judged_cell
+from dlmatrix.headlines import headlines
+from dlmatrix.junit import write_junit
+from dlmatrix.report import render_html, state
+from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, write_results
+from dlmatrix.summary import summary_markdown
 
 RUN = {
     "tool": "dlmatrix",
-    "tool_version": "0",
-    "git_commit": None,
+    "tool_version": "0.1.0",
+    "git_commit": "abc123",
     "host": "h",
-    "backend": "host",
+    "backend": "docker",
     "repeat": 1,
-    "started": "s",
-    "finished": "f",
+    "started": "2026-11-26T10:00:00+00:00",
+    "finished": "2026-11-26T10:05:00+00:00",
+    "kernel": "6.1.0",
+    "docker_version": "20.10.24",
 }
+GLIBC = Environment("debian-bookworm-glibc", "glibc", "2.36", "gcc 12.2.0")
+GLIBC_OLD = Environment("debian-bullseye-glibc", "glibc", "2.31", "gcc 10.2.1")
+MUSL = Environment("debian-bookworm-musl", "musl", "1.2.3", "gcc 12.2.0")
 
 
-def test_program_output_is_escaped():
+def cells_as_expected() -> list[Cell]:
+    """A small but honest result set: every cell with the outcome its expectation declares."""
     matrix = load_matrix()
-    env = Environment("host-glibc", "glibc", "2.36", "gcc")
-    cell = judged_cell(
-        matrix,
-        env,
-        "reopen",
-        "pinned",
-        ["exit:4"],
-        [0.1],
-        evidence={"note": "<img src=x onerror=alert(1)>"},
-        stderr="<script>alert('pwned')</script>",
-    )
-    html = render_html(ResultSet(RUN, [cell]))
-    assert "<script>alert" not in html
-    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in html
-    assert "<img src=x" not in html
+    cells = []
+    for env in (GLIBC_OLD, GLIBC, MUSL):
+        for scenario in ("app-linked", "app-dlopen-dlclose", "exit-fast"):
+            for runtime in ("unpinned", "pinned", "adaptive"):
+                probe = judged_cell(matrix, env, scenario, runtime, ["pass"], [0.01])
+                assert probe.expected is not None
+                cell = judged_cell(
+                    matrix,
+                    env,
+                    scenario,
+                    runtime,
+                    [probe.expected],
+                    [0.01],
+                    evidence={"mapped@after-close": env.libc_family == "musl"},
+                )
+                cells.append(cell)
+    return cells
 
 
-def test_cells_show_result_and_verdict():
+@pytest.fixture
+def results() -> ResultSet:
+    return ResultSet(dict(RUN), cells_as_expected())
+
+
+def flip(cells: list[Cell], image: str, scenario: str, runtime: str, result: str) -> list[Cell]:
     matrix = load_matrix()
-    glibc = Environment("host-glibc", "glibc", "2.36", "gcc")
-    musl = Environment("host-musl", "musl", "1.2.3", "gcc")
+    env = {e.image: e for e in (GLIBC, GLIBC_OLD, MUSL)}[image]
+    return [
+        judged_cell(matrix, env, scenario, runtime, [result], [0.02])
+        if c.key == (image, scenario, runtime)
+        else c
+        for c in cells
+    ]
+
+
+def test_program_output_is_escaped_everywhere(results, tmp_path):
+    hostile = "<script>alert('pwned')</script><img src=x onerror=alert(1)>"
     cells = [
-        judged_cell(matrix, glibc, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV"], [0.1]),
-        judged_cell(matrix, musl, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV"], [0.1]),
+        replace(results.cells[0], stderr=hostile, stdout=hostile, evidence={"note": hostile}, reason=hostile),
+        *results.cells[1:],
     ]
     html = render_html(ResultSet(RUN, cells))
-    assert "glibc 2.36" in html and "musl 1.2.3" in html
-    assert html.count("crash SIGSEGV") == 2
-    assert 'data-verdict="unexpected"' in html and 'data-verdict="ok"' in html
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "\\u003cscript\\u003ealert" in html  # in the JSON island, which JS shows as text only
+    summary = summary_markdown(ResultSet(RUN, cells), compare(None, ResultSet(RUN, cells)))
+    assert "<script>" not in summary
+    write_junit(ResultSet(RUN, cells), tmp_path / "junit.xml")
+    ET.parse(tmp_path / "junit.xml")  # well-formed despite the markup
+
+
+def test_page_shows_the_matrix_grouped_by_libc_family(results):
+    html = render_html(results)
+    header = re.search(r"<thead>(.*?)</thead>", html, re.S)
+    assert header is not None
+    assert re.findall(r'<th colspan="(\d)" data-family="(\w+)">', header.group(1)) == [
+        ("2", "glibc"),
+        ("1", "musl"),
+    ]
+    order = re.findall(r"<br>(glibc|musl) ([0-9.]+)</th>", header.group(1))
+    assert order == [("glibc", "2.31"), ("glibc", "2.36"), ("musl", "1.2.3")]  # by family, then version
+    assert html.count('<button class="cell"') == len(results.cells)
+    assert "✗ crash SIGSEGV (expected)" in html and "✓ pass" in html and "◔ timeout (expected)" in html
+    for needle in ("dlmatrix 0.1.0", "abc123", "20.10.24", "6.1.0", "2026-11-26T10:00:00+00:00"):
+        assert needle in html
+    assert "<link" not in html and 'src="http' not in html and "@import" not in html  # self-contained
+
+
+def test_cell_states():
+    matrix = load_matrix()
+    assert state(judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "pinned", ["pass"], [0.1])) == "pass"
+    assert state(judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV"], [0.1])) == (
+        "expected-failure"
+    )
+    assert (
+        state(judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "pinned", ["crash:SIGSEGV"], [0.1]))
+        == "unexpected"
+    )
+    assert state(judged_cell(matrix, GLIBC, "reopen", "pinned", ["pass", "timeout"], [0.1, 2])) == "flaky"
+    assert state(judged_cell(matrix, GLIBC, "reopen", "pinned", ["skipped"], [0])) == "skipped"
+
+
+def test_headlines_say_where_each_variant_fails_and_why(results):
+    by_runtime = {h.runtime: h.sentence() for h in headlines(results.cells)}
+    unpinned = by_runtime["unpinned"]
+    assert "glibc 2.31, 2.36: crash SIGSEGV in 1 of 3 scenarios, passes 2. Why: glibc unmaps" in unpinned
+    assert "musl 1.2.3: passes all 3 scenarios. Why: musl's dlclose() never unmaps" in unpinned
+    assert "timeout in 1 of 3 scenarios" in by_runtime["adaptive"]
+
+
+def test_one_changed_cell_is_reported_as_exactly_that(results):
+    broken = ResultSet(
+        RUN, flip(results.cells, "debian-bookworm-musl", "app-dlopen-dlclose", "pinned", "crash:SIGSEGV")
+    )
+    changes = compare(results, broken)
+    assert [c.key for c in changes.broken] == [("debian-bookworm-musl", "app-dlopen-dlclose", "pinned")]
+    assert changes.broken[0].before == "pass (ok)" and changes.broken[0].after == "crash:SIGSEGV (unexpected)"
+    assert changes.fixed == changes.new == changes.removed == []
+    back = compare(broken, results)
+    assert [c.key for c in back.fixed] == [("debian-bookworm-musl", "app-dlopen-dlclose", "pinned")]
+    assert back.broken == []
+
+
+def test_new_and_removed_cells(results):
+    fewer = ResultSet(RUN, [c for c in results.cells if c.image != "debian-bullseye-glibc"])
+    changes = compare(fewer, results)
+    assert len(changes.new) == 9 and changes.removed == [] and changes.broken == []
+    assert len(compare(results, fewer).removed) == 9
+    assert compare(None, results).previous_run is None
+
+
+def test_changes_appear_on_the_page_and_in_the_summary(results):
+    broken = ResultSet(RUN, flip(results.cells, "debian-bookworm-glibc", "app-linked", "unpinned", "exit:4"))
+    changes = compare(results, broken)
+    html = render_html(broken, changes)
+    assert '<table class="changes" data-group="newly broken">' in html
+    assert "<td>debian-bookworm-glibc</td><td>app-linked</td><td>unpinned</td><td>pass (ok)</td>" in html
+    summary = summary_markdown(broken, changes)
+    assert "### Newly broken (1)" in summary
+    assert "| debian-bookworm-glibc | app-linked | unpinned | pass (ok) | exit:4 (unexpected) |" in summary
+    assert "## Cells that need a look" in summary and "| exit:4 | pass | unexpected |" in summary
+
+
+def test_junit_keeps_failures_and_errors_apart(results, tmp_path):
+    cells = flip(results.cells, "debian-bookworm-glibc", "app-linked", "pinned", "crash:SIGSEGV")
+    cells = flip(cells, "debian-bookworm-musl", "app-linked", "pinned", "build-error")
+    cells = flip(cells, "debian-bookworm-musl", "exit-fast", "pinned", "skipped")
+    write_junit(ResultSet(RUN, cells), tmp_path / "junit.xml")
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == len(cells)
+    assert {s.get("name") for s in root.findall("testsuite")} == {
+        "dlmatrix debian-bullseye-glibc",
+        "dlmatrix debian-bookworm-glibc",
+        "dlmatrix debian-bookworm-musl",
+    }
+    failed = [c for c in cases if c.find("failure") is not None]
+    errored = [c for c in cases if c.find("error") is not None]
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    assert [(c.get("classname"), c.get("name")) for c in failed] == [
+        ("debian-bookworm-glibc", "app-linked[pinned]")
+    ]
+    assert [(c.get("classname"), c.get("name")) for c in errored] == [
+        ("debian-bookworm-musl", "app-linked[pinned]")
+    ]
+    assert [c.get("name") for c in skipped] == ["exit-fast[pinned]"]
+    properties = {p.get("name"): p.get("value") for p in failed[0].findall("properties/property")}
+    assert properties["libc.version"] == "2.36" and properties["result"] == "crash:SIGSEGV"
+    assert properties["expected"] == "pass" and properties["runtime"] == "pinned"
+
+
+def test_report_command_renders_all_files_from_results_alone(results, tmp_path, capsys):
+    previous = tmp_path / "old.json"
+    write_results(results, previous)
+    out = tmp_path / "out"
+    changed = ResultSet(RUN, flip(results.cells, "debian-bookworm-glibc", "exit-fast", "pinned", "timeout"))
+    write_results(changed, out / "results.json")
+    assert main(["report", str(out), "--previous", str(previous)]) == 0
+    assert {p.name for p in out.iterdir()} == {"results.json", "index.html", "junit.xml", "summary.md"}
+    assert "### Newly broken (1)" in (out / "summary.md").read_text()
+    assert json.loads((out / "results.json").read_text())["summary"] == {"ok": 26, "unexpected": 1}
+    assert f"compared with {previous}" in capsys.readouterr().out

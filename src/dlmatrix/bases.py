@@ -43,8 +43,14 @@ def mmdebstrap_command(suite: str) -> list[str]:
     behind (or a snapshot) serves them expired, so the offline bases accept that. The
     setting lands in the base's /etc/apt/apt.conf.d, where the image build needs it too.
     """
-    return ["mmdebstrap", "--quiet", "--variant=apt", "--aptopt=Acquire::Check-Valid-Until \"false\"",
-            suite, "-"]
+    return [
+        "mmdebstrap",
+        "--quiet",
+        "--variant=apt",
+        '--aptopt=Acquire::Check-Valid-Until "false"',
+        suite,
+        "-",
+    ]
 
 
 class BaseProvider:
@@ -69,13 +75,17 @@ class BaseProvider:
         if image.offline_suite is None:
             raise BaseUnavailable(
                 f"base image {image.base} is not present and no registry answered ({self.registry_failed}); "
-                "it has no offline recipe", f"on a machine with a registry: docker pull {image.base}")
+                "it has no offline recipe",
+                f"on a machine with a registry: docker pull {image.base}",
+            )
         return self.build_offline(image, image.offline_suite)
 
     def build_offline(self, image: Image, suite: str) -> Base:
         if shutil.which("mmdebstrap") is None:
-            raise BaseUnavailable(f"base {image.base} must be built offline but mmdebstrap is not installed",
-                                  "apt-get install -y mmdebstrap")
+            raise BaseUnavailable(
+                f"base {image.base} must be built offline but mmdebstrap is not installed",
+                "apt-get install -y mmdebstrap",
+            )
         tag = local_tag(image)
         self.logdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()

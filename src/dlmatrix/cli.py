@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -15,16 +17,18 @@ from rich.console import Console
 from rich.table import Table
 
 from dlmatrix.bases import BaseProvider, BaseUnavailable
-from dlmatrix.config import Matrix, load_matrix
+from dlmatrix.config import Image, Matrix, find_root, load_matrix
 from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
-from dlmatrix.host import Selection, run_hosts
+from dlmatrix.host import run_hosts
 from dlmatrix.render import stale, write_all
 from dlmatrix.report import label, write_report
 from dlmatrix.results import Cell, ResultSet, read_results, run_metadata, write_results
+from dlmatrix.selection import Selection
 
+PREVIOUS = "previous-results.json"
 VERDICT_STYLE = {"ok": "green", "unexpected": "bold red", "flaky": "yellow", "skipped": "dim"}
 
 
@@ -41,18 +45,37 @@ def build_parser() -> argparse.ArgumentParser:
     _selection_arguments(listing)
     run = commands.add_parser("run", help="build and run the scenarios, write results.json and index.html")
     _selection_arguments(run)
-    run.add_argument("--backend", choices=["host", "docker"], default="host",
-                     help="host: this machine's glibc and musl; docker: every image of matrix/images.yaml")
+    run.add_argument(
+        "--backend",
+        choices=["host", "docker"],
+        default="host",
+        help="host: this machine's glibc and musl; docker: every image of matrix/images.yaml",
+    )
     run.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the results")
     run.add_argument("--repeat", type=int, default=1, metavar="N", help="attempts per cell (1-100)")
     run.add_argument("--jobs", type=int, default=2, metavar="N", help="environments run in parallel")
     run.add_argument("--keep-build", type=Path, metavar="DIR", help="build here and keep it (default: temp)")
+    run.add_argument(
+        "--previous",
+        type=Path,
+        metavar="FILE",
+        help="results.json to compare with (default: the one in --out, else reports/)",
+    )
     render = commands.add_parser("render", help="render dockerfiles/*/Dockerfile from the templates")
     render.add_argument("--check", action="store_true", help="fail if a committed Dockerfile is stale")
     bases = commands.add_parser("bases", help="provide every base image: present, pulled or built offline")
     bases.add_argument("--image", default="*", metavar="GLOB", help="images whose bases to provide (glob)")
-    report = commands.add_parser("report", help="render DIR/index.html from DIR/results.json")
+    bases.add_argument("--jobs", type=int, default=2, metavar="N", help="bases provided in parallel")
+    report = commands.add_parser(
+        "report", help="render index.html, junit.xml, summary.md from DIR/results.json"
+    )
     report.add_argument("directory", type=Path, metavar="DIR")
+    report.add_argument(
+        "--previous",
+        type=Path,
+        metavar="FILE",
+        help="results.json to compare with (default: DIR/previous-results.json, else reports/)",
+    )
     return parser
 
 
@@ -102,21 +125,31 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
     if not 1 <= args.repeat <= 100:
         raise DlmatrixError(f"--repeat {args.repeat} is out of range", "use a value from 1 to 100")
     selection = Selection(args.scenario, args.runtime, args.image, args.repeat)
-    started = datetime.now(UTC)
+    started, docker_version = datetime.now(UTC), None
+    previous_path = args.previous or next(
+        (p for p in (args.out / "results.json", matrix.root / "reports" / "results.json") if p.is_file()),
+        None,
+    )
+    previous = read_results(previous_path) if previous_path else None
     with tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
         workdir = args.keep_build or Path(scratch)
         if args.backend == "docker":
             backend = DockerBackend(matrix, Engine(), workdir, selection, progress(console))
             cells = backend.run(args.jobs)
+            docker_version = backend.docker_version
         else:
             cells = run_hosts(matrix, workdir, selection, args.jobs)
     if not cells:
         raise DlmatrixError("the selection matched no cell", "check --image, --scenario and --runtime globs")
-    results = ResultSet(run_metadata(matrix, started, args.backend, args.repeat), cells)
+    results = ResultSet(run_metadata(matrix, started, args.backend, args.repeat, docker_version), cells)
+    if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
+        write_results(previous, args.out / PREVIOUS)
     write_results(results, args.out / "results.json")
-    write_report(results, args.out)
+    written = write_report(results, args.out, previous)
     print_cells(cells, console)
-    console.print(f"{summary_line(results)}; wrote {args.out / 'results.json'} and {args.out / 'index.html'}")
+    console.print(
+        f"{summary_line(results)}; wrote {', '.join(str(p) for p in [args.out / 'results.json', *written])}"
+    )
     return 1 if results.failing() else 0
 
 
@@ -131,8 +164,10 @@ def command_render(matrix: Matrix, args: argparse.Namespace, console: Console) -
         for path in outdated:
             console.print(f"stale: {path.relative_to(matrix.root)}")
         if outdated:
-            raise DlmatrixError(f"{len(outdated)} generated Dockerfile(s) differ from their templates",
-                                "run `dlmatrix render` and commit the result")
+            raise DlmatrixError(
+                f"{len(outdated)} generated Dockerfile(s) differ from their templates",
+                "run `dlmatrix render` and commit the result",
+            )
         console.print(f"{len(matrix.images)} Dockerfiles match their templates")
         return 0
     for path in write_all(matrix):
@@ -143,21 +178,39 @@ def command_render(matrix: Matrix, args: argparse.Namespace, console: Console) -
 def command_bases(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     engine, log = Engine(), progress(console)
     log(f"engine: Docker {engine.server_version()}")
-    provider, missing = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases"), 0
-    for image in {i.base: i for i in matrix.images if fnmatchcase(i.name, args.image)}.values():
+    provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")
+
+    def provide(image: Image) -> bool:
+        """True when a base that can be had here (pulled or built offline) could not be."""
         try:
             base = provider.provide(image)
-            log(f"{image.base}: {base.ref} ({base.how})")
         except BaseUnavailable as unavailable:
             log(f"{image.base}: unavailable: {unavailable}")
-            missing += image.offline_suite is not None  # registry-only bases are expected to be missing here
+            return image.offline_suite is not None  # registry-only bases are expected to be missing here
+        log(f"{image.base}: {base.ref} ({base.how})")
+        return False
+
+    images = {i.base: i for i in matrix.images if fnmatchcase(i.name, args.image)}.values()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        missing = sum(pool.map(provide, images))
     return 1 if missing else 0
+
+
+def default_previous(directory: Path) -> Path | None:
+    candidates = [directory / PREVIOUS]
+    with contextlib.suppress(DlmatrixError):  # outside a checkout there is no reports/ to compare with
+        candidates.append(find_root() / "reports" / "results.json")
+    current = (directory / "results.json").resolve()
+    return next((p for p in candidates if p.is_file() and p.resolve() != current), None)
 
 
 def command_report(args: argparse.Namespace, console: Console) -> int:
     results = read_results(args.directory / "results.json")
-    path = write_report(results, args.directory)
-    console.print(f"{summary_line(results)}; wrote {path}")
+    previous_path = args.previous or default_previous(args.directory)
+    previous = read_results(previous_path) if previous_path else None
+    written = write_report(results, args.directory, previous)
+    compared = f", compared with {previous_path}" if previous_path else ""
+    console.print(f"{summary_line(results)}; wrote {', '.join(map(str, written))}{compared}")
     return 0
 
 
@@ -165,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=200)  # logs and CI: no wrapping into unreadable columns
+        console = Console(highlight=False, width=200, soft_wrap=True)  # logs and CI: lines stay whole
     try:
         if args.command == "report":
             return command_report(args, console)

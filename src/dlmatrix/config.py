@@ -109,11 +109,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             ["scenario", "runtime", "libc", "outcome", "reason"],
         ),
     ),
-    "images.yaml": _list_of("images", _object({
-        "name": NAME, "template": NAME, "base": {"type": "string", "pattern": r"^[a-z0-9./_-]+:[A-Za-z0-9._-]+$"},
-        "offline": _object({"suite": NAME}, ["suite"]), "libc": {"enum": list(LIBC_FAMILIES)},
-        "libc_version": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"},
-    }, ["name", "template", "base", "libc"])),
+    "images.yaml": _list_of(
+        "images",
+        _object(
+            {
+                "name": NAME,
+                "template": NAME,
+                "base": {"type": "string", "pattern": r"^[a-z0-9./_-]+:[A-Za-z0-9._-]+$"},
+                "offline": _object({"suite": NAME}, ["suite"]),
+                "libc": {"enum": list(LIBC_FAMILIES)},
+                "libc_version": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"},
+            },
+            ["name", "template", "base", "libc"],
+        ),
+    ),
     "hosts.yaml": _list_of(
         "hosts",
         _object(
@@ -268,11 +277,17 @@ def _check_steps(scenarios: Sequence[Scenario]) -> None:
 
 
 def _check_templates(root: Path, images: Sequence[Image]) -> None:
-    available = sorted(p.name.removesuffix(".Dockerfile.j2") for p in (root / TEMPLATES).glob("*.Dockerfile.j2"))
+    available = sorted(
+        p.name.removesuffix(".Dockerfile.j2") for p in (root / TEMPLATES).glob("*.Dockerfile.j2")
+    )
     for index, image in enumerate(images):
         if image.template not in available:
-            raise ConfigError("matrix/images.yaml", f"images[{index}].template",
-                              f"no template {TEMPLATES}/{image.template}.Dockerfile.j2", ", ".join(available))
+            raise ConfigError(
+                "matrix/images.yaml",
+                f"images[{index}].template",
+                f"no template {TEMPLATES}/{image.template}.Dockerfile.j2",
+                ", ".join(available),
+            )
 
 
 def load_matrix(root: Path | None = None) -> Matrix:
@@ -304,8 +319,14 @@ def load_matrix(root: Path | None = None) -> Matrix:
     )
     hosts = tuple(Host(**item) for item in load_file(root, "hosts.yaml")["hosts"])
     images = tuple(
-        Image(name=item["name"], template=item["template"], base=item["base"], libc=item["libc"],
-              offline_suite=item.get("offline", {}).get("suite"), libc_version=item.get("libc_version"))
+        Image(
+            name=item["name"],
+            template=item["template"],
+            base=item["base"],
+            libc=item["libc"],
+            offline_suite=item.get("offline", {}).get("suite"),
+            libc_version=item.get("libc_version"),
+        )
         for item in load_file(root, "images.yaml")["images"]
     )
     _unique("matrix/runtimes.yaml", "runtimes", (r.name for r in runtimes))

@@ -18,10 +18,10 @@ from dlmatrix.bundle import bundle_digest, write_bundle
 from dlmatrix.config import Image, Matrix
 from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.host import Selection, suite_timeout, tail
 from dlmatrix.render import dockerfile_path, stale
 from dlmatrix.results import Cell, Environment, uniform_cells
-from dlmatrix.suiteoutput import parse_lines
+from dlmatrix.selection import Selection, suite_timeout
+from dlmatrix.suiteoutput import parse_lines, tail
 
 BUILD_TIMEOUT_S = 1800
 Log = Callable[[str], None]
@@ -47,6 +47,7 @@ class DockerBackend:
         self.bases = BaseProvider(engine, workdir / "logs")
         self.base_locks = {image.base: threading.Lock() for image in matrix.images}
         self.digest = bundle_digest(matrix)
+        self.docker_version: str | None = None
 
     def images(self) -> list[Image]:
         return [i for i in self.matrix.images if fnmatchcase(i.name, self.selection.image)]
@@ -55,17 +56,21 @@ class DockerBackend:
         outdated = stale(self.matrix)
         if outdated:
             names = ", ".join(str(p.relative_to(self.matrix.root)) for p in outdated)
-            raise DlmatrixError(f"generated Dockerfiles are stale: {names}", "run `dlmatrix render` and commit")
+            raise DlmatrixError(
+                f"generated Dockerfiles are stale: {names}", "run `dlmatrix render` and commit"
+            )
 
     def run(self, jobs: int) -> list[Cell]:
         self.check_rendered()
-        self.log(f"engine: Docker {self.engine.server_version()}")
+        self.docker_version = self.engine.server_version()
+        self.log(f"engine: Docker {self.docker_version}")
         images = self.images()
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         try:
             batches = [future.result() for future in [pool.submit(self.run_image, i) for i in images]]
         except BaseException:
-            self.engine.remove_all()  # Ctrl-C: no container outlives the run, and workers stop waiting on them
+            # Ctrl-C: no container outlives the run, and the workers stop waiting on them
+            self.engine.remove_all()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown()
@@ -89,7 +94,9 @@ class DockerBackend:
         return self.run_suite(image, tag)
 
     def uniform(self, env: Environment, result: str, message: str) -> list[Cell]:
-        return uniform_cells(self.matrix, env, result, message, self.selection.scenario, self.selection.runtime)
+        return uniform_cells(
+            self.matrix, env, result, message, self.selection.scenario, self.selection.runtime
+        )
 
     def build_log(self, image: Image) -> Path:
         return self.workdir / "logs" / f"build-{image.name}.log"
@@ -107,15 +114,26 @@ class DockerBackend:
         self.build_log(image).parent.mkdir(parents=True, exist_ok=True)
         self.log(f"{image.name}: building {tag}")
         started = time.monotonic()
-        built = self.engine.build(tag, context, {"BASE_IMAGE": base.ref}, self.build_log(image), BUILD_TIMEOUT_S)
+        built = self.engine.build(
+            tag, context, {"BASE_IMAGE": base.ref}, self.build_log(image), BUILD_TIMEOUT_S
+        )
         took = time.monotonic() - started
-        self.log(f"{image.name}: {'built' if built else 'BUILD FAILED'} in {took:.0f} s"
-                 + ("" if built else f"; log: {self.build_log(image)}"))
+        self.log(
+            f"{image.name}: {'built' if built else 'BUILD FAILED'} in {took:.0f} s"
+            + ("" if built else f"; log: {self.build_log(image)}")
+        )
         return tag if built else None
 
     def run_suite(self, image: Image, tag: str) -> list[Cell]:
-        args = ["--json", "--repeat", str(self.selection.repeat), "--scenario", self.selection.scenario,
-                "--runtime", self.selection.runtime]
+        args = [
+            "--json",
+            "--repeat",
+            str(self.selection.repeat),
+            "--scenario",
+            self.selection.scenario,
+            "--runtime",
+            self.selection.runtime,
+        ]
         name = f"dlmatrix-{image.name}-{os.getpid()}"
         timeout = suite_timeout(self.matrix, self.selection)
         expected = len(self.uniform(declared_env(image), "error", ""))
@@ -145,8 +163,15 @@ class DockerBackend:
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
         env = output.environment or declared_env(image)
-        missing = uniform_cells(self.matrix, env, "error", f"dlm-suite stopped before this cell: {problem}",
-                                self.selection.scenario, self.selection.runtime, done=output.cells)
+        missing = uniform_cells(
+            self.matrix,
+            env,
+            "error",
+            f"dlm-suite stopped before this cell: {problem}",
+            self.selection.scenario,
+            self.selection.runtime,
+            done=output.cells,
+        )
         if missing:
             self.log(f"{image.name}: {len(missing)} cells did not run: {problem}")
         return output.cells + missing

@@ -14,11 +14,13 @@ from dlmatrix.errors import DlmatrixError
 START_HINT = "start one with `bash .ci/start-dockerd` (or `dockerd &` as root), or set DOCKER_HOST"
 
 # What every suite container gets: nothing to reach, nothing to gain, bounded.
+# fmt: off
 SANDBOX = (
     "--network", "none", "--read-only", "--tmpfs", "/tmp:rw,nosuid,size=16m",
     "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "10001:10001",
     "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "1024", "--init",
 )
+# fmt: on
 
 
 class Engine:
@@ -29,9 +31,10 @@ class Engine:
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
-    def _run(self, args: Sequence[str], timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([self.docker, *args], capture_output=True, text=True, timeout=timeout,
-                              check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
+    def _run(self, args: Sequence[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.docker, *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     def server_version(self) -> str:
         """The engine's version, or a DlmatrixError saying why there is none and how to get one."""
@@ -62,16 +65,23 @@ class Engine:
         with log.open("w") as log_file:
             maker = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=log_file)
             assert maker.stdout is not None
-            importer = subprocess.run([self.docker, "import", "--change", 'CMD ["/bin/sh"]', "-", tag],
-                                      stdin=maker.stdout, capture_output=True, text=True, timeout=timeout,
-                                      check=False)
+            importer = subprocess.run(
+                [self.docker, "import", "--change", 'CMD ["/bin/sh"]', "-", tag],
+                stdin=maker.stdout,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
             maker.stdout.close()
             made = maker.wait(timeout=60)
         if made != 0 or importer.returncode != 0:
             detail = log.read_text()[-1500:] + importer.stderr[-500:]
-            raise DlmatrixError(f"building base {tag} offline failed ({producer[0]} exit {made}, "
-                                f"import exit {importer.returncode}):\n{detail}",
-                                f"see {log}; check that Debian's archive is reachable")
+            raise DlmatrixError(
+                f"building base {tag} offline failed ({producer[0]} exit {made}, "
+                f"import exit {importer.returncode}):\n{detail}",
+                f"see {log}; check that Debian's archive is reachable",
+            )
 
     def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float) -> bool:
         args = ["build", "--tag", tag, "--label", "org.dlmatrix=1"]
@@ -79,8 +89,13 @@ class Engine:
             args += ["--build-arg", f"{key}={value}"]
         with log.open("w") as log_file:
             try:
-                result = subprocess.run([self.docker, *args, str(context)], stdout=log_file,
-                                        stderr=subprocess.STDOUT, timeout=timeout, check=False)
+                result = subprocess.run(
+                    [self.docker, *args, str(context)],
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                    check=False,
+                )
             except subprocess.TimeoutExpired:
                 log_file.write(f"\ndlmatrix: the build did not finish within {timeout:.0f} s\n")
                 return False
@@ -92,8 +107,9 @@ class Engine:
         command = [self.docker, "run", "--rm", "--name", name, *SANDBOX, image, *args]
         with self._lock:
             self._running.add(name)
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   errors="replace")
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+        )
         try:
             yield process
         finally:

@@ -6,34 +6,16 @@ import os
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from dlmatrix.bundle import write_bundle
 from dlmatrix.config import Host, Matrix
 from dlmatrix.results import Cell, Environment, uniform_cells
-from dlmatrix.suiteoutput import parse_lines
+from dlmatrix.selection import Selection, suite_timeout
+from dlmatrix.suiteoutput import parse_lines, tail
 
 BUILD_TIMEOUT_S = 600
-
-
-@dataclass(frozen=True)
-class Selection:
-    scenario: str = "*"
-    runtime: str = "*"
-    image: str = "*"
-    repeat: int = 1
-
-
-def suite_timeout(matrix: Matrix, selection: Selection) -> float:
-    """The harness's own bound, outside the per-scenario timeouts dlm-suite enforces."""
-    per_round = sum(s.timeout_s for s in matrix.select_scenarios(selection.scenario))
-    return per_round * len(matrix.select_runtimes(selection.runtime)) * selection.repeat * 1.5 + 60
-
-
-def tail(text: str, limit: int = 4000) -> str:
-    return text if len(text) <= limit else "..." + text[-limit:]
 
 
 def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) -> list[Cell]:

@@ -19,8 +19,12 @@ def _fail(message: str) -> None:
 
 def environment(root: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root / TEMPLATES), undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
+        loader=jinja2.FileSystemLoader(root / TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
     )
     env.globals.update(fail=_fail, prefix=PREFIX, user=USER)
     return env
@@ -31,8 +35,10 @@ def render(matrix: Matrix, image: Image) -> str:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
         text = template.render(image=image)
     except jinja2.TemplateError as exc:
-        raise DlmatrixError(f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",
-                            "fix the template or the image entry in matrix/images.yaml") from None
+        raise DlmatrixError(
+            f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",
+            "fix the template or the image entry in matrix/images.yaml",
+        ) from None
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
 
 
@@ -56,4 +62,6 @@ def write_all(matrix: Matrix) -> list[Path]:
 
 def stale(matrix: Matrix) -> list[Path]:
     """Committed Dockerfiles that differ from what their templates render now."""
-    return [path for path, text in render_all(matrix).items() if not path.is_file() or path.read_text() != text]
+    return [
+        path for path, text in render_all(matrix).items() if not path.is_file() or path.read_text() != text
+    ]

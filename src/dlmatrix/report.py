@@ -1,24 +1,37 @@
-"""The HTML compatibility report, rendered from results.json alone."""
+"""The published report, rendered from results.json alone: index.html (self-contained: inline CSS
+and JS, no network), junit.xml and summary.md, with what changed since the previous run."""
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
+from dlmatrix.changes import Changes, compare
+from dlmatrix.expectations import version_key
+from dlmatrix.headlines import headlines
+from dlmatrix.junit import write_junit
 from dlmatrix.results import Cell, ResultSet
+from dlmatrix.summary import summary_markdown
 
 SYMBOLS = {
     "pass": "✓",
     "crash": "✗",
     "exit": "≠",
-    "timeout": "⏱",
+    "timeout": "◔",
     "build-error": "⚒",
     "error": "!",
     "skipped": "○",
+}
+STATES = {  # state: what the legend says
+    "pass": "passed, as expected",
+    "expected-failure": "failed as expected (crash, exit or timeout declared in matrix/expectations.yaml)",
+    "unexpected": "differs from the expectation",
+    "flaky": "attempts disagree with each other",
+    "skipped": "skipped or not applicable here (reason in the details)",
 }
 
 
@@ -29,19 +42,38 @@ class Column:
     version: str | None
 
 
-def columns(cells: list[Cell]) -> list[Column]:
-    seen: dict[str, Column] = {}
-    for cell in cells:
-        seen.setdefault(cell.image, Column(cell.image, str(cell.libc["family"]), cell.libc["version"]))
-    return sorted(seen.values(), key=lambda c: (c.family, c.image))
-
-
 def label(cell: Cell) -> str:
     if cell.outcome == "crash":
         return f"crash {cell.signal}"
     if cell.outcome == "exit":
         return f"exit {cell.exit_code}"
     return cell.outcome
+
+
+def state(cell: Cell) -> str:
+    if cell.verdict == "ok":
+        return "pass" if cell.outcome == "pass" else "expected-failure"
+    return cell.verdict
+
+
+def columns(cells: list[Cell]) -> list[Column]:
+    seen: dict[str, Column] = {}
+    for cell in cells:
+        seen.setdefault(cell.image, Column(cell.image, str(cell.libc["family"]), cell.libc["version"]))
+    return sorted(
+        seen.values(), key=lambda c: (c.family, c.version is None, version_key(c.version or ""), c.image)
+    )
+
+
+def families(cols: list[Column]) -> list[tuple[str, int]]:
+    spans = Counter(column.family for column in cols)
+    return [(family, spans[family]) for family in dict.fromkeys(c.family for c in cols)]
+
+
+def cell_data(cell: Cell) -> dict[str, Any]:
+    data = asdict(cell)
+    data.update(label=label(cell), state=state(cell), symbol=SYMBOLS.get(cell.outcome, "?"))
+    return data
 
 
 def _environment() -> jinja2.Environment:
@@ -52,28 +84,40 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["label"] = label
-    env.filters["symbol"] = lambda cell: SYMBOLS.get(cell.outcome, "?")
-    env.filters["pretty_json"] = lambda value: json.dumps(value, indent=1, sort_keys=True)
+    env.filters.update(label=label, state=state, symbol=lambda cell: SYMBOLS.get(cell.outcome, "?"))
     return env
 
 
-def render_html(results: ResultSet) -> str:
-    grid: dict[tuple[str, str], dict[str, Cell]] = defaultdict(dict)
-    for cell in results.cells:
-        grid[(cell.scenario, cell.runtime)][cell.image] = cell
+def render_html(results: ResultSet, changes: Changes | None = None) -> str:
+    cols = columns(results.cells)
+    index = {cell.key: i for i, cell in enumerate(results.cells)}
+    rows = list(dict.fromkeys((cell.scenario, cell.runtime) for cell in results.cells))
     template = _environment().get_template("report.html.j2")
     return template.render(
         run=results.run,
         counts=results.counts(),
-        columns=columns(results.cells),
-        rows=list(grid.items()),
-        total=len(results.cells),
+        states=STATES,
+        symbols=SYMBOLS,
+        columns=cols,
+        families=families(cols),
+        rows=rows,
+        index=index,
+        cells=results.cells,
+        cells_data=[cell_data(cell) for cell in results.cells],
+        headlines=headlines(results.cells),
+        state_counts=Counter(state(cell) for cell in results.cells),
+        changes=changes or Changes(),
+        runtimes=list(dict.fromkeys(r for _, r in rows)),
+        scenarios=list(dict.fromkeys(s for s, _ in rows)),
     )
 
 
-def write_report(results: ResultSet, directory: Path) -> Path:
+def write_report(results: ResultSet, directory: Path, previous: ResultSet | None = None) -> list[Path]:
+    """index.html, junit.xml and summary.md beside results.json; returns what it wrote."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "index.html"
-    path.write_text(render_html(results))
-    return path
+    changes = compare(previous, results)
+    html, junit, summary = directory / "index.html", directory / "junit.xml", directory / "summary.md"
+    html.write_text(render_html(results, changes))
+    write_junit(results, junit)
+    summary.write_text(summary_markdown(results, changes))
+    return [html, junit, summary]

@@ -149,8 +149,11 @@ def git_commit(root: Path) -> str | None:
     return out.stdout.strip() or None
 
 
-def run_metadata(matrix: Matrix, started: datetime, backend: str, repeat: int) -> dict[str, Any]:
+def run_metadata(
+    matrix: Matrix, started: datetime, backend: str, repeat: int, docker_version: str | None = None
+) -> dict[str, Any]:
     return {
+        "docker_version": docker_version,
         "tool": "dlmatrix",
         "tool_version": __version__,
         "git_commit": git_commit(matrix.root),

@@ -58,3 +58,8 @@ def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
             file=sys.stderr,
         )
     return cell
+
+
+def tail(text: str, limit: int = 4000) -> str:
+    """The end of a log, where the cause of a failure usually is."""
+    return text if len(text) <= limit else "..." + text[-limit:]

@@ -1,0 +1,61 @@
+"""What changed since the previous run: cells newly broken, newly fixed, new and removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dlmatrix.outcomes import FAILING_VERDICTS
+from dlmatrix.results import Cell, ResultSet
+
+Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Change:
+    key: Key
+    before: str  # "result (verdict)", or "" for a new cell
+    after: str  # the same, or "" for a removed cell
+
+
+@dataclass
+class Changes:
+    previous_run: dict[str, object] | None = None
+    broken: list[Change] = field(default_factory=list)
+    fixed: list[Change] = field(default_factory=list)
+    new: list[Change] = field(default_factory=list)
+    removed: list[Change] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.broken or self.fixed or self.new or self.removed)
+
+    def groups(self) -> list[tuple[str, list[Change]]]:
+        return [
+            ("newly broken", self.broken),
+            ("newly fixed", self.fixed),
+            ("new", self.new),
+            ("removed", self.removed),
+        ]
+
+
+def describe(cell: Cell) -> str:
+    return f"{cell.result} ({cell.verdict})"
+
+
+def compare(previous: ResultSet | None, current: ResultSet) -> Changes:
+    """Broken: not failing before, failing now. Fixed: failing before, ok now."""
+    if previous is None:
+        return Changes()
+    before = {cell.key: cell for cell in previous.cells}
+    after = {cell.key: cell for cell in current.cells}
+    changes = Changes(previous_run=previous.run)
+    for key, cell in after.items():
+        old = before.get(key)
+        if old is None:
+            changes.new.append(Change(key, "", describe(cell)))
+        elif old.verdict not in FAILING_VERDICTS and cell.verdict in FAILING_VERDICTS:
+            changes.broken.append(Change(key, describe(old), describe(cell)))
+        elif old.verdict in FAILING_VERDICTS and cell.verdict == "ok":
+            changes.fixed.append(Change(key, describe(old), describe(cell)))
+    changes.removed = [Change(key, describe(cell), "") for key, cell in before.items() if key not in after]
+    return changes

@@ -1,0 +1,93 @@
+"""One sentence per runtime variant: where it survives, where it fails, and why."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from dlmatrix.expectations import version_key
+from dlmatrix.results import Cell
+
+SEED = "app-dlopen-dlclose"
+
+
+@dataclass(frozen=True)
+class Finding:
+    family: str
+    versions: tuple[str, ...]
+    ran: int  # scenarios with a result here (not skipped)
+    passed: int
+    failures: tuple[tuple[str, int], ...]  # ("crash SIGSEGV", 10), ...
+    unexpected: int
+    why: str
+
+
+@dataclass(frozen=True)
+class Headline:
+    runtime: str
+    findings: tuple[Finding, ...]
+
+    def sentence(self) -> str:
+        return "; ".join(_words(f) for f in self.findings) + "."
+
+
+def _label(cell: Cell) -> str:
+    if cell.outcome == "crash":
+        return f"crash {cell.signal}"
+    return f"exit {cell.exit_code}" if cell.outcome == "exit" else cell.outcome
+
+
+def _words(finding: Finding) -> str:
+    where = f"{finding.family} {', '.join(finding.versions)}"
+    if finding.ran == 0:
+        return f"{where}: not run"
+    if not finding.failures:
+        said = f"{where}: passes all {finding.ran} scenarios"
+    else:
+        failed = ", ".join(f"{label} in {n}" for label, n in finding.failures)
+        said = f"{where}: {failed} of {finding.ran} scenarios"
+        said += f", passes {finding.passed}" if finding.passed else ""
+    if finding.unexpected:
+        said += f" ({finding.unexpected} unexpected)"
+    return f"{said}. Why: {finding.why.rstrip('.')}" if finding.why else said
+
+
+Profile = tuple[tuple[str, str, str], ...]
+
+
+def _profile(cells: list[Cell]) -> Profile:
+    return tuple(sorted((c.scenario, c.result, c.verdict) for c in cells))
+
+
+def headlines(cells: list[Cell]) -> list[Headline]:
+    """Per runtime, per libc family: versions with the same results are named together."""
+    by_runtime: dict[str, dict[tuple[str, str | None], list[Cell]]] = defaultdict(lambda: defaultdict(list))
+    for cell in cells:
+        if cell.outcome != "skipped":
+            by_runtime[cell.runtime][(str(cell.libc["family"]), cell.libc["version"])].append(cell)
+    result = []
+    for runtime, by_libc in by_runtime.items():
+        # versions of one family whose scenarios all ended alike are named together
+        grouped: dict[tuple[str, Profile], list[tuple[str, list[Cell]]]] = defaultdict(list)
+        for (family, version), group in by_libc.items():
+            grouped[(family, _profile(group))].append((version or "?", group))
+        findings = [
+            _finding(family, sorted((v for v, _ in members), key=version_key), members[0][1])
+            for (family, _), members in sorted(grouped.items(), key=lambda item: item[0][0])
+        ]
+        result.append(Headline(runtime, tuple(findings)))
+    return result
+
+
+def _finding(family: str, versions: list[str], cells: list[Cell]) -> Finding:
+    failures = Counter(_label(c) for c in cells if c.outcome != "pass")
+    seed = next((c for c in cells if c.scenario == SEED), cells[0])
+    return Finding(
+        family=family,
+        versions=tuple(versions),
+        ran=len(cells),
+        passed=sum(c.outcome == "pass" for c in cells),
+        failures=tuple(failures.most_common()),
+        unexpected=sum(c.verdict in ("unexpected", "flaky") for c in cells),
+        why=seed.reason,
+    )
