@@ -84,7 +84,7 @@ class Engine:
             )
 
     def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float) -> bool:
-        args = ["build", "--tag", tag, "--label", "org.dlmatrix=1"]
+        args = ["build", "--force-rm", "--tag", tag, "--label", "org.dlmatrix=1"]
         for key, value in build_args.items():
             args += ["--build-arg", f"{key}={value}"]
         with log.open("w") as log_file:
@@ -103,19 +103,33 @@ class Engine:
 
     @contextmanager
     def container(self, name: str, image: str, args: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
-        """Runs a sandboxed container and removes it on the way out, Ctrl-C included."""
-        command = [self.docker, "run", "--rm", "--name", name, *SANDBOX, image, *args]
+        """Runs a sandboxed container and removes it on the way out, Ctrl-C included.
+
+        Created first, then started attached: once create returns the container exists, so
+        the removal in `finally` cannot race its creation.
+        """
         with self._lock:
             self._running.add(name)
+        created = self._run(["create", "--name", name, *SANDBOX, image, *args], timeout=120)
+        if created.returncode != 0:
+            self.remove(name)
+            raise DlmatrixError(
+                f"cannot create a container from {image}: {created.stderr.strip()}",
+                "check `docker info` and that the image exists (`docker images dlmatrix/*`)",
+            )
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+            [self.docker, "start", "--attach", name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
         )
         try:
             yield process
         finally:
-            self.remove(name)
             process.kill()
             process.communicate()
+            self.remove(name)
 
     def remove(self, name: str) -> None:
         with self._lock:
