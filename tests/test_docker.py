@@ -237,6 +237,7 @@ def test_registry_only_images_are_skipped_with_the_reason(engine, tmp_path):
     ).run(jobs=1)
     assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
     assert "no registry answered" in cells[0].stderr and "has no offline recipe" in cells[0].stderr
+    assert "daemon" not in cells[0].stderr  # the engine's error text (hosts, resolvers) stays out of results
 
 
 def test_a_base_is_built_offline_with_mmdebstrap(engine, tmp_path):

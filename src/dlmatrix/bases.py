@@ -59,24 +59,25 @@ class BaseProvider:
     def __init__(self, engine: Engine, logdir: Path) -> None:
         self.engine = engine
         self.logdir = logdir
-        self.registry_failed: str | None = None
+        self.registry_failed = False
 
     def provide(self, image: Image) -> Base:
         for ref in (image.base, local_tag(image)):
             found = self.engine.image_id(ref)
             if found:
                 return Base(ref, found, "present")
-        if self.registry_failed is None:
-            pulled, message = self.engine.pull(image.base)
+        if not self.registry_failed:
+            pulled = self.engine.pull(image.base)
             found = self.engine.image_id(image.base) if pulled else None
             if found:
                 return Base(image.base, found, "pulled")
-            self.registry_failed = message or "docker pull failed"
+            self.registry_failed = True
         if image.offline_suite is None:
+            # The engine's own error names registry hosts and resolvers: not for published reports.
             raise BaseUnavailable(
-                f"base image {image.base} is not present and no registry answered ({self.registry_failed}); "
-                "it has no offline recipe",
-                f"on a machine with a registry: docker pull {image.base}",
+                f"base image {image.base} is not present, `docker pull {image.base}` failed (no registry "
+                "answered) and it has no offline recipe",
+                f"on a machine whose engine reaches a registry: docker pull {image.base}",
             )
         return self.build_offline(image, image.offline_suite)
 

@@ -53,12 +53,11 @@ class Engine:
         result = self._run(["image", "inspect", "--format", "{{.Id}}", ref])
         return result.stdout.strip() if result.returncode == 0 else None
 
-    def pull(self, ref: str) -> tuple[bool, str]:
+    def pull(self, ref: str) -> bool:
         try:
-            result = self._run(["pull", "--quiet", ref], timeout=600)
+            return self._run(["pull", "--quiet", ref], timeout=600).returncode == 0
         except subprocess.TimeoutExpired:
-            return False, "docker pull timed out after 600 s"
-        return result.returncode == 0, (result.stderr.strip().splitlines() or [""])[-1]
+            return False
 
     def import_tarball(self, producer: Sequence[str], tag: str, log: Path, timeout: float = 1200) -> None:
         """Pipes a root file system tarball written by producer (mmdebstrap ... -) into docker import."""
