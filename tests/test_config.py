@@ -9,7 +9,17 @@ from tests.conftest import edit_yaml
 
 def test_shipped_matrix_loads():
     matrix = load_matrix()
-    assert {r.name for r in matrix.runtimes} == {"unpinned", "pinned", "znodelete", "adaptive"}
+    assert {r.name for r in matrix.runtimes} == {
+        "unpinned",
+        "pinned",
+        "znodelete",
+        "adaptive",
+        "lttng-ust",
+        "lttng-ust-unpinned",
+    }
+    lttng = [s.name for s, r in matrix.pairs(runtime_glob="lttng-ust")]
+    assert "lttng-end-to-end" in lttng and "cycles" not in lttng
+    assert "lttng-end-to-end" not in [s.name for s, r in matrix.pairs(runtime_glob="pinned")]
     assert len(matrix.scenarios) >= 14
     assert all(s.description for s in matrix.scenarios)
     assert matrix.scenarios[0].env == {"LD_LIBRARY_PATH": "@RT@/lib"}  # from defaults
@@ -34,7 +44,7 @@ def test_unknown_key(project):
     message = error_for(project, "runtimes.yaml", lambda d: d["runtimes"][0].update(cflag="-O2"))
     assert "matrix/runtimes.yaml: runtimes[0]" in message
     assert "'cflag' was unexpected" in message
-    assert "allowed: keys name, description, cflags, ldflags" in message
+    assert "allowed: keys name, description, kind, cflags, ldflags" in message
 
 
 def test_bad_libc_family(project):
@@ -60,7 +70,7 @@ def test_glob_matching_nothing_is_a_typo(project):
         project, "expectations.yaml", lambda d: d["expectations"][0].update(runtime="pinnned")
     )
     assert "expectations[0].runtime: 'pinnned' matches no declared runtime" in message
-    assert "unpinned, pinned, znodelete, adaptive" in message
+    assert "unpinned, pinned, znodelete, adaptive, lttng-ust" in message
 
 
 def test_duplicate_names(project):

@@ -1,12 +1,18 @@
 /* Scenario driver: the application of the seed.  It is NOT linked against the
- * runtime (unless built with -DDLM_LINKED) and runs the steps given on its
+ * runtime (unless built as dlm-driver-linked) and runs the steps given on its
  * command line, one per argument (matrix/scenarios.yaml lists them):
  *   open:NAME[:lazy|now,local|global]  close:NAME  close-in-thread:NAME  fire:NAME
  *   open-runtime  close-runtime  wake  check[:LABEL]  cycles:N:NAME  bounded
- *   fork-child:NAME  exit-fast  sleep:MS
+ *   fork-child:NAME  exit-fast  sleep:MS  run:TOOL
  * Evidence goes to stdout as "@ key value" lines, written as it is gathered so
  * that a crash loses nothing already seen.  Exit codes: 0 pass, 2 bad usage,
- * 3 threads or memory unbounded, 4 a step failed, 5 the forked child failed. */
+ * 3 threads or memory unbounded, 4 a step failed, 5 the forked child failed.
+ *
+ * The runtime under test is described by the environment (the suite runner
+ * sets it from rt/VARIANT/env): DLM_RUNTIME_SONAME (looked for after dlclose),
+ * DLM_RUNTIME_LIB (what open-runtime opens), DLM_WAKE_COMMAND (how to wake a
+ * runtime's listeners besides the wake pipe, e.g. start a session daemon) and
+ * DLM_LISTENER_COMM (the thread-name suffix of its listeners). */
 #define _GNU_SOURCE
 #include "dlmrt.h"
 
@@ -44,6 +50,8 @@ static struct handle handles[MAX_HANDLES];
 static void *runtime_handle;
 static struct counters seen;
 static const char *libdir;
+static const char *runtime_soname = DLMRT_SONAME;
+static int fire_count;
 static int wake_write = -1, wake_read = -1, event_read = -1;
 static long threads_before_cycles = -1, threads_after_cycles = -1;
 static long rss_before_cycles = -1, rss_after_cycles = -1;
@@ -257,9 +265,12 @@ static void fire(const char *name)
 {
 	struct handle *h = find_handle(name, 0);
 	int (*fire_probe)(void) = (int (*)(void))dlsym(h->dl, "dlm_provider_fire");
+	char seq[16];
 
 	if (!fire_probe)
 		die(4, "dlsym(%s, dlm_provider_fire): %s", name, dlerror());
+	snprintf(seq, sizeof(seq), "%d", ++fire_count);
+	setenv("DLM_FIRE_SEQ", seq, 1); /* providers that trace record it, to tell phases apart */
 	if (fire_probe() != 0)
 		die(4, "provider %s fired but its probe is not registered", name);
 	drain_events(0);
@@ -269,7 +280,10 @@ static void open_runtime(void)
 {
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/%s", libdir, DLMRT_SONAME);
+	if (getenv("DLM_RUNTIME_LIB"))
+		snprintf(path, sizeof(path), "%s", getenv("DLM_RUNTIME_LIB"));
+	else
+		snprintf(path, sizeof(path), "%s/%s", libdir, DLMRT_SONAME);
 	runtime_handle = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (!runtime_handle)
 		die(4, "dlopen(%s): %s", path, dlerror());
@@ -283,7 +297,67 @@ static void close_runtime(void)
 	runtime_handle = NULL;
 }
 
-/* Wakes every live listener through the driver's pipe and counts heartbeats.
+/* Runs a helper program to completion; its stdout is ours, so it may add evidence. */
+static void run_program(const char *path)
+{
+	int status;
+	pid_t child;
+
+	fflush(NULL);
+	child = fork();
+	if (child < 0)
+		die(4, "fork: %s", strerror(errno));
+	if (child == 0) {
+		execl(path, path, (char *)NULL);
+		fprintf(stderr, "dlm-driver: cannot run %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(child, &status, 0) < 0)
+		die(4, "waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die(4, "%s failed (status %d)", path, status);
+}
+
+static void run_tool(const char *name)
+{
+	char path[1024];
+
+	if (strchr(name, '/'))
+		die(2, "run:%s: name a program of the runtime's bin/, not a path", name);
+	snprintf(path, sizeof(path), "%s/../bin/%s", libdir, name);
+	run_program(path);
+}
+
+/* Threads whose name ends with DLM_LISTENER_COMM (a real runtime's listeners). */
+static int count_listener_threads(const char *suffix)
+{
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *entry;
+	char path[300], comm[64];
+	int count = 0;
+
+	if (!tasks)
+		return -1;
+	while ((entry = readdir(tasks))) {
+		FILE *file;
+		size_t n, length = strlen(suffix);
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", entry->d_name);
+		if (entry->d_name[0] == '.' || !(file = fopen(path, "r")))
+			continue;
+		n = fread(comm, 1, sizeof(comm) - 1, file);
+		fclose(file);
+		comm[n] = 0;
+		comm[strcspn(comm, "\n")] = 0;
+		n = strlen(comm);
+		count += n >= length && !strcmp(comm + n - length, suffix);
+	}
+	closedir(tasks);
+	return count;
+}
+
+/* Wakes every live listener through the driver's pipe and counts heartbeats;
+ * a real runtime's listeners are woken by DLM_WAKE_COMMAND instead.
  * After an unmapping, the wake-up returns into unmapped text: SIGSEGV. */
 static void wake(void)
 {
@@ -308,6 +382,16 @@ static void wake(void)
 	while (read(wake_read, &drop, 1) == 1)
 		; /* unclaimed wake-ups must not leak into a later step */
 	evidence("heartbeats", "%d", seen.heartbeats - before);
+	if (getenv("DLM_WAKE_COMMAND"))
+		run_program(getenv("DLM_WAKE_COMMAND"));
+}
+
+/* The soname itself or the versioned file it names (liblttng-ust.so.1.0.0). */
+static int names_runtime(const char *file)
+{
+	size_t length = strlen(runtime_soname);
+
+	return !strncmp(file, runtime_soname, length) && (file[length] == 0 || file[length] == '.');
 }
 
 static int mapped_in_proc_maps(void)
@@ -318,8 +402,12 @@ static int mapped_in_proc_maps(void)
 
 	if (!maps)
 		return -1;
-	while (!found && fgets(line, sizeof(line), maps))
-		found = strstr(line, "/" DLMRT_SONAME) != NULL;
+	while (!found && fgets(line, sizeof(line), maps)) {
+		const char *slash = strrchr(line, '/');
+
+		line[strcspn(line, "\n")] = 0;
+		found = slash && names_runtime(slash + 1);
+	}
 	fclose(maps);
 	return found;
 }
@@ -329,7 +417,7 @@ static int phdr_visit(struct dl_phdr_info *info, size_t size, void *found)
 	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
 
 	(void)size;
-	if (name && !strcmp(name + 1, DLMRT_SONAME))
+	if (name && names_runtime(name + 1))
 		*(int *)found = 1;
 	return 0;
 }
@@ -345,7 +433,7 @@ static int mapped_in_phdr(void)
 /* NOLOAD by soname; the probe's own reference is dropped again at once. */
 static int mapped_by_noload(void)
 {
-	void *probe = dlopen(DLMRT_SONAME, RTLD_LAZY | RTLD_NOLOAD);
+	void *probe = dlopen(runtime_soname, RTLD_LAZY | RTLD_NOLOAD);
 
 	if (!probe)
 		return 0;
@@ -397,12 +485,16 @@ static void check(const char *label)
 	evidence(LABELLED("mapped_phdr"), "%s", truth(phdr));
 	evidence(LABELLED("mapped_noload"), "%s", truth(noload));
 	evidence(LABELLED("threads_live"), "%ld", count_threads());
-	evidence(LABELLED("listeners_live"), "%d", seen.started - seen.exited);
-	evidence(LABELLED("ctor_runs"), "%d", seen.ctor);
-	evidence(LABELLED("dtor_runs"), "%d", seen.dtor);
-	evidence(LABELLED("listeners_started"), "%d", seen.started);
-	evidence(LABELLED("events_fired"), "%d", seen.fired);
-	evidence(LABELLED("pin_errors"), "%d", seen.pin_errors);
+	if (getenv("DLM_LISTENER_COMM")) { /* a real runtime: its threads are all we can see */
+		evidence(LABELLED("listener_threads"), "%d", count_listener_threads(getenv("DLM_LISTENER_COMM")));
+	} else { /* the model reports its own events */
+		evidence(LABELLED("listeners_live"), "%d", seen.started - seen.exited);
+		evidence(LABELLED("ctor_runs"), "%d", seen.ctor);
+		evidence(LABELLED("dtor_runs"), "%d", seen.dtor);
+		evidence(LABELLED("listeners_started"), "%d", seen.started);
+		evidence(LABELLED("events_fired"), "%d", seen.fired);
+		evidence(LABELLED("pin_errors"), "%d", seen.pin_errors);
+	}
 #undef LABELLED
 }
 
@@ -517,6 +609,8 @@ static void run_step(char *step)
 		fork_child(arg);
 	else if (!strcmp(verb, "exit-fast"))
 		exit_fast();
+	else if (!strcmp(verb, "run") && arg)
+		run_tool(arg);
 	else if (!strcmp(verb, "sleep") && arg)
 		sleep_ms(strtol(arg, NULL, 10));
 	else
@@ -533,7 +627,11 @@ int main(int argc, char **argv)
 	libdir = getenv("DLM_LIBDIR");
 	if (!libdir)
 		die(2, "DLM_LIBDIR is not set (the suite runner sets it)");
-#ifdef DLM_LINKED
+	if (getenv("DLM_RUNTIME_SONAME"))
+		runtime_soname = getenv("DLM_RUNTIME_SONAME");
+	if (getenv("DLM_RUNTIME_VERSION"))
+		evidence("runtime_version", "%s", getenv("DLM_RUNTIME_VERSION"));
+#ifdef DLM_LINKED_MODEL
 	evidence("linked_variant", "%s", dlm_rt_variant());
 #endif
 	for (i = 1; i < argc; i++)

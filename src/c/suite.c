@@ -6,7 +6,9 @@
  *   share/suite.tsv            cells and expectations, generated from matrix/
  *   rt/VARIANT/bin/            the drivers built against that runtime variant
  *   rt/VARIANT/lib/            the runtime and the providers
- *   rt/VARIANT/BUILD-FAILED    the build log, when that variant did not build */
+ *   rt/VARIANT/env             KEY=VALUE lines describing the runtime to the driver
+ *   rt/VARIANT/BUILD-FAILED    the build log, when that variant did not build
+ *   rt/VARIANT/NOT-APPLICABLE  why that variant cannot exist here (its cells are skipped) */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -38,10 +40,12 @@
 struct cell {
 	char *scenario, *runtime, *driver, *env, *steps, *description;
 	long timeout_ms;
+	int min_attempts; /* the runtime's own minimum, so that a racy outcome gets a rate */
 };
 
 struct rule {
 	char *scenario, *runtime, *family, *versions, *outcome, *reason;
+	int racy; /* the outcome happens in some attempts only; the others pass */
 };
 
 struct capture {
@@ -295,7 +299,7 @@ static int split_tabs(char *line, char **fields, int max)
 static void load_suite(const char *path)
 {
 	FILE *file = fopen(path, "r");
-	char line[8192], *f[8];
+	char line[8192], *f[9];
 	int n;
 
 	if (!file)
@@ -303,8 +307,8 @@ static void load_suite(const char *path)
 	while (fgets(line, sizeof(line), file)) {
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
-		n = split_tabs(line, f, 8);
-		if (!strcmp(f[0], "cell") && n == 8 && cell_count < MAX_CELLS) {
+		n = split_tabs(line, f, 9);
+		if (!strcmp(f[0], "cell") && n == 9 && cell_count < MAX_CELLS) {
 			struct cell *c = &cells[cell_count++];
 
 			c->scenario = copy(f[1]);
@@ -314,7 +318,8 @@ static void load_suite(const char *path)
 			c->env = copy(f[5]);
 			c->steps = copy(f[6]);
 			c->description = copy(f[7]);
-		} else if (!strcmp(f[0], "expect") && n == 7 && rule_count < MAX_RULES) {
+			c->min_attempts = atoi(f[8]);
+		} else if (!strcmp(f[0], "expect") && n == 8 && rule_count < MAX_RULES) {
 			struct rule *r = &rules[rule_count++];
 
 			r->scenario = copy(f[1]);
@@ -323,6 +328,7 @@ static void load_suite(const char *path)
 			r->versions = copy(f[4]);
 			r->outcome = copy(f[5]);
 			r->reason = copy(f[6]);
+			r->racy = !strcmp(f[7], "racy");
 		} else {
 			fail("malformed line in the suite file: %s", f[0]);
 		}
@@ -337,7 +343,12 @@ static void expand(char *out, size_t size, const char *text, const char *rtdir)
 	size_t used = 0;
 
 	while (*text && used + 1 < size) {
-		if (!strncmp(text, "@RT@", 4)) {
+		if (!strncmp(text, "@RTLIB@", 7)) {
+			const char *lib = getenv("DLM_RUNTIME_LIB");
+
+			used += (size_t)snprintf(out + used, size - used, "%s", lib ? lib : "");
+			text += 7;
+		} else if (!strncmp(text, "@RT@", 4)) {
 			used += (size_t)snprintf(out + used, size - used, "%s", rtdir);
 			text += 4;
 		} else {
@@ -347,6 +358,26 @@ static void expand(char *out, size_t size, const char *text, const char *rtdir)
 			used = size - 1;
 	}
 	out[used] = 0;
+}
+
+/* The runtime's own description (rt/VARIANT/env), applied before the scenario's. */
+static void apply_runtime_env(const char *rtdir)
+{
+	char path[PATH_MAX], line[2048], item[PATH_MAX * 2];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/env", rtdir);
+	file = fopen(path, "r");
+	if (!file)
+		return;
+	while (fgets(line, sizeof(line), file)) {
+		line[strcspn(line, "\r\n")] = 0;
+		if (line[0] && line[0] != '#' && strchr(line, '=')) {
+			expand(item, sizeof(item), line, rtdir);
+			putenv(copy(item));
+		}
+	}
+	fclose(file);
 }
 
 static void exec_driver(const struct cell *cell, const char *rtdir)
@@ -363,6 +394,7 @@ static void exec_driver(const struct cell *cell, const char *rtdir)
 	unsetenv("DLM_WAKE_FD");
 	unsetenv("DLM_EVENT_FD");
 	setenv("DLM_LIBDIR", libdir, 1);
+	apply_runtime_env(rtdir);
 	for (word = strtok_r(env, " ", &save); word; word = strtok_r(NULL, " ", &save))
 		if (strcmp(word, "-")) {
 			expand(item, sizeof(item), word, rtdir);
@@ -415,18 +447,19 @@ static void classify(struct attempt *a, int status, int timed_out)
 	}
 }
 
-static int read_build_failure(const char *rtdir, struct attempt *a)
+/* A marker file left by build.sh decides the cell without running it. */
+static int read_marker(const char *rtdir, const char *marker, const char *result, struct attempt *a)
 {
 	char path[PATH_MAX];
 	FILE *log;
 
-	snprintf(path, sizeof(path), "%s/BUILD-FAILED", rtdir);
+	snprintf(path, sizeof(path), "%s/%s", rtdir, marker);
 	log = fopen(path, "r");
 	if (!log)
 		return 0;
 	a->err.length = fread(a->err.data, 1, CAPTURE, log);
 	fclose(log);
-	snprintf(a->result, sizeof(a->result), "build-error");
+	snprintf(a->result, sizeof(a->result), "%s", result);
 	return 1;
 }
 
@@ -440,7 +473,7 @@ static void run_attempt(const struct cell *cell, struct attempt *a)
 	memset(a, 0, sizeof(*a));
 	a->signal = a->exit_code = -1;
 	snprintf(rtdir, sizeof(rtdir), "%s/rt/%s", root, cell->runtime);
-	if (read_build_failure(rtdir, a))
+	if (read_marker(rtdir, "BUILD-FAILED", "build-error", a) || read_marker(rtdir, "NOT-APPLICABLE", "skipped", a))
 		return;
 	if (pipe(out) < 0 || pipe(err) < 0)
 		fail("pipe: %s", strerror(errno));
@@ -562,23 +595,39 @@ static void print_excerpt(FILE *json, const struct capture *c, int skip_evidence
 	json_string(json, text, used);
 }
 
-static const char *verdict_of(const struct attempt *attempts, int count, const char *expected)
+static int allowed(const char *result, const struct rule *rule)
 {
-	int i;
+	return rule && (!strcmp(result, rule->outcome) || (rule->racy && !strcmp(result, "pass")));
+}
 
+static const char *verdict_of(const struct attempt *attempts, int count, const struct rule *rule)
+{
+	const char *expected = rule ? rule->outcome : NULL;
+	int i, all_allowed = 1;
+
+	for (i = 0; i < count; i++)
+		all_allowed &= allowed(attempts[i].result, rule);
+	if (rule && rule->racy && all_allowed)
+		return "ok";
 	for (i = 1; i < count; i++)
 		if (strcmp(attempts[i].result, attempts[0].result))
 			return "flaky";
+	if (!strcmp(attempts[0].result, "skipped"))
+		return "skipped";
 	return expected && !strcmp(attempts[0].result, expected) ? "ok" : "unexpected";
 }
 
-/* The attempt shown for a cell: the first that missed the expectation, else the first. */
-static const struct attempt *representative(const struct attempt *attempts, int count, const char *expected)
+/* The attempt shown for a cell: the first that missed the expectation, else the
+ * first that hit it (a racy crash rather than a pass), else the first. */
+static const struct attempt *representative(const struct attempt *attempts, int count, const struct rule *rule)
 {
 	int i;
 
 	for (i = 0; i < count; i++)
-		if (!expected || strcmp(attempts[i].result, expected))
+		if (!allowed(attempts[i].result, rule))
+			return &attempts[i];
+	for (i = 0; i < count; i++)
+		if (!strcmp(attempts[i].result, rule->outcome))
 			return &attempts[i];
 	return &attempts[0];
 }
@@ -586,7 +635,7 @@ static const struct attempt *representative(const struct attempt *attempts, int 
 static void print_cell_json(const struct cell *cell, const struct rule *rule, const struct attempt *attempts,
 			    int count, const char *verdict)
 {
-	const struct attempt *a = representative(attempts, count, rule ? rule->outcome : NULL);
+	const struct attempt *a = representative(attempts, count, rule);
 	char outcome[48];
 	int i;
 
@@ -627,7 +676,7 @@ static void print_cell_json(const struct cell *cell, const struct rule *rule, co
 static void print_cell_row(const struct cell *cell, const struct rule *rule, const struct attempt *attempts,
 			   int count, const char *verdict)
 {
-	const struct attempt *a = representative(attempts, count, rule ? rule->outcome : NULL);
+	const struct attempt *a = representative(attempts, count, rule);
 	int i, same = 0;
 
 	for (i = 0; i < count; i++)
@@ -721,7 +770,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *scenario_glob = "*", *runtime_glob = "*";
-	int json = 0, list = 0, repeat = 1, i, ok = 0, unexpected = 0, flaky = 0;
+	int json = 0, list = 0, repeat = 1, i, ok = 0, unexpected = 0, flaky = 0, skipped = 0;
 	static struct attempt attempts[MAX_ATTEMPTS];
 	char suite_path[PATH_MAX + 32];
 
@@ -757,7 +806,7 @@ int main(int argc, char **argv)
 		const struct cell *cell = &cells[i];
 		const struct rule *rule;
 		const char *verdict;
-		int n;
+		int n, count;
 
 		if (fnmatch(scenario_glob, cell->scenario, 0) || fnmatch(runtime_glob, cell->runtime, 0))
 			continue;
@@ -766,21 +815,26 @@ int main(int argc, char **argv)
 			print_listing(cell, rule, json);
 			continue;
 		}
-		for (n = 0; n < repeat && !interrupted; n++)
+		count = repeat > cell->min_attempts ? repeat : cell->min_attempts;
+		if (count > MAX_ATTEMPTS)
+			count = MAX_ATTEMPTS;
+		for (n = 0; n < count && !interrupted; n++)
 			run_attempt(cell, &attempts[n]);
 		if (interrupted)
 			break;
-		verdict = verdict_of(attempts, repeat, rule ? rule->outcome : NULL);
+		verdict = verdict_of(attempts, count, rule);
 		ok += !strcmp(verdict, "ok");
 		unexpected += !strcmp(verdict, "unexpected");
 		flaky += !strcmp(verdict, "flaky");
-		(json ? print_cell_json : print_cell_row)(cell, rule, attempts, repeat, verdict);
+		skipped += !strcmp(verdict, "skipped");
+		(json ? print_cell_json : print_cell_row)(cell, rule, attempts, count, verdict);
 	}
 	if (interrupted)
 		fail("%s", "interrupted; the cells above are complete, the rest did not run");
 	if (json && !list)
-		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d}\n", ok, unexpected, flaky);
+		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d,\"skipped\":%d}\n", ok,
+		       unexpected, flaky, skipped);
 	else if (!list)
-		printf("\n%d ok, %d unexpected, %d flaky\n", ok, unexpected, flaky);
+		printf("\n%d ok, %d unexpected, %d flaky, %d skipped\n", ok, unexpected, flaky, skipped);
 	return unexpected || flaky ? 1 : 0;
 }

@@ -84,17 +84,16 @@ def command_list(matrix: Matrix, args: argparse.Namespace, console: Console) -> 
     for host in matrix.hosts:
         if not fnmatchcase(host.name, args.image):
             continue
-        for scenario in matrix.select_scenarios(args.scenario):
-            for runtime in matrix.select_runtimes(args.runtime):
-                expectation = expect(matrix.rules, scenario.name, runtime.name, host.libc, None)
-                table.add_row(
-                    host.name,
-                    host.libc,
-                    scenario.name,
-                    runtime.name,
-                    expectation.outcome or "-",
-                    expectation.reason,
-                )
+        for scenario, runtime in matrix.pairs(args.scenario, args.runtime):
+            expectation = expect(matrix.rules, scenario.name, runtime.name, host.libc, None)
+            table.add_row(
+                host.name,
+                host.libc,
+                scenario.name,
+                runtime.name,
+                expectation.outcome or "-",
+                expectation.reason,
+            )
     console.print(table)
     return 0
 

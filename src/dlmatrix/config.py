@@ -31,13 +31,16 @@ ENV = {
 STEP_PATTERN = (
     r"^(open:[a-z]+(:(lazy|now|local|global)(,(lazy|now|local|global))*)?|fire:[a-z]+|close:[a-z]+"
     r"|close-in-thread:[a-z]+|open-runtime|close-runtime|wake|check(:[a-z0-9-]+)?"
-    r"|cycles:[0-9]+:[a-z]+|bounded|fork-child:[a-z]+|exit-fast|sleep:[0-9]+)$"
+    r"|cycles:[0-9]+:[a-z]+|bounded|fork-child:[a-z]+|exit-fast|sleep:[0-9]+|run:[a-z0-9-]+)$"
 )
 STEP_HELP = (
     "open:P[:lazy|now,local|global], fire:P, close:P, close-in-thread:P, open-runtime, close-runtime, "
-    "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast, sleep:MS"
+    "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast, sleep:MS, run:TOOL"
 )
 DRIVERS = ("dlm-driver", "dlm-driver-linked")
+# model: src/c/runtime.c built with the entry's flags; lttng-ust: the image's own liblttng-ust;
+# lttng-ust-unpinned: the same library with its self-pin taken away (src/c/lttng/unpin.c)
+RUNTIME_KINDS = ("model", "lttng-ust", "lttng-ust-unpinned")
 TEMPLATES = "dockerfiles/templates"
 LIBC_FAMILIES = ("glibc", "musl")
 
@@ -59,8 +62,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "runtimes.yaml": _list_of(
         "runtimes",
         _object(
-            {"name": NAME, "description": TEXT, "cflags": FLAGS, "ldflags": FLAGS},
-            ["name", "description", "cflags", "ldflags"],
+            {
+                "name": NAME,
+                "description": TEXT,
+                "kind": {"enum": list(RUNTIME_KINDS)},
+                "cflags": FLAGS,
+                "ldflags": FLAGS,
+                "scenarios": {"type": "array", "items": TEXT, "minItems": 1},
+                "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+            },
+            ["name", "description", "kind"],
         ),
     ),
     "scenarios.yaml": _object(
@@ -88,6 +99,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                             "minItems": 1,
                             "items": {"type": "string", "pattern": STEP_PATTERN},
                         },
+                        "kinds": {"type": "array", "minItems": 1, "items": {"enum": list(RUNTIME_KINDS)}},
                     },
                     ["name", "description", "steps"],
                 ),
@@ -105,6 +117,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "versions": {"type": "string", "pattern": VERSION_RANGE_PATTERN},
                 "outcome": {"type": "string", "pattern": OUTCOME_PATTERN},
                 "reason": TEXT,
+                "racy": {"type": "boolean"},
             },
             ["scenario", "runtime", "libc", "outcome", "reason"],
         ),
@@ -143,8 +156,14 @@ ALLOWED_BY_PATTERN = {
 class Runtime:
     name: str
     description: str
-    cflags: str
-    ldflags: str
+    kind: str = "model"
+    cflags: str = ""
+    ldflags: str = ""
+    scenarios: tuple[str, ...] = ("*",)  # globs: the catalog scenarios that make sense for it
+    attempts: int = 1  # at least this many attempts per cell, so that a racy outcome gets a rate
+
+    def runs(self, scenario: str) -> bool:
+        return any(fnmatchcase(scenario, pattern) for pattern in self.scenarios)
 
 
 @dataclass(frozen=True)
@@ -155,6 +174,7 @@ class Scenario:
     timeout_s: float
     env: dict[str, str]
     steps: tuple[str, ...]
+    kinds: tuple[str, ...] = RUNTIME_KINDS  # the runtime kinds it applies to
 
 
 @dataclass(frozen=True)
@@ -189,6 +209,15 @@ class Matrix:
 
     def select_runtimes(self, pattern: str = "*") -> list[Runtime]:
         return [r for r in self.runtimes if fnmatchcase(r.name, pattern)]
+
+    def pairs(self, scenario_glob: str = "*", runtime_glob: str = "*") -> list[tuple[Scenario, Runtime]]:
+        """The cells of one environment: each selected scenario with each runtime it applies to."""
+        return [
+            (scenario, runtime)
+            for scenario in self.select_scenarios(scenario_glob)
+            for runtime in self.select_runtimes(runtime_glob)
+            if runtime.runs(scenario.name) and runtime.kind in scenario.kinds
+        ]
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -292,7 +321,10 @@ def _check_templates(root: Path, images: Sequence[Image]) -> None:
 
 def load_matrix(root: Path | None = None) -> Matrix:
     root = root or find_root()
-    runtimes = tuple(Runtime(**item) for item in load_file(root, "runtimes.yaml")["runtimes"])
+    runtimes = tuple(
+        Runtime(**{**item, "scenarios": tuple(item.get("scenarios", ["*"]))})
+        for item in load_file(root, "runtimes.yaml")["runtimes"]
+    )
     scenario_data = load_file(root, "scenarios.yaml")
     defaults = scenario_data["defaults"]
     scenarios = tuple(
@@ -303,6 +335,7 @@ def load_matrix(root: Path | None = None) -> Matrix:
             timeout_s=float(item.get("timeout_s", defaults["timeout_s"])),
             env=dict(item.get("env", defaults["env"])),
             steps=tuple(item["steps"]),
+            kinds=tuple(item.get("kinds", RUNTIME_KINDS)),
         )
         for item in scenario_data["scenarios"]
     )
@@ -314,6 +347,7 @@ def load_matrix(root: Path | None = None) -> Matrix:
             versions=item.get("versions", "*"),
             outcome=item["outcome"],
             reason=item["reason"],
+            racy=item.get("racy", False),
         )
         for item in load_file(root, "expectations.yaml")["expectations"]
     )

@@ -16,7 +16,7 @@ START_HINT = "start one with `bash .ci/start-dockerd` (or `dockerd &` as root), 
 # What every suite container gets: nothing to reach, nothing to gain, bounded.
 # fmt: off
 SANDBOX = (
-    "--network", "none", "--read-only", "--tmpfs", "/tmp:rw,nosuid,size=16m",
+    "--network", "none", "--read-only", "--tmpfs", "/tmp:rw,nosuid,size=64m",
     "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "10001:10001",
     "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "1024", "--init",
 )

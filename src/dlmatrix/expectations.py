@@ -22,12 +22,14 @@ class Rule:
     versions: str
     outcome: str
     reason: str
+    racy: bool = False  # the outcome happens in some attempts only; the others pass
 
 
 @dataclass(frozen=True)
 class Expectation:
     outcome: str | None
     reason: str
+    racy: bool = False
 
 
 NO_EXPECTATION = Expectation(None, "no rule in matrix/expectations.yaml matches this cell")
@@ -71,5 +73,5 @@ def expect(
             and rule.libc in ("*", family)
             and version_in(rule.versions, version)
         ):
-            return Expectation(rule.outcome, rule.reason)
+            return Expectation(rule.outcome, rule.reason, rule.racy)
     return NO_EXPECTATION

@@ -42,10 +42,16 @@ class Outcome:
         return self.kind
 
 
-def verdict(expected: str | None, results: Sequence[str]) -> Verdict:
-    """ok when every attempt matched the expectation, flaky when attempts disagree."""
+def verdict(expected: str | None, results: Sequence[str], racy: bool = False) -> Verdict:
+    """ok when every attempt matched the expectation, flaky when attempts disagree.
+
+    A racy expectation (a crash that happens in some attempts only) is met when every
+    attempt either matched it or passed; the cell's attempts then give the rate.
+    """
     if not results:
         raise ValueError("a verdict needs at least one attempt")
+    if racy and expected is not None and set(results) <= {expected, "pass"}:
+        return "ok"
     if len(set(results)) > 1:
         return "flaky"
     if results[0] == "skipped":
@@ -53,6 +59,13 @@ def verdict(expected: str | None, results: Sequence[str]) -> Verdict:
     return "ok" if results[0] == expected else "unexpected"
 
 
-def representative(expected: str | None, results: Sequence[str]) -> int:
-    """Index of the attempt a cell shows: the first that missed, else the first."""
-    return next((i for i, result in enumerate(results) if result != expected), 0)
+def representative(expected: str | None, results: Sequence[str], racy: bool = False) -> int:
+    """Index of the attempt a cell shows: the first that missed, else the first.
+
+    For a racy expectation, passes do not miss: the first attempt that hit it is shown.
+    """
+    allowed = {expected, "pass"} if racy else {expected}
+    missed = next((i for i, result in enumerate(results) if result not in allowed), None)
+    if missed is not None:
+        return missed
+    return next((i for i, result in enumerate(results) if result == expected), 0)

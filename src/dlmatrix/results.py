@@ -48,6 +48,7 @@ class Cell:
     attempts: list[Attempt]
     stdout: str = ""
     stderr: str = ""
+    racy: bool = False  # the expectation allows passing attempts: the attempts give the rate
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -94,7 +95,7 @@ def judged_cell(
 ) -> Cell:
     """A cell classified against matrix/expectations.yaml from its attempts' results."""
     expectation = expect(matrix.rules, scenario, runtime, env.libc_family, env.libc_version)
-    shown = representative(expectation.outcome, results)
+    shown = representative(expectation.outcome, results, expectation.racy)
     outcome = Outcome.parse(results[shown])
     return Cell(
         image=env.image,
@@ -108,11 +109,12 @@ def judged_cell(
         duration_s=round(durations[shown], 4),
         expected=expectation.outcome,
         reason=expectation.reason,
-        verdict=verdict(expectation.outcome, results),
+        verdict=verdict(expectation.outcome, results, expectation.racy),
         evidence=evidence or {},
         attempts=[Attempt(r, round(d, 4)) for r, d in zip(results, durations, strict=True)],
         stdout=stdout,
         stderr=stderr,
+        racy=expectation.racy,
     )
 
 
@@ -129,8 +131,7 @@ def uniform_cells(
     have = {(cell.scenario, cell.runtime) for cell in done}
     return [
         judged_cell(matrix, env, s.name, r.name, [result], [0.0], stderr=message)
-        for s in matrix.select_scenarios(scenario_glob)
-        for r in matrix.select_runtimes(runtime_glob)
+        for s, r in matrix.pairs(scenario_glob, runtime_glob)
         if (s.name, r.name) not in have
     ]
 

@@ -17,5 +17,5 @@ class Selection:
 
 def suite_timeout(matrix: Matrix, selection: Selection) -> float:
     """The harness's own bound on a whole suite, outside the per-scenario timeouts dlm-suite enforces."""
-    per_round = sum(s.timeout_s for s in matrix.select_scenarios(selection.scenario))
-    return per_round * len(matrix.select_runtimes(selection.runtime)) * selection.repeat * 1.5 + 60
+    cells = matrix.pairs(selection.scenario, selection.runtime)
+    return sum(scenario.timeout_s for scenario, _ in cells) * selection.repeat * 1.5 + 60
