@@ -199,3 +199,17 @@ def test_report_command_renders_all_files_from_results_alone(results, tmp_path, 
     assert "### Newly broken (1)" in (out / "summary.md").read_text()
     assert json.loads((out / "results.json").read_text())["summary"] == {"ok": 26, "unexpected": 1}
     assert f"compared with {previous}" in capsys.readouterr().out
+
+
+def test_a_racy_cell_shows_its_rate():
+    matrix = load_matrix()
+    cell = judged_cell(
+        matrix,
+        GLIBC,
+        "reopen",
+        "lttng-ust-unpinned",
+        ["pass", "crash:SIGSEGV", "pass", "crash:SIGSEGV"],
+        [1, 0.1, 1, 0.1],
+    )
+    assert cell.verdict == "ok" and cell.racy and cell.result == "crash:SIGSEGV"
+    assert "✗ crash SIGSEGV 2/4 (expected)" in render_html(ResultSet(RUN, [cell]))
