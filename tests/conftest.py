@@ -23,9 +23,6 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-EditYaml = Callable[[Path, str, Callable[[dict[str, Any]], None]], None]
-
-
 def edit_yaml(root: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
     path = root / "matrix" / name
     data = yaml.safe_load(path.read_text())

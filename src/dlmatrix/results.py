@@ -205,7 +205,3 @@ def read_results(path: Path) -> ResultSet:
         ) from None
     cells = [Cell(**{**c, "attempts": [Attempt(**a) for a in c["attempts"]]}) for c in data["cells"]]
     return ResultSet(run=data["run"], cells=cells)
-
-
-def merge(result_sets: Iterable[ResultSet], run: dict[str, Any]) -> ResultSet:
-    return ResultSet(run=run, cells=[cell for results in result_sets for cell in results.cells])
