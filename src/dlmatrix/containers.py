@@ -20,8 +20,8 @@ from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.render import dockerfile_path, stale
 from dlmatrix.results import Cell, Environment, uniform_cells
-from dlmatrix.selection import Selection, suite_timeout
-from dlmatrix.suiteoutput import parse_lines, tail
+from dlmatrix.selection import Selection, suite_arguments, suite_timeout
+from dlmatrix.suiteoutput import suite_cells, tail
 
 BUILD_TIMEOUT_S = 1800
 Log = Callable[[str], None]
@@ -125,18 +125,10 @@ class DockerBackend:
         return tag if built else None
 
     def run_suite(self, image: Image, tag: str) -> list[Cell]:
-        args = [
-            "--json",
-            "--repeat",
-            str(self.selection.repeat),
-            "--scenario",
-            self.selection.scenario,
-            "--runtime",
-            self.selection.runtime,
-        ]
+        args = suite_arguments(self.selection)
         name = f"dlmatrix-{image.name}-{os.getpid()}"
         timeout = suite_timeout(self.matrix, self.selection)
-        expected = len(self.uniform(declared_env(image), "error", ""))
+        expected = len(self.matrix.pairs(self.selection.scenario, self.selection.runtime))
         lines: list[str] = []
         expired = threading.Event()
 
@@ -151,27 +143,18 @@ class DockerBackend:
             done = 0
             for line in process.stdout:
                 lines.append(line)
-                done += line.startswith('{"type":"cell"')
-                if line.startswith('{"type":"cell"') and (done % 14 == 0 or done == expected):
-                    self.log(f"{image.name}: {done}/{expected} cells")
+                if line.startswith('{"type":"cell"'):
+                    done += 1
+                    if done % 14 == 0 or done == expected:  # progress, about once a scenario row
+                        self.log(f"{image.name}: {done}/{expected} cells")
             stderr = process.stderr.read()
             code = process.wait()
             timer.cancel()
-        output = parse_lines(self.matrix, image.name, lines)
         if expired.is_set():
             problem = f"the harness timeout of {timeout:.0f} s expired"
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
-        env = output.environment or declared_env(image)
-        missing = uniform_cells(
-            self.matrix,
-            env,
-            "error",
-            f"dlm-suite stopped before this cell: {problem}",
-            self.selection.scenario,
-            self.selection.runtime,
-            done=output.cells,
-        )
+        cells, missing = suite_cells(self.matrix, declared_env(image), lines, problem, self.selection)
         if missing:
-            self.log(f"{image.name}: {len(missing)} cells did not run: {problem}")
-        return output.cells + missing
+            self.log(f"{image.name}: {missing} cells did not run: {problem}")
+        return cells

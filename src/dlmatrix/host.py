@@ -12,8 +12,8 @@ from pathlib import Path
 from dlmatrix.bundle import write_bundle
 from dlmatrix.config import Host, Matrix
 from dlmatrix.results import Cell, Environment, uniform_cells
-from dlmatrix.selection import Selection, suite_timeout
-from dlmatrix.suiteoutput import parse_lines, tail
+from dlmatrix.selection import Selection, suite_arguments, suite_timeout
+from dlmatrix.suiteoutput import suite_cells, tail
 
 BUILD_TIMEOUT_S = 600
 
@@ -48,16 +48,7 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) ->
             selection.scenario,
             selection.runtime,
         )
-    command = [
-        str(out / "bin" / "dlm-suite"),
-        "--json",
-        "--repeat",
-        str(selection.repeat),
-        "--scenario",
-        selection.scenario,
-        "--runtime",
-        selection.runtime,
-    ]
+    command = [str(out / "bin" / "dlm-suite"), *suite_arguments(selection)]
     try:
         run = subprocess.run(
             command,
@@ -71,17 +62,8 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) ->
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
         problem = f"the harness timeout of {exc.timeout:.0f} s expired; raise the scenario timeouts' sum"
-    output = parse_lines(matrix, host.name, stdout.splitlines())
-    found = output.environment or env
-    return output.cells + uniform_cells(
-        matrix,
-        found,
-        "error",
-        f"dlm-suite stopped before this cell: {problem}",
-        selection.scenario,
-        selection.runtime,
-        done=output.cells,
-    )
+    cells, _ = suite_cells(matrix, env, stdout.splitlines(), problem, selection)
+    return cells
 
 
 def run_hosts(matrix: Matrix, workdir: Path, selection: Selection, jobs: int) -> list[Cell]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlmatrix.config import Matrix
-from dlmatrix.results import Cell, Environment, judged_cell
+from dlmatrix.results import Cell, Environment, judged_cell, uniform_cells
+from dlmatrix.selection import Selection
 
 
 @dataclass
@@ -58,6 +59,25 @@ def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
             file=sys.stderr,
         )
     return cell
+
+
+def suite_cells(
+    matrix: Matrix, fallback: Environment, lines: Iterable[str], problem: str, selection: Selection
+) -> tuple[list[Cell], int]:
+    """The judged cells of one suite run, plus an error cell for each selected cell it did not
+    report (a crash of the runner, a harness timeout), so that no cell silently vanishes.
+    Returns the cells and how many of them are such error cells."""
+    output = parse_lines(matrix, fallback.image, lines)
+    missing = uniform_cells(
+        matrix,
+        output.environment or fallback,
+        "error",
+        f"dlm-suite stopped before this cell: {problem}",
+        selection.scenario,
+        selection.runtime,
+        done=output.cells,
+    )
+    return output.cells + missing, len(missing)
 
 
 def tail(text: str, limit: int = 4000) -> str:
