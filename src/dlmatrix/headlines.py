@@ -31,12 +31,6 @@ class Headline:
         return "; ".join(_words(f) for f in self.findings) + "."
 
 
-def _label(cell: Cell) -> str:
-    if cell.outcome == "crash":
-        return f"crash {cell.signal}"
-    return f"exit {cell.exit_code}" if cell.outcome == "exit" else cell.outcome
-
-
 def _words(finding: Finding) -> str:
     where = f"{finding.family} {', '.join(finding.versions)}"
     if finding.ran == 0:
@@ -80,7 +74,7 @@ def headlines(cells: list[Cell]) -> list[Headline]:
 
 
 def _finding(family: str, versions: list[str], cells: list[Cell]) -> Finding:
-    failures = Counter(_label(c) for c in cells if c.outcome != "pass")
+    failures = Counter(c.words for c in cells if c.outcome != "pass")
     seed = next((c for c in cells if c.scenario == SEED), cells[0])
     return Finding(
         family=family,

@@ -44,12 +44,7 @@ class Column:
 
 def label(cell: Cell) -> str:
     """The result in words; when attempts differ (a race), with its rate."""
-    if cell.outcome == "crash":
-        text = f"crash {cell.signal}"
-    elif cell.outcome == "exit":
-        text = f"exit {cell.exit_code}"
-    else:
-        text = cell.outcome
+    text = cell.words
     hits = sum(attempt.result == cell.result for attempt in cell.attempts)
     return text if hits == len(cell.attempts) else f"{text} {hits}/{len(cell.attempts)}"
 

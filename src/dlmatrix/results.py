@@ -58,6 +58,13 @@ class Cell:
     def result(self) -> str:
         return str(Outcome(self.outcome, self.signal, self.exit_code))
 
+    @property
+    def words(self) -> str:
+        """The outcome for people: "crash SIGSEGV", "exit 3", "pass"."""
+        if self.outcome == "crash":
+            return f"crash {self.signal}"
+        return f"exit {self.exit_code}" if self.outcome == "exit" else self.outcome
+
 
 @dataclass
 class Environment:
