@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
+
+from dlmatrix.progress import RunProgress
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,6 +26,21 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "src" / "c", root / "src" / "c")
     shutil.copytree(REPO / "dockerfiles", root / "dockerfiles")
     return root
+
+
+class Recorder(RunProgress):
+    """The progress of a run as a log, kept for a test to read."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        super().__init__(Console(file=self.buffer, width=400, force_terminal=False))
+
+    def messages(self) -> list[str]:
+        return [re.sub(r"^\s*\d+s ", "", line) for line in self.buffer.getvalue().splitlines()]
+
+    def clear(self) -> None:
+        self.buffer.seek(0)
+        self.buffer.truncate()
 
 
 def edit_yaml(root: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:

@@ -5,19 +5,21 @@ Skipped, loudly (see conftest's summary), only where no engine answers.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from dlmatrix.bases import BaseProvider, BaseUnavailable
+from dlmatrix.budget import CellBudget
 from dlmatrix.config import Image, load_matrix
 from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import SANDBOX, Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.results import Cell
 from dlmatrix.selection import Selection
-from tests.conftest import edit_yaml
+from tests.conftest import Recorder, edit_yaml
 
 pytestmark = pytest.mark.docker
 BOOKWORM = "debian-bookworm-*"
@@ -37,12 +39,12 @@ class Built:
     """The bookworm glibc and musl images, built (from nothing where nothing exists) and run once."""
 
     def __init__(self, engine: Engine, workdir: Path) -> None:
-        self.messages: list[str] = []
+        self.progress = Recorder()
         self.matrix = load_matrix()
         self.backend = DockerBackend(
-            self.matrix, engine, workdir, Selection(image=BOOKWORM, repeat=2), self.messages.append
+            self.matrix, engine, workdir, Selection(image=BOOKWORM, repeat=2), self.progress, CellBudget(8)
         )
-        self.cells = self.backend.run(jobs=2)
+        self.cells = self.backend.run()
 
     def tag(self, name: str) -> str:
         image = next(i for i in self.matrix.images if i.name == name)
@@ -118,9 +120,9 @@ def test_lttng_ust_is_not_applicable_on_musl(built):
 
 
 def test_an_unchanged_image_is_not_rebuilt(built):
-    built.messages.clear()
+    built.progress.clear()
     tag = built.tag("debian-bookworm-musl")  # the fixture's run built or found it already
-    assert built.messages == [f"debian-bookworm-musl: image {tag} is up to date"]
+    assert built.progress.messages() == [f"debian-bookworm-musl: built: {tag} is up to date"]
 
 
 def test_docker_run_prints_the_table_and_its_exit_code_follows_the_verdicts(built):
@@ -217,13 +219,18 @@ def test_the_container_is_removed_when_the_run_is_interrupted(built, engine):
 def test_a_failed_build_becomes_build_error_cells(engine, project, tmp_path):
     (project / "src" / "c" / "suite.c").write_text("this is not C\n")
     matrix = load_matrix(project)
-    messages: list[str] = []
+    progress = Recorder()
     cells = DockerBackend(
-        matrix, engine, tmp_path, Selection(image="debian-bookworm-musl", scenario="reopen"), messages.append
-    ).run(jobs=1)
+        matrix,
+        engine,
+        tmp_path,
+        Selection(image="debian-bookworm-musl", scenario="reopen"),
+        progress,
+        CellBudget(1),
+    ).run()
     assert {(c.result, c.verdict) for c in cells} == {("build-error", "unexpected")}
     assert "this is not C" in cells[0].stderr or "suite.c" in cells[0].stderr
-    assert any("BUILD FAILED" in m for m in messages)
+    assert any("debian-bookworm-musl: failed: build failed; log:" in m for m in progress.messages())
 
 
 def test_a_wrong_expectation_inside_an_image_makes_docker_run_fail(engine, project, tmp_path):
@@ -242,7 +249,9 @@ def test_a_wrong_expectation_inside_an_image_makes_docker_run_fail(engine, proje
         ),
     )
     matrix = load_matrix(project)
-    backend = DockerBackend(matrix, engine, tmp_path, Selection(image="debian-bookworm-musl"), print)
+    backend = DockerBackend(
+        matrix, engine, tmp_path, Selection(image="debian-bookworm-musl"), Recorder(), CellBudget(1)
+    )
     image = next(i for i in matrix.images if i.name == "debian-bookworm-musl")
     tag = backend.build(image, backend.provide_base(image))
     assert tag is not None
@@ -268,8 +277,8 @@ def test_registry_only_images_are_skipped_with_the_reason(engine, tmp_path):
     else:
         pytest.skip("a registry answered here: the alpine image is buildable")
     cells = DockerBackend(
-        matrix, engine, tmp_path, Selection(image=alpine.name, scenario="reopen"), print
-    ).run(jobs=1)
+        matrix, engine, tmp_path, Selection(image=alpine.name, scenario="reopen"), Recorder(), CellBudget(1)
+    ).run()
     assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
     assert "no registry answered" in cells[0].stderr and "has no offline recipe" in cells[0].stderr
     assert "daemon" not in cells[0].stderr  # the engine's error text (hosts, resolvers) stays out of results
@@ -316,3 +325,46 @@ def test_no_engine_is_one_clear_message(monkeypatch):
     assert "fix: start one with `bash .ci/start-dockerd`" in str(caught.value)
     with pytest.raises(DlmatrixError, match="docker client is not installed"):
         Engine(docker="/nonexistent/docker").server_version()
+
+
+def test_a_catalog_only_change_rebuilds_nothing(built, engine, project, tmp_path):
+    """Scenarios and expectations are handed to each container; only what is compiled is an
+    image's identity."""
+    before = {
+        name: engine.image_id(built.tag(name)) for name in ("debian-bookworm-glibc", "debian-bookworm-musl")
+    }
+    edit_yaml(project, "expectations.yaml", lambda d: d["expectations"][0].update(reason="edited reason"))
+    edit_yaml(project, "scenarios.yaml", lambda d: d["scenarios"][1].update(description="edited"))
+    edited = load_matrix(project)
+    backend = DockerBackend(
+        edited,
+        engine,
+        tmp_path,
+        Selection(image=BOOKWORM, scenario="app-dlopen-dlclose"),
+        Recorder(),
+        CellBudget(4),
+    )
+    cells = backend.run()
+    assert backend.built == []
+    assert {name: engine.image_id(tag) for name, tag in backend.tags.items()} == before
+    assert {c.verdict for c in cells} == {"ok"}
+
+
+FOUR_AT_ONCE = ("--runtime", "lttng-ust", "--repeat", "4", "--jobs", "4")
+
+
+def test_concurrent_session_daemons_do_not_see_each_others_traces(built):
+    """Four end-to-end attempts at once, each with its own session daemon: each trace holds its own
+    events only (one fire before dlclose, one after the reopen)."""
+    tag = built.tag("debian-bookworm-glibc")
+    run = subprocess.run(
+        ["docker", "run", "--rm", *SANDBOX, tag, "--json", "--scenario", "lttng-end-to-end", *FOUR_AT_ONCE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    [cell] = [json.loads(line) for line in run.stdout.splitlines() if '"type":"cell"' in line]
+    assert [a["result"] for a in cell["attempts"]] == ["pass"] * 4, cell["stderr"]
+    assert cell["evidence"]["trace_events_before_dlclose"] == 1
+    assert cell["evidence"]["trace_events_after_reopen"] == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dlmatrix.bundle import catalog_input
 from dlmatrix.cli import main
 from dlmatrix.config import load_matrix
 from dlmatrix.expectations import expect
@@ -186,7 +187,7 @@ def test_a_variant_that_fails_to_build_becomes_build_error_cells(project, tmp_pa
         ),
     )
     matrix = load_matrix(project)
-    cells = run_host(matrix, matrix.hosts[0], tmp_path, Selection(scenario="app-*"))
+    cells = run_host(matrix, matrix.hosts[0], tmp_path, Selection(scenario="app-*"), 4)
     broken = [c for c in cells if c.runtime == "broken"]
     assert {c.result for c in broken} == {"build-error"}
     assert "no-such-option" in broken[0].stderr
@@ -196,7 +197,7 @@ def test_a_variant_that_fails_to_build_becomes_build_error_cells(project, tmp_pa
 def test_missing_compiler_is_skipped_with_the_fix(project, tmp_path):
     edit_yaml(project, "hosts.yaml", lambda d: d["hosts"][1].update(cc="no-such-cc"))
     matrix = load_matrix(project)
-    cells = run_host(matrix, matrix.hosts[1], tmp_path, Selection(scenario="reopen"))
+    cells = run_host(matrix, matrix.hosts[1], tmp_path, Selection(scenario="reopen"), 4)
     assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
     assert "no-such-cc is not installed; fix: apt-get install -y musl-tools" in cells[0].stderr
 
@@ -219,3 +220,97 @@ def test_suite_runner_and_python_agree_on_expectations(full_build, host):
             matrix.rules, row["scenario"], row["runtime"], env["libc"]["family"], env["libc"]["version"]
         )
         assert (row["expected"], row["reason"]) == (python.outcome, python.reason), row
+
+
+def suite_json(suite: Path, *args: str, stdin: str | None = None) -> list[dict[str, object]]:
+    run = subprocess.run(
+        [str(suite), "--json", *args], input=stdin, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode in (0, 1), run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines()]
+
+
+def test_cells_come_out_in_catalog_order_whatever_the_jobs(full_run, full_build):
+    """Concurrent attempts finish in any order; the cells are printed in the catalog's."""
+    suite = full_build / "host-glibc" / "out" / "bin" / "dlm-suite"
+    catalog = [(s.name, r.name) for s, r in load_matrix().pairs("*", "[pu]*")]
+    for jobs in ("1", "8"):
+        records = suite_json(suite, "--runtime", "[pu]*", "--repeat", "3", "--jobs", jobs)
+        cells = [(r["scenario"], r["runtime"]) for r in records if r["type"] == "cell"]
+        assert cells == catalog, jobs
+        assert all(len(r["attempts"]) == 3 for r in records if r["type"] == "cell")  # type: ignore[arg-type]
+
+
+def test_each_attempt_has_its_own_working_directory(full_run, full_build, tmp_path):
+    """Attempts running at once never share a directory, and none is left behind."""
+    suite = full_build / "host-glibc" / "out" / "bin" / "dlm-suite"
+    run = subprocess.run(
+        [
+            str(suite),
+            "--json",
+            "--scenario",
+            "app-linked",
+            "--runtime",
+            "pinned",
+            "--repeat",
+            "6",
+            "--jobs",
+            "6",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert '"verdict":"ok"' in run.stdout
+    assert list(tmp_path.iterdir()) == []  # every attempt's directory was removed
+
+
+def test_tokens_pace_the_attempts_and_each_ending_is_announced(full_run, full_build):
+    """With --tokens the suite starts an attempt only for a byte after the catalog."""
+    suite = full_build / "host-glibc" / "out" / "bin" / "dlm-suite"
+    matrix = load_matrix()
+    records = suite_json(
+        suite,
+        *["--scenario", "reopen", "--runtime", "pinned", "--repeat", "3", "--suite", "-", "--tokens"],
+        stdin=catalog_input(matrix) + "+++",
+    )
+    kinds = [r["type"] for r in records]
+    assert kinds[:2] == ["env", "plan"] and records[1]["attempts"] == 3
+    assert kinds.count("attempt") == 3 and kinds.count("cell") == 1
+    tokens = ["--suite", "-", "--tokens"]
+    starved = subprocess.run(  # one token for three attempts, then the host hangs up
+        [str(suite), "--json", "--repeat", "3", "--scenario", "reopen", "--runtime", "pinned", *tokens],
+        input=catalog_input(matrix) + "+",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert starved.returncode == 2 and "standard input closed" in starved.stderr
+
+
+def test_the_catalog_on_standard_input_replaces_the_built_one(full_run, full_build, project):
+    """An expectation edited after the build is judged without rebuilding anything."""
+    suite = full_build / "host-glibc" / "out" / "bin" / "dlm-suite"
+    edit_yaml(
+        project,
+        "expectations.yaml",
+        lambda d: d["expectations"].insert(
+            0,
+            {"scenario": "reopen", "runtime": "pinned", "libc": "*", "outcome": "pass", "reason": "edited"},
+        ),
+    )
+    records = suite_json(
+        suite,
+        "--scenario",
+        "reopen",
+        "--runtime",
+        "pinned",
+        "--suite",
+        "-",
+        stdin=catalog_input(load_matrix(project)),
+    )
+    [cell] = [r for r in records if r["type"] == "cell"]
+    assert cell["reason"] == "edited"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds the suite from source with this environment's compiler:
 #   CC=gcc sh build.sh SRC_DIR OUT_DIR
-# SRC_DIR is a bundle written by dlmatrix: these sources, variants.tsv and suite.tsv.
+# SRC_DIR is a bundle written by dlmatrix: these sources, variants.tsv and, for the
+# host backend, suite.tsv (an image gets its catalog in a later, separate layer, so
+# that a catalog change rebuilds nothing that is compiled).
 # Each runtime variant lands in OUT/rt/NAME with an env file describing it to the
 # driver.  A variant that fails to build leaves OUT/rt/NAME/BUILD-FAILED with the
 # log, one that cannot exist here leaves NOT-APPLICABLE with the reason; their
@@ -13,7 +15,7 @@ cc=${CC:-cc}
 warn="-Wall -Wextra -Werror -O1 -g"
 
 mkdir -p "$out/bin" "$out/share" || exit 1
-cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1
+if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
 $cc $warn -o "$out/bin/dlm-suite" "$src/suite.c" || exit 1
 
 providers() { # rt, then compiler arguments for the providers
@@ -73,7 +75,6 @@ build_lttng() { # name kind
 			sed 's/[" ]//g; s/^/DLM_RUNTIME_VERSION=/' 
 		echo "DLM_WAKE_COMMAND=@RT@/bin/lttng-wake"
 		echo "DLM_LISTENER_COMM=-ust"
-		echo "LTTNG_HOME=/tmp/dlm-lttng"
 	} >"$rt/env"
 	if [ "$2" = lttng-ust-unpinned ]; then
 		$cc $warn -fPIC -shared -o "$rt/lib/libdlm-unpin.so" "$src/lttng/unpin.c" -ldl &&

@@ -22,6 +22,7 @@
 #define DLMRT_EV_HEARTBEAT 'h'
 #define DLMRT_EV_FIRE 'F'
 #define DLMRT_EV_PIN_ERROR 'E'
+#define DLMRT_EV_BUSY 'B' /* a listener took a busy wake-up and is now blocked in it */
 
 /* Bytes the driver writes to DLM_WAKE_FD: one wakes one listener. */
 #define DLMRT_WAKE 'w'

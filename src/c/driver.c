@@ -43,7 +43,7 @@ struct handle {
 };
 
 struct counters {
-	int ctor, dtor, started, exited, heartbeats, fired, pin_errors;
+	int ctor, dtor, started, exited, heartbeats, fired, pin_errors, busy;
 };
 
 static struct handle handles[MAX_HANDLES];
@@ -94,6 +94,7 @@ static void count_event(char event)
 	case DLMRT_EV_HEARTBEAT: seen.heartbeats++; break;
 	case DLMRT_EV_FIRE: seen.fired++; break;
 	case DLMRT_EV_PIN_ERROR: seen.pin_errors++; break;
+	case DLMRT_EV_BUSY: seen.busy++; break;
 	default: break;
 	}
 }
@@ -556,18 +557,19 @@ static void fork_child(const char *name)
 }
 
 /* Exit while listeners are busy: detached threads die with the process at
- * once; joined threads hold exit() up (the reason upstream detaches them). */
+ * once; joined threads hold exit() up (the reason upstream detaches them).
+ * Exits once every listener said it is busy (or after WAKE_WAIT_MS). */
 static void exit_fast(void)
 {
-	int live = live_listeners(), i;
+	int live = live_listeners(), i, before = seen.busy;
 	char byte = DLMRT_WAKE_BUSY;
-	struct timespec settle = { 0, 100 * 1000 * 1000 };
 
 	for (i = 0; i < live; i++)
 		if (write(wake_write, &byte, 1) != 1)
 			die(4, "write to wake pipe: %s", strerror(errno));
-	nanosleep(&settle, NULL);
-	evidence("busy_listeners", "%d", live);
+	for (i = 0; i < WAKE_WAIT_MS && seen.busy - before < live; i++)
+		drain_events(1);
+	evidence("busy_listeners", "%d", seen.busy - before);
 	exit(0);
 }
 

@@ -105,8 +105,10 @@ static void *listener(void *unused)
 		if (fds[0].revents & POLLIN) {
 			if (read(wake_fd, &byte, 1) != 1)
 				continue;
-			if (byte == DLMRT_WAKE_BUSY)
+			if (byte == DLMRT_WAKE_BUSY) {
+				emit(DLMRT_EV_BUSY);
 				busy();
+			}
 			emit(DLMRT_EV_HEARTBEAT);
 		} else if (fds[0].revents) {
 			break; /* driver went away */

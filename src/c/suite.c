@@ -1,9 +1,13 @@
-/* dlm-suite: runs one environment's scenarios, each in its own process with a
- * timeout, and classifies each cell against the declared expectation.
+/* dlm-suite: runs one environment's scenarios, each attempt in its own process
+ * group and working directory with a timeout, up to --jobs attempts at once, and
+ * classifies each cell against the declared expectation.  Cells are printed in
+ * the catalog's order whatever order they finish in.
  * Needs no Python or shell, so it runs in an image holding only a C library,
  * its loader and the built programs.  Layout under ROOT (default: the
  * directory above this program's bin/):
- *   share/suite.tsv            cells and expectations, generated from matrix/
+ *   share/suite.tsv            the catalog baked in at build time: cells and
+ *                              expectations generated from matrix/ (--suite
+ *                              FILE or - for standard input replaces it)
  *   rt/VARIANT/bin/            the drivers built against that runtime variant
  *   rt/VARIANT/lib/            the runtime and the providers
  *   rt/VARIANT/env             KEY=VALUE lines describing the runtime to the driver
@@ -14,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <ftw.h>
 #include <limits.h>
 #include <link.h>
 #include <poll.h>
@@ -31,9 +36,9 @@
 #include <gnu/libc-version.h>
 #endif
 
-#define MAX_CELLS 512
-#define MAX_RULES 512
 #define MAX_ATTEMPTS 100
+#define MAX_JOBS 64
+#define SUITE_END "#end" /* ends a catalog read from standard input; tokens may follow */
 #define CAPTURE 32768
 #define EXCERPT 2000
 
@@ -61,13 +66,33 @@ struct attempt {
 	struct capture out, err;
 };
 
-static struct cell cells[MAX_CELLS];
-static struct rule rules[MAX_RULES];
+/* One selected cell and its attempts, which may run concurrently. */
+struct job {
+	const struct cell *cell;
+	const struct rule *rule;
+	struct attempt *attempts;
+	int count, started, finished;
+};
+
+/* One attempt in flight: the driver's process group, its pipes and its directory. */
+struct slot {
+	struct job *job;
+	struct attempt *a;
+	pid_t pid; /* 0: the slot is free */
+	int out, err, status, reaped, timed_out;
+	double start, deadline, linger;
+	char workdir[PATH_MAX];
+};
+
+static struct cell *cells;
+static struct rule *rules;
 static int cell_count, rule_count;
+static struct slot slots[MAX_JOBS];
+static int announce_attempts; /* token mode: the host returns a token for each attempt line */
+static int host_gone;         /* token mode: standard input reached its end */
 static char root[1024];
 static char libc_family[16] = "unknown", libc_version[32] = "unknown";
 static volatile sig_atomic_t interrupted;
-static pid_t running_child;
 
 /* ---- small helpers ---- */
 
@@ -296,21 +321,41 @@ static int split_tabs(char *line, char **fields, int max)
 	return count;
 }
 
+/* Room for one more element: the catalog has no fixed limit on cells or rules. */
+static void *grow(void *array, int count, int *capacity, size_t size)
+{
+	if (count < *capacity)
+		return array;
+	*capacity = *capacity ? *capacity * 2 : 64;
+	array = realloc(array, (size_t)*capacity * size);
+	if (!array)
+		fail("%s", "out of memory");
+	return array;
+}
+
+/* A catalog from a file, or from standard input up to a SUITE_END line (or its end). */
 static void load_suite(const char *path)
 {
-	FILE *file = fopen(path, "r");
-	char line[8192], *f[9];
-	int n;
+	FILE *file = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *line = NULL, *f[9];
+	size_t capacity = 0;
+	int n, cell_room = 0, rule_room = 0;
 
 	if (!file)
 		fail("cannot read the suite file %s (build the suite with build.sh first)", path);
-	while (fgets(line, sizeof(line), file)) {
+	if (file == stdin)
+		setvbuf(stdin, NULL, _IONBF, 0); /* read no further than SUITE_END: the tokens follow it */
+	while (getline(&line, &capacity, file) > 0) {
+		if (!strncmp(line, SUITE_END, strlen(SUITE_END)) && file == stdin)
+			break;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		n = split_tabs(line, f, 9);
-		if (!strcmp(f[0], "cell") && n == 9 && cell_count < MAX_CELLS) {
-			struct cell *c = &cells[cell_count++];
+		if (!strcmp(f[0], "cell") && n == 9) {
+			struct cell *c;
 
+			cells = grow(cells, cell_count, &cell_room, sizeof(*cells));
+			c = &cells[cell_count++];
 			c->scenario = copy(f[1]);
 			c->runtime = copy(f[2]);
 			c->timeout_ms = strtol(f[3], NULL, 10);
@@ -319,9 +364,11 @@ static void load_suite(const char *path)
 			c->steps = copy(f[6]);
 			c->description = copy(f[7]);
 			c->min_attempts = atoi(f[8]);
-		} else if (!strcmp(f[0], "expect") && n == 8 && rule_count < MAX_RULES) {
-			struct rule *r = &rules[rule_count++];
+		} else if (!strcmp(f[0], "expect") && n == 8) {
+			struct rule *r;
 
+			rules = grow(rules, rule_count, &rule_room, sizeof(*rules));
+			r = &rules[rule_count++];
 			r->scenario = copy(f[1]);
 			r->runtime = copy(f[2]);
 			r->family = copy(f[3]);
@@ -333,7 +380,9 @@ static void load_suite(const char *path)
 			fail("malformed line in the suite file: %s", f[0]);
 		}
 	}
-	fclose(file);
+	free(line);
+	if (file != stdin)
+		fclose(file);
 }
 
 /* ---- running one attempt ---- */
@@ -380,20 +429,32 @@ static void apply_runtime_env(const char *rtdir)
 	fclose(file);
 }
 
-static void exec_driver(const struct cell *cell, const char *rtdir)
+/* In the child: isolation first (its own process group, working directory,
+ * LTTNG_HOME and TMPDIR, no standard input), then the runtime's description and
+ * the scenario's environment, then the driver.  A non-root session daemon keeps
+ * its sockets in $LTTNG_HOME/.lttng, so that is the cell's own run directory;
+ * LTTNG_RUNDIR is not set: LTTng 2.16's session daemon honours it and its
+ * applications do not, so they would never meet. */
+static void exec_driver(const struct cell *cell, const char *rtdir, const char *workdir)
 {
 	char driver[PATH_MAX], libdir[PATH_MAX], item[PATH_MAX * 2];
 	char *argv[64], *steps = copy(cell->steps), *env = copy(cell->env), *save = NULL, *word;
 	struct rlimit no_core = { 0, 0 };
-	int argc = 1;
+	int argc = 1, null = open("/dev/null", O_RDONLY);
 
 	setpgid(0, 0);
 	setrlimit(RLIMIT_CORE, &no_core); /* the crashes are the point; no core files */
+	if (null >= 0)
+		dup2(null, STDIN_FILENO); /* in token mode standard input carries the host's tokens */
 	snprintf(driver, sizeof(driver), "%s/bin/%s", rtdir, cell->driver);
 	snprintf(libdir, sizeof(libdir), "%s/lib", rtdir);
 	unsetenv("DLM_WAKE_FD");
 	unsetenv("DLM_EVENT_FD");
 	setenv("DLM_LIBDIR", libdir, 1);
+	setenv("DLM_WORKDIR", workdir, 1);
+	setenv("TMPDIR", workdir, 1);
+	setenv("LTTNG_HOME", workdir, 1); /* a session daemon of this attempt only */
+	unsetenv("LTTNG_RUNDIR");
 	apply_runtime_env(rtdir);
 	for (word = strtok_r(env, " ", &save); word; word = strtok_r(NULL, " ", &save))
 		if (strcmp(word, "-")) {
@@ -404,7 +465,7 @@ static void exec_driver(const struct cell *cell, const char *rtdir)
 	for (word = strtok_r(steps, " ", &save); word && argc < 63; word = strtok_r(NULL, " ", &save))
 		argv[argc++] = word;
 	argv[argc] = NULL;
-	if (chdir(rtdir) == 0)
+	if (chdir(workdir) == 0)
 		execv(driver, argv);
 	fprintf(stderr, "dlm-suite: cannot run %s: %s\n", driver, strerror(errno));
 	_exit(127);
@@ -463,18 +524,44 @@ static int read_marker(const char *rtdir, const char *marker, const char *result
 	return 1;
 }
 
-static void run_attempt(const struct cell *cell, struct attempt *a)
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void runtime_dir(char *out, size_t size, const struct cell *cell)
+{
+	snprintf(out, size, "%s/rt/%s", root, cell->runtime);
+}
+
+/* Attempts that build.sh already decided (a marker) need no process and no token. */
+static int decided_by_marker(const struct cell *cell, struct attempt *a)
 {
 	char rtdir[2048];
-	int out[2], err[2], status = 0, timed_out = 0, reaped = 0;
-	double start = now_seconds(), deadline = start + (double)cell->timeout_ms / 1000.0, linger = 0;
+
+	runtime_dir(rtdir, sizeof(rtdir), cell);
+	return read_marker(rtdir, "BUILD-FAILED", "build-error", a) ||
+	       read_marker(rtdir, "NOT-APPLICABLE", "skipped", a);
+}
+
+static void start_attempt(struct slot *slot, struct job *job)
+{
+	char rtdir[2048], pattern[PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
+	int out[2], err[2];
 	pid_t child;
 
-	memset(a, 0, sizeof(*a));
-	a->signal = a->exit_code = -1;
-	snprintf(rtdir, sizeof(rtdir), "%s/rt/%s", root, cell->runtime);
-	if (read_marker(rtdir, "BUILD-FAILED", "build-error", a) || read_marker(rtdir, "NOT-APPLICABLE", "skipped", a))
-		return;
+	memset(slot, 0, sizeof(*slot));
+	slot->job = job;
+	slot->a = &job->attempts[job->started++];
+	slot->a->signal = slot->a->exit_code = -1;
+	runtime_dir(rtdir, sizeof(rtdir), job->cell);
+	snprintf(pattern, sizeof(pattern), "%s/dlm-cell-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(pattern))
+		fail("cannot make a working directory for a cell (%s); is /tmp writable?", strerror(errno));
+	snprintf(slot->workdir, sizeof(slot->workdir), "%s", pattern);
 	if (pipe(out) < 0 || pipe(err) < 0)
 		fail("pipe: %s", strerror(errno));
 	fflush(NULL);
@@ -485,44 +572,109 @@ static void run_attempt(const struct cell *cell, struct attempt *a)
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
-		exec_driver(cell, rtdir);
+		exec_driver(job->cell, rtdir, slot->workdir);
 	}
-	running_child = child;
 	close(out[1]);
 	close(err[1]);
-	/* Read until both pipes close and the driver is reaped; a grandchild that
-	 * keeps a pipe open gets a short grace period, not the whole timeout. */
-	while (out[0] >= 0 || err[0] >= 0 || !reaped) {
-		struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-		double now = now_seconds();
+	fcntl(out[0], F_SETFD, FD_CLOEXEC);
+	fcntl(err[0], F_SETFD, FD_CLOEXEC);
+	slot->pid = child;
+	slot->out = out[0];
+	slot->err = err[0];
+	slot->start = now_seconds();
+	slot->deadline = slot->start + (double)job->cell->timeout_ms / 1000.0;
+}
 
-		if (!reaped && now > deadline) {
-			kill(-child, SIGKILL);
-			timed_out = 1;
-		}
-		if (reaped && linger == 0)
-			linger = now + 0.2;
-		if ((reaped && now > linger) || interrupted)
-			break;
-		if (poll(fds, 2, 10) > 0) {
-			if (fds[0].revents)
-				capture_from(out[0], &a->out, &out[0]);
-			if (fds[1].revents)
-				capture_from(err[0], &a->err, &err[0]);
-		}
-		if (!reaped && waitpid(child, &status, WNOHANG) == child)
-			reaped = 1;
+/* The driver was reaped and its pipes are closed (or a grandchild that keeps them
+ * open had its short grace period): classify, clean up, free the slot. */
+static void finish_attempt(struct slot *slot)
+{
+	kill(-slot->pid, SIGKILL); /* leftovers of the process group: a session daemon, a helper */
+	if (slot->out >= 0)
+		close(slot->out);
+	if (slot->err >= 0)
+		close(slot->err);
+	slot->a->duration = now_seconds() - slot->start;
+	classify(slot->a, slot->status, slot->timed_out);
+	nftw(slot->workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	slot->job->finished++;
+	if (announce_attempts) {
+		printf("{\"type\":\"attempt\",\"scenario\":");
+		json_cstring(stdout, slot->job->cell->scenario);
+		printf(",\"runtime\":");
+		json_cstring(stdout, slot->job->cell->runtime);
+		printf(",\"result\":\"%s\"}\n", slot->a->result);
 	}
-	kill(-child, SIGKILL); /* leftovers of the process group, if any */
-	if (!reaped)
-		waitpid(child, &status, 0);
-	running_child = 0;
-	if (out[0] >= 0)
-		close(out[0]);
-	if (err[0] >= 0)
-		close(err[0]);
-	a->duration = now_seconds() - start;
-	classify(a, status, timed_out);
+	slot->pid = 0;
+}
+
+/* Reads whatever the running attempts wrote, reaps and times them out. */
+static void service_slots(int token_fd, int *tokens)
+{
+	struct pollfd fds[MAX_JOBS * 2 + 1];
+	struct slot *owner[MAX_JOBS * 2 + 1];
+	int n = 0, i, status;
+	double now;
+	pid_t pid;
+
+	for (i = 0; i < MAX_JOBS; i++) {
+		if (!slots[i].pid)
+			continue;
+		if (slots[i].out >= 0)
+			owner[n] = &slots[i], fds[n++] = (struct pollfd){ slots[i].out, POLLIN, 0 };
+		if (slots[i].err >= 0)
+			owner[n] = &slots[i], fds[n++] = (struct pollfd){ slots[i].err, POLLIN, 0 };
+	}
+	if (token_fd >= 0)
+		owner[n] = NULL, fds[n++] = (struct pollfd){ token_fd, POLLIN, 0 };
+	if (poll(fds, (nfds_t)n, 10) > 0)
+		for (i = 0; i < n; i++) {
+			if (!fds[i].revents)
+				continue;
+			if (!owner[i]) {
+				char grant[64];
+				ssize_t got = read(token_fd, grant, sizeof(grant));
+
+				*tokens += got > 0 ? (int)got : 0;
+				host_gone = got <= 0; /* no more tokens will come; those held are still used */
+			} else if (fds[i].fd == owner[i]->out) {
+				capture_from(owner[i]->out, &owner[i]->a->out, &owner[i]->out);
+			} else {
+				capture_from(owner[i]->err, &owner[i]->a->err, &owner[i]->err);
+			}
+		}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < MAX_JOBS; i++)
+			if (slots[i].pid == pid && !slots[i].reaped)
+				slots[i].reaped = 1, slots[i].status = status;
+	now = now_seconds();
+	for (i = 0; i < MAX_JOBS; i++) {
+		struct slot *slot = &slots[i];
+
+		if (!slot->pid)
+			continue;
+		if (!slot->reaped && now > slot->deadline && !slot->timed_out) {
+			kill(-slot->pid, SIGKILL);
+			slot->timed_out = 1;
+		}
+		if (slot->reaped && slot->linger == 0)
+			slot->linger = now + 0.2;
+		if (slot->reaped && ((slot->out < 0 && slot->err < 0) || now > slot->linger))
+			finish_attempt(slot);
+	}
+}
+
+static void stop_all(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_JOBS; i++)
+		if (slots[i].pid) {
+			kill(-slots[i].pid, SIGKILL);
+			waitpid(slots[i].pid, NULL, 0);
+			nftw(slots[i].workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+			slots[i].pid = 0;
+		}
 }
 
 /* ---- output ---- */
@@ -739,9 +891,7 @@ static void print_listing(const struct cell *cell, const struct rule *rule, int 
 
 static void on_interrupt(int sig)
 {
-	interrupted = sig;
-	if (running_child > 0)
-		kill(-running_child, SIGKILL);
+	interrupted = sig; /* the main loop stops every attempt and removes its directory */
 }
 
 static void default_root(const char *argv0)
@@ -763,78 +913,177 @@ static void default_root(const char *argv0)
 
 static void usage(void)
 {
-	puts("usage: dlm-suite [--json] [--list] [--scenario GLOB] [--runtime GLOB] [--repeat N] [--root DIR]\n"
-	     "Runs this environment's dlopen/dlclose scenarios; exits 1 when a verdict is not ok.");
+	puts("usage: dlm-suite [--json] [--list] [--scenario GLOB] [--runtime GLOB] [--repeat N] [--jobs N]\n"
+	     "                 [--suite FILE|-] [--tokens] [--root DIR]\n"
+	     "Runs this environment's dlopen/dlclose scenarios, up to --jobs attempts at once (default 4),\n"
+	     "and prints the cells in the catalog's order; exits 1 when a verdict is not ok.\n"
+	     "--suite - reads the catalog from standard input up to a line " SUITE_END ". --tokens (with --json)\n"
+	     "starts an attempt only for a byte read from standard input after that line, and prints an\n"
+	     "attempt line when one ends: the host then shares one budget among many suites.");
+}
+
+struct options {
+	const char *scenario_glob, *runtime_glob, *suite_path;
+	int json, list, repeat, jobs, tokens;
+};
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	int i;
+
+	*o = (struct options){ "*", "*", NULL, 0, 0, 1, 4, 0 };
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			o->json = 1;
+		else if (!strcmp(argv[i], "--list"))
+			o->list = 1;
+		else if (!strcmp(argv[i], "--tokens"))
+			o->tokens = 1;
+		else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+			o->scenario_glob = argv[++i];
+		else if (!strcmp(argv[i], "--runtime") && i + 1 < argc)
+			o->runtime_glob = argv[++i];
+		else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+			o->repeat = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
+			o->jobs = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--suite") && i + 1 < argc)
+			o->suite_path = argv[++i];
+		else if (!strcmp(argv[i], "--root") && i + 1 < argc)
+			snprintf(root, sizeof(root), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			usage(), exit(0);
+		else
+			usage(), exit(2);
+	}
+	if (o->repeat < 1 || o->repeat > MAX_ATTEMPTS)
+		fail("--repeat must be between 1 and %s", "100");
+	if (o->jobs < 1 || o->jobs > MAX_JOBS)
+		fail("--jobs must be between 1 and %s", "64");
+	if (o->tokens && (!o->json || !o->suite_path || strcmp(o->suite_path, "-")))
+		fail("%s", "--tokens needs --json and --suite - (the tokens follow the catalog on standard input)");
+}
+
+/* The selected cells, in the catalog's order, each with room for its attempts. */
+static int select_jobs(const struct options *o, struct job **out)
+{
+	struct job *jobs = calloc((size_t)cell_count + 1, sizeof(*jobs));
+	int i, count = 0;
+
+	if (!jobs)
+		fail("%s", "out of memory");
+	for (i = 0; i < cell_count; i++) {
+		struct job *job = &jobs[count];
+
+		if (fnmatch(o->scenario_glob, cells[i].scenario, 0) || fnmatch(o->runtime_glob, cells[i].runtime, 0))
+			continue;
+		job->cell = &cells[i];
+		job->rule = expectation(&cells[i]);
+		job->count = o->repeat > cells[i].min_attempts ? o->repeat : cells[i].min_attempts;
+		if (job->count > MAX_ATTEMPTS)
+			job->count = MAX_ATTEMPTS;
+		count++;
+	}
+	*out = jobs;
+	return count;
+}
+
+struct tally {
+	int ok, unexpected, flaky, skipped;
+};
+
+static void report_job(struct job *job, int json, struct tally *t)
+{
+	const char *verdict = verdict_of(job->attempts, job->count, job->rule);
+
+	t->ok += !strcmp(verdict, "ok");
+	t->unexpected += !strcmp(verdict, "unexpected");
+	t->flaky += !strcmp(verdict, "flaky");
+	t->skipped += !strcmp(verdict, "skipped");
+	(json ? print_cell_json : print_cell_row)(job->cell, job->rule, job->attempts, job->count, verdict);
+	free(job->attempts);
+	job->attempts = NULL;
+}
+
+/* Starts attempts while a slot (and, in token mode, a token) is free; cells are
+ * printed as soon as every cell before them is complete. */
+static void run_jobs(struct job *jobs, int count, const struct options *o, struct tally *t)
+{
+	int printed = 0, next = 0, active = 0, tokens = o->tokens ? 0 : -2, i, needed = 0;
+
+	announce_attempts = o->tokens;
+
+	for (i = 0; i < count; i++) {
+		jobs[i].attempts = calloc((size_t)jobs[i].count, sizeof(struct attempt));
+		if (!jobs[i].attempts)
+			fail("%s", "out of memory");
+		if (decided_by_marker(jobs[i].cell, &jobs[i].attempts[0])) {
+			int n;
+
+			for (n = 1; n < jobs[i].count; n++)
+				jobs[i].attempts[n] = jobs[i].attempts[0];
+			jobs[i].started = jobs[i].finished = jobs[i].count;
+		}
+		needed += jobs[i].count - jobs[i].started;
+	}
+	if (o->json)
+		printf("{\"type\":\"plan\",\"cells\":%d,\"attempts\":%d,\"jobs\":%d}\n", count, needed, o->jobs);
+	fflush(stdout);
+	while (printed < count && !interrupted) {
+		while (next < count && jobs[next].started == jobs[next].count)
+			next++;
+		for (active = 0, i = 0; i < MAX_JOBS; i++)
+			active += slots[i].pid != 0;
+		while (next < count && active < o->jobs && (tokens == -2 || tokens > 0)) {
+			for (i = 0; slots[i].pid; i++)
+				;
+			start_attempt(&slots[i], &jobs[next]);
+			active++;
+			tokens -= tokens > 0;
+			while (next < count && jobs[next].started == jobs[next].count)
+				next++;
+		}
+		if (host_gone && !tokens && !active && next < count)
+			fail("%s", "standard input closed before every attempt had a token; the host stopped the run");
+		service_slots(tokens >= 0 && !host_gone ? STDIN_FILENO : -1, &tokens);
+		while (printed < count && jobs[printed].finished == jobs[printed].count)
+			report_job(&jobs[printed++], o->json, t);
+		fflush(stdout);
+	}
+	stop_all();
 }
 
 int main(int argc, char **argv)
 {
-	const char *scenario_glob = "*", *runtime_glob = "*";
-	int json = 0, list = 0, repeat = 1, i, ok = 0, unexpected = 0, flaky = 0, skipped = 0;
-	static struct attempt attempts[MAX_ATTEMPTS];
+	struct options o;
+	struct job *jobs;
+	struct tally t = { 0, 0, 0, 0 };
 	char suite_path[PATH_MAX + 32];
+	int count, i;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (!strcmp(argv[i], "--list"))
-			list = 1;
-		else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
-			scenario_glob = argv[++i];
-		else if (!strcmp(argv[i], "--runtime") && i + 1 < argc)
-			runtime_glob = argv[++i];
-		else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
-			repeat = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--root") && i + 1 < argc)
-			snprintf(root, sizeof(root), "%s", argv[++i]);
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return usage(), 0;
-		else
-			return usage(), 2;
-	}
-	if (repeat < 1 || repeat > MAX_ATTEMPTS)
-		fail("--repeat must be between 1 and %s", "100");
+	parse_options(argc, argv, &o);
 	if (!root[0])
 		default_root(argv[0]);
 	snprintf(suite_path, sizeof(suite_path), "%s/share/suite.tsv", root);
-	load_suite(suite_path);
+	load_suite(o.suite_path ? o.suite_path : suite_path);
 	read_libc();
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
-	print_env(json, list);
-	for (i = 0; i < cell_count && !interrupted; i++) {
-		const struct cell *cell = &cells[i];
-		const struct rule *rule;
-		const char *verdict;
-		int n, count;
-
-		if (fnmatch(scenario_glob, cell->scenario, 0) || fnmatch(runtime_glob, cell->runtime, 0))
-			continue;
-		rule = expectation(cell);
-		if (list) {
-			print_listing(cell, rule, json);
-			continue;
-		}
-		count = repeat > cell->min_attempts ? repeat : cell->min_attempts;
-		if (count > MAX_ATTEMPTS)
-			count = MAX_ATTEMPTS;
-		for (n = 0; n < count && !interrupted; n++)
-			run_attempt(cell, &attempts[n]);
-		if (interrupted)
-			break;
-		verdict = verdict_of(attempts, count, rule);
-		ok += !strcmp(verdict, "ok");
-		unexpected += !strcmp(verdict, "unexpected");
-		flaky += !strcmp(verdict, "flaky");
-		skipped += !strcmp(verdict, "skipped");
-		(json ? print_cell_json : print_cell_row)(cell, rule, attempts, count, verdict);
+	signal(SIGPIPE, SIG_IGN);
+	print_env(o.json, o.list);
+	count = select_jobs(&o, &jobs);
+	if (o.list) {
+		for (i = 0; i < count; i++)
+			print_listing(jobs[i].cell, jobs[i].rule, o.json);
+		return 0;
 	}
+	run_jobs(jobs, count, &o, &t);
 	if (interrupted)
 		fail("%s", "interrupted; the cells above are complete, the rest did not run");
-	if (json && !list)
-		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d,\"skipped\":%d}\n", ok,
-		       unexpected, flaky, skipped);
-	else if (!list)
-		printf("\n%d ok, %d unexpected, %d flaky, %d skipped\n", ok, unexpected, flaky, skipped);
-	return unexpected || flaky ? 1 : 0;
+	if (o.json)
+		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d,\"skipped\":%d}\n", t.ok,
+		       t.unexpected, t.flaky, t.skipped);
+	else
+		printf("\n%d ok, %d unexpected, %d flaky, %d skipped\n", t.ok, t.unexpected, t.flaky, t.skipped);
+	return t.unexpected || t.flaky ? 1 : 0;
 }

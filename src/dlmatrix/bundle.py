@@ -2,6 +2,9 @@
 
 The same bundle is built natively by the host backend and is the build context
 of every image, so both run one code path: src/c/build.sh, then dlm-suite.
+What is compiled (sources, variants.tsv) is apart from the catalog (suite.tsv):
+only the former is an image's identity, and a run hands each container the
+current catalog on standard input.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from pathlib import Path
 from dlmatrix.config import Matrix
 
 C_DIR = ("src", "c")  # everything below it goes into the bundle: sources, helpers, build.sh
+CATALOG = "suite.tsv"
+CATALOG_END = "#end"  # ends a catalog on dlm-suite's standard input (SUITE_END in suite.c)
 
 
 def variants_tsv(matrix: Matrix) -> str:
@@ -56,7 +61,8 @@ def suite_tsv(matrix: Matrix) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bundle_files(matrix: Matrix) -> dict[str, bytes]:
+def compiled_files(matrix: Matrix) -> dict[str, bytes]:
+    """What build.sh compiles: the C sources and helpers, and the runtime variants with their flags."""
     c_dir = matrix.root.joinpath(*C_DIR)
     files = {
         path.relative_to(c_dir).as_posix(): path.read_bytes()
@@ -64,13 +70,21 @@ def bundle_files(matrix: Matrix) -> dict[str, bytes]:
         if path.is_file() and "__pycache__" not in path.parts
     }
     files["variants.tsv"] = variants_tsv(matrix).encode()
-    files["suite.tsv"] = suite_tsv(matrix).encode()
     return files
 
 
-def write_bundle(matrix: Matrix, directory: Path) -> Path:
+def catalog_input(matrix: Matrix) -> str:
+    """The catalog as dlm-suite reads it with `--suite -`, terminated so that tokens may follow."""
+    return suite_tsv(matrix) + CATALOG_END + "\n"
+
+
+def write_bundle(matrix: Matrix, directory: Path, catalog: bool = True) -> Path:
+    """The compiled inputs, plus suite.tsv unless catalog is False (an image's build context)."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name, content in bundle_files(matrix).items():
+    files = compiled_files(matrix)
+    if catalog:
+        files[CATALOG] = suite_tsv(matrix).encode()
+    for name, content in files.items():
         target = directory / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
@@ -80,7 +94,8 @@ def write_bundle(matrix: Matrix, directory: Path) -> Path:
 
 
 def bundle_digest(matrix: Matrix) -> str:
+    """The identity of what is compiled; the catalog is not part of it."""
     digest = hashlib.sha256()
-    for name, content in sorted(bundle_files(matrix).items()):
+    for name, content in sorted(compiled_files(matrix).items()):
         digest.update(name.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()

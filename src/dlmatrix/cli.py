@@ -1,4 +1,4 @@
-"""Command line: dlmatrix list | run | render | bases | report."""
+"""Command line: dlmatrix list | run | show | render | bases | report | bench."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import argparse
 import contextlib
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -17,19 +16,22 @@ from rich.console import Console
 from rich.table import Table
 
 from dlmatrix.bases import BaseProvider, BaseUnavailable
+from dlmatrix.bench import add_bench_arguments, command_bench
+from dlmatrix.budget import ATTEMPTS_PER_CORE, CellBudget, WorkEstimate, default_budget
 from dlmatrix.config import Image, Matrix, find_root, load_matrix
 from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.host import run_hosts
+from dlmatrix.progress import RunProgress
 from dlmatrix.render import stale, write_all
-from dlmatrix.report import label, write_report
+from dlmatrix.report import write_report
 from dlmatrix.results import Cell, ResultSet, read_results, run_metadata, write_results
 from dlmatrix.selection import Selection
+from dlmatrix.terminal import cell_table, counts_line, print_outcome
 
 PREVIOUS = "previous-results.json"
-VERDICT_STYLE = {"ok": "green", "unexpected": "bold red", "flaky": "yellow", "skipped": "dim"}
 
 
 def _selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the results")
     run.add_argument("--repeat", type=int, default=1, metavar="N", help="attempts per cell (1-100)")
-    run.add_argument("--jobs", type=int, default=2, metavar="N", help="environments run in parallel")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=default_budget(),
+        metavar="N",
+        help=f"attempts in flight across the whole run (default {default_budget()}: "
+        f"{ATTEMPTS_PER_CORE} per core; they wait more than they compute)",
+    )
+    run.add_argument(
+        "--table", action="store_true", help="print every cell at the end, not only those to read"
+    )
     run.add_argument("--keep-build", type=Path, metavar="DIR", help="build here and keep it (default: temp)")
     run.add_argument(
         "--previous",
@@ -61,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="results.json to compare with (default: the one in --out, else reports/)",
     )
+    show = commands.add_parser("show", help="print the cells of DIR/results.json as a table")
+    show.add_argument("directory", type=Path, metavar="DIR")
+    _selection_arguments(show)
+    bench = commands.add_parser("bench", help="measure the run against its floor and the naive design")
+    add_bench_arguments(bench)
     render = commands.add_parser("render", help="render dockerfiles/*/Dockerfile from the templates")
     render.add_argument("--check", action="store_true", help="fail if a committed Dockerfile is stale")
     bases = commands.add_parser("bases", help="provide every base image: present, pulled or built offline")
@@ -98,46 +115,44 @@ def command_list(matrix: Matrix, args: argparse.Namespace, console: Console) -> 
     return 0
 
 
-def print_cells(cells: Sequence[Cell], console: Console) -> None:
-    table = Table("environment", "libc", "scenario", "runtime", "result", "expected", "verdict", "attempts")
-    for cell in cells:
-        same = sum(a.result == cell.result for a in cell.attempts)
-        table.add_row(
-            cell.image,
-            f"{cell.libc['family']} {cell.libc['version'] or '?'}",
-            cell.scenario,
-            cell.runtime,
-            label(cell),
-            cell.expected or "-",
-            f"[{VERDICT_STYLE[cell.verdict]}]{cell.verdict}[/]",
-            f"{same}/{len(cell.attempts)}",
-        )
-    console.print(table)
+def previous_results(matrix: Matrix, args: argparse.Namespace) -> tuple[Path | None, ResultSet | None]:
+    path = args.previous or next(
+        (p for p in (args.out / "results.json", matrix.root / "reports" / "results.json") if p.is_file()),
+        None,
+    )
+    return path, read_results(path) if path else None
 
 
-def summary_line(results: ResultSet) -> str:
-    counts = results.counts()
-    return ", ".join(f"{counts.get(v, 0)} {v}" for v in ("ok", "unexpected", "flaky", "skipped"))
+def run_cells(
+    matrix: Matrix,
+    args: argparse.Namespace,
+    console: Console,
+    selection: Selection,
+    previous: ResultSet | None,
+) -> tuple[list[Cell], str | None]:
+    """The cells of the chosen backend, and the engine's version where there is one."""
+    if args.jobs < 1:
+        raise DlmatrixError(f"--jobs {args.jobs} is out of range", "use 1 or more attempts in flight")
+    with tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
+        workdir = args.keep_build or Path(scratch)
+        if args.backend == "host":
+            return run_hosts(matrix, workdir, selection, args.jobs), None
+        with RunProgress(console) as progress:
+            images = [i.name for i in matrix.images if fnmatchcase(i.name, selection.image)]
+            estimate = WorkEstimate.of(matrix, images, selection, previous)
+            backend = DockerBackend(
+                matrix, Engine(), workdir, selection, progress, CellBudget(args.jobs), estimate
+            )
+            return backend.run(), backend.docker_version
 
 
 def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     if not 1 <= args.repeat <= 100:
         raise DlmatrixError(f"--repeat {args.repeat} is out of range", "use a value from 1 to 100")
     selection = Selection(args.scenario, args.runtime, args.image, args.repeat)
-    started, docker_version = datetime.now(UTC), None
-    previous_path = args.previous or next(
-        (p for p in (args.out / "results.json", matrix.root / "reports" / "results.json") if p.is_file()),
-        None,
-    )
-    previous = read_results(previous_path) if previous_path else None
-    with tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
-        workdir = args.keep_build or Path(scratch)
-        if args.backend == "docker":
-            backend = DockerBackend(matrix, Engine(), workdir, selection, progress(console))
-            cells = backend.run(args.jobs)
-            docker_version = backend.docker_version
-        else:
-            cells = run_hosts(matrix, workdir, selection, args.jobs)
+    started = datetime.now(UTC)
+    _, previous = previous_results(matrix, args)
+    cells, docker_version = run_cells(matrix, args, console, selection, previous)
     if not cells:
         raise DlmatrixError("the selection matched no cell", "check --image, --scenario and --runtime globs")
     results = ResultSet(run_metadata(matrix, started, args.backend, args.repeat, docker_version), cells)
@@ -145,16 +160,22 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
         write_results(previous, args.out / PREVIOUS)
     write_results(results, args.out / "results.json")
     written = write_report(results, args.out, previous)
-    print_cells(cells, console)
-    console.print(
-        f"{summary_line(results)}; wrote {', '.join(str(p) for p in [args.out / 'results.json', *written])}"
-    )
+    print_outcome(results, [args.out / "results.json", *written], console, args.table)
     return 1 if results.failing() else 0
 
 
-def progress(console: Console) -> Callable[[str], None]:
-    start = time.monotonic()
-    return lambda message: console.print(f"[dim]{time.monotonic() - start:6.0f}s[/] {message}")
+def command_show(args: argparse.Namespace, console: Console) -> int:
+    results = read_results(args.directory / "results.json")
+    cells = [
+        c
+        for c in results.cells
+        if fnmatchcase(c.image, args.image)
+        and fnmatchcase(c.scenario, args.scenario)
+        and fnmatchcase(c.runtime, args.runtime)
+    ]
+    console.print(cell_table(cells))
+    console.print(counts_line(ResultSet(results.run, cells)))
+    return 0
 
 
 def command_render(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
@@ -175,7 +196,7 @@ def command_render(matrix: Matrix, args: argparse.Namespace, console: Console) -
 
 
 def command_bases(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
-    engine, log = Engine(), progress(console)
+    engine, log = Engine(), RunProgress(console).log
     log(f"engine: Docker {engine.server_version()}")
     provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")
 
@@ -209,7 +230,7 @@ def command_report(args: argparse.Namespace, console: Console) -> int:
     previous = read_results(previous_path) if previous_path else None
     written = write_report(results, args.directory, previous)
     compared = f", compared with {previous_path}" if previous_path else ""
-    console.print(f"{summary_line(results)}; wrote {', '.join(map(str, written))}{compared}")
+    console.print(f"{counts_line(results)}; wrote {', '.join(map(str, written))}{compared}")
     return 0
 
 
@@ -221,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return command_report(args, console)
+        if args.command == "show":
+            return command_show(args, console)
         matrix = load_matrix()
         if args.command == "list":
             return command_list(matrix, args, console)
@@ -228,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_render(matrix, args, console)
         if args.command == "bases":
             return command_bases(matrix, args, console)
+        if args.command == "bench":
+            return command_bench(matrix, args, console)
         return command_run(matrix, args, console)
     except DlmatrixError as error:
         print(f"dlmatrix: error: {error}", file=sys.stderr)

@@ -1,34 +1,40 @@
 """Docker backend: per image, provide its base, build it (unless an identical one exists) and run
-its whole suite in one sandboxed container; images proceed in parallel, bounded by the cores."""
+its whole suite in one sandboxed container, handing it the current catalog.
+
+Builds compute, so they are bounded by the cores; suites wait, so they all run at once and
+share one budget of attempts in flight (dlmatrix.budget), the longest suites first.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import IO
 
 from dlmatrix.bases import Base, BaseProvider, BaseUnavailable
-from dlmatrix.bundle import bundle_digest, write_bundle
+from dlmatrix.budget import CellBudget, WorkEstimate
+from dlmatrix.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
 from dlmatrix.config import Image, Matrix
 from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.progress import RunProgress
 from dlmatrix.render import dockerfile_path, stale
 from dlmatrix.results import Cell, Environment, uniform_cells
 from dlmatrix.selection import Selection, suite_arguments, suite_timeout
 from dlmatrix.suiteoutput import suite_cells, tail
 
 BUILD_TIMEOUT_S = 1800
-Log = Callable[[str], None]
 
 
 def image_tag(image: Image, dockerfile: str, digest: str, base: Base) -> str:
-    """Derived from every input, so an unchanged image is found again instead of rebuilt."""
+    """Derived from every compiled input (not the catalog), so an unchanged image is found again."""
     inputs = hashlib.sha256("\0".join([dockerfile, digest, base.image_id, image.base]).encode())
     return f"dlmatrix/{image.name}:{inputs.hexdigest()[:16]}"
 
@@ -37,17 +43,86 @@ def declared_env(image: Image) -> Environment:
     return Environment(image.name, image.libc, None, None)
 
 
+class TokenFeeder:
+    """Hands one suite container a token (a byte on its standard input) per attempt it may
+    start, taken from the run's budget; the suite's attempt lines give them back."""
+
+    def __init__(
+        self, budget: CellBudget, stdin: IO[str], suite: str, work_s: float, stop: threading.Event
+    ) -> None:
+        self.budget, self.stdin, self.suite, self.work_s = budget, stdin, suite, work_s
+        self.stop = threading.Event()
+        self.run_stop = stop
+        self.planned = self.granted = self.returned = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._feed, name=f"tokens-{suite}", daemon=True)
+
+    def start(self, attempts: int) -> None:
+        self.planned = attempts
+        self.thread.start()
+
+    def work_left(self) -> float:
+        return self.work_s * (1 - self.returned / max(self.planned, 1))
+
+    def _feed(self) -> None:
+        while self.granted < self.planned and not self.stop.is_set():
+            if not self.budget.acquire(self.suite, self.work_left(), self.run_stop):
+                return
+            try:
+                self.stdin.write("+")
+                self.stdin.flush()
+            except (OSError, ValueError):  # the container is gone
+                self.budget.release()
+                return
+            with self.lock:
+                self.granted += 1
+
+    def returned_one(self) -> None:
+        with self.lock:
+            self.returned += 1
+        self.budget.release()
+
+    def finish(self) -> None:
+        """Stops feeding and gives back the tokens the suite still held."""
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        with self.lock:
+            held, self.returned = self.granted - self.returned, self.granted
+        if held > 0:
+            self.budget.release(held)
+
+
 class DockerBackend:
-    def __init__(self, matrix: Matrix, engine: Engine, workdir: Path, selection: Selection, log: Log) -> None:
+    def __init__(
+        self,
+        matrix: Matrix,
+        engine: Engine,
+        workdir: Path,
+        selection: Selection,
+        progress: RunProgress,
+        budget: CellBudget,
+        estimate: WorkEstimate | None = None,
+        build_jobs: int | None = None,
+    ) -> None:
         self.matrix = matrix
         self.engine = engine
         self.workdir = workdir
         self.selection = selection
-        self.log = log
+        self.progress = progress
+        self.budget = budget
+        names = [image.name for image in self.images()]
+        self.estimate = estimate or WorkEstimate.of(matrix, names, selection, None)
         self.bases = BaseProvider(engine, workdir / "logs")
         self.base_locks = {image.base: threading.Lock() for image in matrix.images}
+        self.build_slots = threading.Semaphore(build_jobs or os.cpu_count() or 1)  # builds compute
         self.digest = bundle_digest(matrix)
+        self.catalog = catalog_input(matrix)
+        self.stop = threading.Event()
         self.docker_version: str | None = None
+        self.built: list[str] = []  # images this run had to build (the others were up to date)
+        self.tags: dict[str, str] = {}  # image -> the tag its suite ran in
+        self.cells: list[Cell] = []
 
     def images(self) -> list[Image]:
         return [i for i in self.matrix.images if fnmatchcase(i.name, self.selection.image)]
@@ -60,16 +135,23 @@ class DockerBackend:
                 f"generated Dockerfiles are stale: {names}", "run `dlmatrix render` and commit"
             )
 
-    def run(self, jobs: int) -> list[Cell]:
+    def run(self) -> list[Cell]:
         self.check_rendered()
         self.docker_version = self.engine.server_version()
-        self.log(f"engine: Docker {self.docker_version}")
-        images = self.images()
-        pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        self.progress.log(f"engine: Docker {self.docker_version}; {self.budget.size} attempts in flight")
+        images = {image.name: image for image in self.images()}
+        if not images:
+            return []
+        pool = ThreadPoolExecutor(max_workers=len(images))
         try:
-            batches = [future.result() for future in [pool.submit(self.run_image, i) for i in images]]
+            futures = {
+                name: pool.submit(self.run_image, images[name])
+                for name in self.estimate.longest_first(images)
+            }
+            batches = [futures[name].result() for name in images]  # the declared order of images
         except BaseException:
             # Ctrl-C: no container outlives the run, and the workers stop waiting on them
+            self.stop.set()
             self.engine.remove_all()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -82,14 +164,15 @@ class DockerBackend:
 
     def run_image(self, image: Image) -> list[Cell]:
         env = declared_env(image)
-        try:
-            base = self.provide_base(image)
-        except BaseUnavailable as missing:
-            self.log(f"{image.name}: skipped: {missing.cause}")
-            return self.uniform(env, "skipped", str(missing))
-        self.log(f"{image.name}: base {base.ref} ({base.how})")
-        tag = self.build(image, base)
+        with self.build_slots:
+            try:
+                base = self.provide_base(image)
+            except BaseUnavailable as missing:
+                self.progress.stage(image.name, "skipped", missing.cause)
+                return self.uniform(env, "skipped", str(missing))
+            tag = self.build(image, base)
         if tag is None:
+            self.progress.stage(image.name, "failed", f"build failed; log: {self.build_log(image)}")
             return self.uniform(env, "build-error", self.build_log(image).read_text()[-4000:])
         return self.run_suite(image, tag)
 
@@ -104,31 +187,36 @@ class DockerBackend:
     def build(self, image: Image, base: Base) -> str | None:
         dockerfile = dockerfile_path(self.matrix, image).read_text()
         tag = image_tag(image, dockerfile, self.digest, base)
+        self.tags[image.name] = tag
         if self.engine.image_id(tag):
-            self.log(f"{image.name}: image {tag} is up to date")
+            self.progress.stage(image.name, "built", f"{tag} is up to date")
             return tag
         context = self.workdir / "context" / image.name
         shutil.rmtree(context, ignore_errors=True)
-        write_bundle(self.matrix, context / "suite")
+        write_bundle(self.matrix, context / "suite", catalog=False)
+        (context / "catalog").mkdir(parents=True)
+        (context / "catalog" / CATALOG).write_text(suite_tsv(self.matrix))  # what `docker run` runs
         (context / "Dockerfile").write_text(dockerfile)
         self.build_log(image).parent.mkdir(parents=True, exist_ok=True)
-        self.log(f"{image.name}: building {tag}")
+        self.progress.stage(image.name, "building", f"{tag} from {base.ref} ({base.how})")
         started = time.monotonic()
         built = self.engine.build(
             tag, context, {"BASE_IMAGE": base.ref}, self.build_log(image), BUILD_TIMEOUT_S
         )
-        took = time.monotonic() - started
-        self.log(
-            f"{image.name}: {'built' if built else 'BUILD FAILED'} in {took:.0f} s"
-            + ("" if built else f"; log: {self.build_log(image)}")
-        )
+        if built:
+            self.built.append(image.name)
+            self.progress.stage(image.name, "built", f"in {time.monotonic() - started:.0f} s")
         return tag if built else None
 
+    def harness_timeout(self) -> float:
+        """Bounds a container whatever the budget makes it wait: every selected suite in a row."""
+        return suite_timeout(self.matrix, self.selection) * max(1, len(self.images()))
+
     def run_suite(self, image: Image, tag: str) -> list[Cell]:
-        args = suite_arguments(self.selection)
+        args = suite_arguments(self.selection, self.budget.size, tokens=True)
         name = f"dlmatrix-{image.name}-{os.getpid()}"
-        timeout = suite_timeout(self.matrix, self.selection)
-        expected = len(self.matrix.pairs(self.selection.scenario, self.selection.runtime))
+        timeout = self.harness_timeout()
+        total = len(self.matrix.pairs(self.selection.scenario, self.selection.runtime))
         lines: list[str] = []
         expired = threading.Event()
 
@@ -136,25 +224,45 @@ class DockerBackend:
             expired.set()
             self.engine.remove(name)
 
+        self.progress.stage(image.name, "running")
+        self.progress.cells(image.name, 0, total)
         timer = threading.Timer(timeout, expire)
-        with self.engine.container(name, tag, args) as process:
+        with self.engine.container(name, tag, args, stdin=self.catalog) as process:
+            assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+            feeder = TokenFeeder(
+                self.budget, process.stdin, image.name, self.estimate.seconds.get(image.name, 0), self.stop
+            )
             timer.start()
-            assert process.stdout is not None and process.stderr is not None
-            done = 0
-            for line in process.stdout:
-                lines.append(line)
-                if line.startswith('{"type":"cell"'):
-                    done += 1
-                    if done % 14 == 0 or done == expected:  # progress, about once a scenario row
-                        self.log(f"{image.name}: {done}/{expected} cells")
-            stderr = process.stderr.read()
-            code = process.wait()
-            timer.cancel()
+            try:
+                self.read_suite(image, process.stdout, feeder, lines, total)
+                stderr = process.stderr.read()
+                code = process.wait()
+            finally:
+                timer.cancel()
+                feeder.finish()
         if expired.is_set():
             problem = f"the harness timeout of {timeout:.0f} s expired"
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
         cells, missing = suite_cells(self.matrix, declared_env(image), lines, problem, self.selection)
-        if missing:
-            self.log(f"{image.name}: {missing} cells did not run: {problem}")
+        self.progress.stage(
+            image.name,
+            "failed" if missing else "done",
+            f"{missing} cells did not run: {problem}" if missing else "",
+        )
         return cells
+
+    def read_suite(
+        self, image: Image, stdout: IO[str], feeder: TokenFeeder, lines: list[str], total: int
+    ) -> None:
+        done = 0
+        for line in stdout:
+            if line.startswith('{"type":"attempt"'):
+                feeder.returned_one()
+                continue
+            lines.append(line)
+            if line.startswith('{"type":"plan"'):
+                feeder.start(json.loads(line)["attempts"])
+            elif line.startswith('{"type":"cell"'):
+                done += 1
+                self.progress.cells(image.name, done, total)

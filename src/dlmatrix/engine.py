@@ -101,15 +101,19 @@ class Engine:
         return result.returncode == 0
 
     @contextmanager
-    def container(self, name: str, image: str, args: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
+    def container(
+        self, name: str, image: str, args: Sequence[str], stdin: str | None = None
+    ) -> Iterator[subprocess.Popen[str]]:
         """Runs a sandboxed container and removes it on the way out, Ctrl-C included.
 
         Created first, then started attached: once create returns the container exists, so
-        the removal in `finally` cannot race its creation.
+        the removal in `finally` cannot race its creation. With stdin, the container's
+        standard input starts with that text and stays open for the caller to write more.
         """
         with self._lock:
             self._running.add(name)
-        created = self._run(["create", "--name", name, *SANDBOX, image, *args], timeout=120)
+        interactive = ["--interactive"] if stdin is not None else []
+        created = self._run(["create", "--name", name, *interactive, *SANDBOX, image, *args], timeout=120)
         if created.returncode != 0:
             self.remove(name)
             raise DlmatrixError(
@@ -117,15 +121,21 @@ class Engine:
                 "check `docker info` and that the image exists (`docker images dlmatrix/*`)",
             )
         process = subprocess.Popen(
-            [self.docker, "start", "--attach", name],
+            [self.docker, "start", "--attach", *interactive, name],
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
         )
         try:
+            if process.stdin is not None and stdin is not None:
+                process.stdin.write(stdin)
+                process.stdin.flush()
             yield process
         finally:
+            if process.stdin is not None and process.stdin.closed:
+                process.stdin = None  # communicate() would flush it
             process.kill()
             process.communicate()
             self.remove(name)

@@ -18,7 +18,7 @@ from dlmatrix.suiteoutput import suite_cells, tail
 BUILD_TIMEOUT_S = 600
 
 
-def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) -> list[Cell]:
+def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection, jobs: int) -> list[Cell]:
     env = Environment(host.name, host.libc, None, host.cc)
     cc = shutil.which(host.cc)
     if cc is None:
@@ -48,7 +48,7 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) ->
             selection.scenario,
             selection.runtime,
         )
-    command = [str(out / "bin" / "dlm-suite"), *suite_arguments(selection)]
+    command = [str(out / "bin" / "dlm-suite"), *suite_arguments(selection, jobs)]
     try:
         run = subprocess.run(
             command,
@@ -66,8 +66,12 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection) ->
     return cells
 
 
-def run_hosts(matrix: Matrix, workdir: Path, selection: Selection, jobs: int) -> list[Cell]:
+def run_hosts(matrix: Matrix, workdir: Path, selection: Selection, budget: int) -> list[Cell]:
+    """Every selected host environment at once, sharing the budget of attempts in flight."""
     hosts = [h for h in matrix.hosts if fnmatchcase(h.name, selection.image)]
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        batches = list(pool.map(lambda h: run_host(matrix, h, workdir, selection), hosts))
+    if not hosts:
+        return []
+    jobs = max(1, budget // len(hosts))
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        batches = list(pool.map(lambda h: run_host(matrix, h, workdir, selection, jobs), hosts))
     return [cell for batch in batches for cell in batch]

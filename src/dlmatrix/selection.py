@@ -21,9 +21,13 @@ def suite_timeout(matrix: Matrix, selection: Selection) -> float:
     return sum(scenario.timeout_s for scenario, _ in cells) * selection.repeat * 1.5 + 60
 
 
-def suite_arguments(selection: Selection) -> list[str]:
-    """dlm-suite's command line for a selection, wherever it runs."""
-    return [
+MAX_SUITE_JOBS = 64  # dlm-suite's own bound (MAX_JOBS in suite.c)
+
+
+def suite_arguments(selection: Selection, jobs: int, tokens: bool = False) -> list[str]:
+    """dlm-suite's command line for a selection, wherever it runs. With tokens, the catalog and
+    then one byte per attempt it may start come on its standard input (dlmatrix.budget)."""
+    arguments = [
         "--json",
         "--repeat",
         str(selection.repeat),
@@ -31,4 +35,7 @@ def suite_arguments(selection: Selection) -> list[str]:
         selection.scenario,
         "--runtime",
         selection.runtime,
+        "--jobs",
+        str(min(max(1, jobs), MAX_SUITE_JOBS)),
     ]
+    return [*arguments, "--suite", "-", "--tokens"] if tokens else arguments

@@ -1,0 +1,65 @@
+"""The run's one budget of attempts in flight, and the estimate that orders the suites."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from dlmatrix.budget import CellBudget, WorkEstimate
+from dlmatrix.config import load_matrix
+from dlmatrix.results import Attempt, Environment, ResultSet, judged_cell
+from dlmatrix.selection import Selection
+
+
+def test_the_budget_bounds_attempts_in_flight_across_suites():
+    budget, stop = CellBudget(2), threading.Event()
+    assert budget.acquire("a", 10, stop) and budget.acquire("b", 5, stop)
+    assert budget.in_flight == 2
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: got.append("c") if budget.acquire("c", 1, stop) else None)
+    waiter.start()
+    time.sleep(0.3)
+    assert got == []  # full: c waits
+    budget.release()
+    waiter.join(timeout=5)
+    assert got == ["c"] and budget.in_flight == 2
+
+
+def test_the_suite_with_most_work_left_goes_first():
+    budget, stop = CellBudget(1), threading.Event()
+    assert budget.acquire("holder", 0, stop)
+    order: list[str] = []
+    threads = [
+        threading.Thread(
+            target=lambda n=name, w=work: order.append(n) if budget.acquire(n, w, stop) else None
+        )
+        for name, work in (("short", 1.0), ("long", 100.0))
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    budget.release()  # one token: the long suite takes it
+    time.sleep(0.3)
+    assert order == ["long"]
+    budget.release()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == ["long", "short"]
+
+
+def test_a_stopped_run_stops_waiting():
+    budget, stop = CellBudget(0), threading.Event()
+    stop.set()
+    assert budget.acquire("a", 1, stop) is False
+
+
+def test_estimates_come_from_the_previous_run_else_a_default():
+    matrix = load_matrix()
+    selection = Selection(scenario="reopen", runtime="pinned")
+    plain = WorkEstimate.of(matrix, ["x", "y"], selection, None)
+    assert plain.seconds == {"x": 1.0, "y": 1.0}
+    cell = judged_cell(matrix, Environment("y", "glibc", "2.36", None), "reopen", "pinned", ["pass"], [0])
+    cell.attempts = [Attempt("pass", 30.0), Attempt("pass", 10.0)]
+    measured = WorkEstimate.of(matrix, ["x", "y"], selection, ResultSet({}, [cell]))
+    assert measured.seconds == {"x": 1.0, "y": 20.0}
+    assert measured.longest_first(["x", "y"]) == ["y", "x"]
