@@ -59,6 +59,6 @@ def print_outcome(results: ResultSet, written: Sequence[Path], console: Console,
         console.print(cell_table(look, title=f"{len(look)} cells need a look"))
     console.print(counts_line(results))
     if written:
-        console.print(
-            f"report: {written[0].parent / 'index.html'} (also {', '.join(p.name for p in written)})"
-        )
+        page = written[0].parent / "index.html"
+        others = ", ".join(p.name for p in written if p != page)
+        console.print(f"report: {page} (with {others})")
