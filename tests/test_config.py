@@ -15,8 +15,19 @@ def test_shipped_matrix_loads():
         "znodelete",
         "adaptive",
         "lttng-ust",
-        "lttng-ust-unpinned",
+        "lttng-ust-2.10.7",
+        "lttng-ust-2.11.5",
+        "lttng-ust-2.11.5-reverted",
+        "lttng-ust-2.12.10",
+        "lttng-ust-2.12.10-nopin",
+        "lttng-ust-2.13.9",
+        "lttng-ust-2.13.9-nopin",
     }
+    nopin = next(r for r in matrix.runtimes if r.name == "lttng-ust-2.13.9-nopin")
+    assert nopin.upstream is not None and nopin.upstream.commit.startswith("83d51a74")
+    assert [p.file for p in nopin.patches] == ["lttng-ust-v2.13.9-no-self-pin.patch"]
+    assert "CFLAGS=-O2 -g -fcommon" in nopin.upstream.configure
+    assert [u.snapshot for u in matrix.musl_dependencies] == ["userspace-rcu-v0.12.5.tar.gz"]
     lttng = [s.name for s, r in matrix.pairs(runtime_glob="lttng-ust")]
     assert "lttng-end-to-end" in lttng and "cycles" not in lttng
     assert "lttng-end-to-end" not in [s.name for s, r in matrix.pairs(runtime_glob="pinned")]
@@ -93,3 +104,15 @@ def test_missing_file(project):
     (project / "matrix" / "runtimes.yaml").unlink()
     with pytest.raises(ConfigError, match=r"matrix/runtimes.yaml: \(file\): missing"):
         load_matrix(project)
+
+
+def test_a_source_runtime_needs_its_upstream(project):
+    message = error_for(project, "runtimes.yaml", lambda d: d["runtimes"][-1].pop("upstream"))
+    assert "upstream: required for kind lttng-ust-source" in message
+
+
+def test_a_bad_snapshot_checksum_is_refused(project):
+    message = error_for(
+        project, "runtimes.yaml", lambda d: d["runtimes"][-1]["upstream"].update(sha256="abc")
+    )
+    assert ".upstream.sha256" in message

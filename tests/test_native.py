@@ -314,3 +314,48 @@ def test_the_catalog_on_standard_input_replaces_the_built_one(full_run, full_bui
     )
     [cell] = [r for r in records if r["type"] == "cell"]
     assert cell["reason"] == "edited"
+
+
+def serial_suite(full_build: Path, tmp_path: Path, catalog: str, serial: bool) -> tuple[str, list[str]]:
+    """A copy of the host build whose pinned variant runs a scenario that marks its start and end
+    in a log; with serial, its description declares DLM_SERIAL and a setup command."""
+    out = tmp_path / "out"
+    shutil.copytree(full_build / "host-glibc" / "out", out, symlinks=True)
+    log = tmp_path / "events.log"
+    for name, text in {
+        "mark-start": f'echo "start $(date +%s%N)" >>{log}',
+        "mark-end": f'echo "end $(date +%s%N)" >>{log}',
+        "setup": f'echo "setup $(date +%s%N)" >>{log}',
+    }.items():
+        script = out / "rt" / "pinned" / "bin" / name
+        script.write_text(f"#!/bin/sh\n{text}\n")
+        script.chmod(0o755)
+    if serial:
+        with (out / "rt" / "pinned" / "env").open("a") as env:
+            env.write(f"DLM_SERIAL=test-group\nDLM_SETUP_COMMAND={out}/rt/pinned/bin/setup\n")
+    records = suite_json(
+        out / "bin" / "dlm-suite",
+        *["--scenario", "marked", "--runtime", "pinned", "--repeat", "4", "--jobs", "4", "--suite", "-"],
+        stdin=catalog,
+    )
+    [cell] = [r for r in records if r["type"] == "cell"]
+    events = sorted(log.read_text().split("\n")[:-1], key=lambda line: int(line.split()[1]))
+    return str(cell["verdict"]), [line.split()[0] for line in events]
+
+
+def test_attempts_of_a_serial_group_take_turns_after_their_setup(full_run, full_build, tmp_path, project):
+    """DLM_SERIAL: never two attempts of one group at once (LTTng-UST's per-uid futex), each after
+    the runtime's DLM_SETUP_COMMAND; without it the same attempts overlap."""
+    edit_yaml(
+        project,
+        "scenarios.yaml",
+        lambda d: d["scenarios"].append(
+            {"name": "marked", "description": "d", "steps": ["run:mark-start", "sleep:150", "run:mark-end"]}
+        ),
+    )
+    catalog = catalog_input(load_matrix(project))
+    verdict, events = serial_suite(full_build, tmp_path / "serial", catalog, serial=True)
+    assert verdict == "ok"
+    assert events == ["setup", "start", "end"] * 4
+    verdict, events = serial_suite(full_build, tmp_path / "free", catalog, serial=False)
+    assert events[:2] == ["start", "start"]  # four at once: the check above can fail

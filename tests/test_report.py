@@ -12,7 +12,8 @@ import pytest
 from dlmatrix.changes import compare
 from dlmatrix.cli import main
 from dlmatrix.config import load_matrix
-from dlmatrix.headlines import headlines
+from dlmatrix.expectations import Rule
+from dlmatrix.headlines import headlines, seed_answer
 from dlmatrix.junit import write_junit
 from dlmatrix.report import render_html, state
 from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, write_results
@@ -127,6 +128,50 @@ def test_headlines_say_where_each_variant_fails_and_why(results):
     assert "timeout in 1 of 3 scenarios" in by_runtime["adaptive"]
 
 
+def source_cells(outcomes: dict[tuple[str, str], str]) -> list[Cell]:
+    """Cells of runtimes built from source (they carry upstream_commit), judged as declared."""
+    matrix = load_matrix()
+    return [
+        judged_cell(matrix, env, scenario, runtime, [result], [0.01], evidence={"upstream_commit": "c" * 40})
+        for env in (GLIBC_OLD, GLIBC, MUSL)
+        for (scenario, runtime), result in outcomes.items()
+    ]
+
+
+def test_the_seed_answer_comes_from_the_source_built_cells(results):
+    assert seed_answer(results.cells) is None  # no runtime built from source in this run
+    cells = source_cells(
+        {
+            ("app-dlopen-dlclose", "lttng-ust-2.13.9-nopin"): "crash:SIGSEGV",
+            ("app-tracepoints", "lttng-ust-2.13.9-nopin"): "crash:SIGSEGV",
+            ("app-dlopen-dlclose", "lttng-ust-2.12.10-nopin"): "pass",
+            ("app-tracepoints", "lttng-ust-2.12.10-nopin"): "crash:SIGSEGV",
+            ("app-dlopen-dlclose", "lttng-ust-2.13.9"): "pass",
+            ("app-tracepoints", "lttng-ust-2.13.9"): "pass",
+        }
+    )
+    musl = {
+        (c.image, c.scenario, c.runtime) for c in cells if c.libc["family"] == "musl" and c.result != "pass"
+    }
+    cells = [c for c in cells if (c.image, c.scenario, c.runtime) not in musl] + [
+        judged_cell(load_matrix(), MUSL, s, r, ["pass"], [0.01], evidence={"upstream_commit": "c" * 40})
+        for _, s, r in musl
+    ]
+    answer = seed_answer(cells)
+    assert answer is not None
+    assert answer.startswith(
+        "LTTng-UST built from upstream source: lttng-ust-2.13.9-nopin crash after dlclose() in "
+        "app-dlopen-dlclose and app-tracepoints on glibc 2.31, 2.36; lttng-ust-2.12.10-nopin crash "
+        "after dlclose() in app-tracepoints on glibc 2.31, 2.36; lttng-ust-2.13.9 survive every scenario"
+    )
+    assert "In the seed's own shape lttng-ust-2.12.10-nopin survive without the pin: Kept loaded" in answer
+    assert answer.endswith("On musl 1.2.3 every version survives, because musl's dlclose() never unmaps.")
+    page = render_html(ResultSet(dict(RUN), cells))
+    assert page.index('id="seed-answer"') < page.index('id="headlines"')
+    summary = summary_markdown(ResultSet(dict(RUN), cells), compare(None, ResultSet(dict(RUN), cells)))
+    assert summary.splitlines()[2].startswith("**The seed's answer.** LTTng-UST built from upstream source")
+
+
 def test_one_changed_cell_is_reported_as_exactly_that(results):
     broken = ResultSet(
         RUN, flip(results.cells, "debian-bookworm-musl", "app-dlopen-dlclose", "pinned", "crash:SIGSEGV")
@@ -202,12 +247,13 @@ def test_report_command_renders_all_files_from_results_alone(results, tmp_path, 
 
 
 def test_a_racy_cell_shows_its_rate():
-    matrix = load_matrix()
+    racy = Rule("reopen", "unpinned", "glibc", "*", "crash:SIGSEGV", "a race, for this test", racy=True)
+    matrix = replace(load_matrix(), rules=(racy, *load_matrix().rules))
     cell = judged_cell(
         matrix,
         GLIBC,
         "reopen",
-        "lttng-ust-unpinned",
+        "unpinned",
         ["pass", "crash:SIGSEGV", "pass", "crash:SIGSEGV"],
         [1, 0.1, 1, 0.1],
     )

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "dlmrt.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -329,14 +330,34 @@ static void run_tool(const char *name)
 	run_program(path);
 }
 
-/* Threads whose name ends with DLM_LISTENER_COMM (a real runtime's listeners). */
-static int count_listener_threads(const char *suffix)
+/* The context switches a thread has made so far: it ran if the count grew. */
+static long context_switches(const char *task)
+{
+	char path[300], line[128];
+	long total = 0, value;
+	FILE *file;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/status", task);
+	if (!(file = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), file))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &value) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %ld", &value) == 1)
+			total += value;
+	fclose(file);
+	return total;
+}
+
+/* A real runtime's listeners are the threads whose name ends in suffix: how
+ * many there are and how often they have run (their context switches). */
+static int count_listener_threads(const char *suffix, long *switches)
 {
 	DIR *tasks = opendir("/proc/self/task");
 	struct dirent *entry;
 	char path[300], comm[64];
 	int count = 0;
 
+	*switches = 0;
 	if (!tasks)
 		return -1;
 	while ((entry = readdir(tasks))) {
@@ -351,7 +372,10 @@ static int count_listener_threads(const char *suffix)
 		comm[n] = 0;
 		comm[strcspn(comm, "\n")] = 0;
 		n = strlen(comm);
-		count += n >= length && !strcmp(comm + n - length, suffix);
+		if (n >= length && !strcmp(comm + n - length, suffix)) {
+			count++;
+			*switches += context_switches(entry->d_name);
+		}
 	}
 	closedir(tasks);
 	return count;
@@ -432,14 +456,53 @@ static int mapped_in_phdr(void)
 }
 
 /* NOLOAD by soname; the probe's own reference is dropped again at once. */
-static int mapped_by_noload(void)
+/* DLM_EVIDENCE_KEY=value in the runtime's description (where it was built
+ * from: upstream repository, commit, patches) becomes evidence key: value. */
+static void report_provenance(void)
 {
-	void *probe = dlopen(runtime_soname, RTLD_LAZY | RTLD_NOLOAD);
+	extern char **environ;
+	char key[128];
+	char **item;
+	size_t i;
+
+	for (item = environ; *item; item++) {
+		const char *text = *item + strlen("DLM_EVIDENCE_"), *equals;
+
+		if (strncmp(*item, "DLM_EVIDENCE_", strlen("DLM_EVIDENCE_")) || !(equals = strchr(text, '=')))
+			continue;
+		for (i = 0; text + i < equals && i < sizeof(key) - 1; i++)
+			key[i] = (char)tolower((unsigned char)text[i]);
+		key[i] = 0;
+		evidence(key, "%s", equals + 1);
+	}
+}
+
+static int loaded(const char *soname)
+{
+	void *probe = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
 
 	if (!probe)
 		return 0;
 	dlclose(probe);
 	return 1;
+}
+
+/* DLM_WATCH_SONAMES (comma-separated): other objects whose presence explains the
+ * runtime's, e.g. the one that holds it loaded; each gives loaded:SONAME. */
+static void watch_sonames(const char *label)
+{
+	char list[512], key[300], *save = NULL, *name;
+
+	snprintf(list, sizeof(list), "%s", getenv("DLM_WATCH_SONAMES") ? getenv("DLM_WATCH_SONAMES") : "");
+	for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		snprintf(key, sizeof(key), label ? "loaded:%s@%s" : "loaded:%s", name, label);
+		evidence(key, "%s", loaded(name) ? "true" : "false");
+	}
+}
+
+static int mapped_by_noload(void)
+{
+	return loaded(runtime_soname);
 }
 
 static long count_threads(void)
@@ -486,8 +549,14 @@ static void check(const char *label)
 	evidence(LABELLED("mapped_phdr"), "%s", truth(phdr));
 	evidence(LABELLED("mapped_noload"), "%s", truth(noload));
 	evidence(LABELLED("threads_live"), "%ld", count_threads());
+	watch_sonames(label);
 	if (getenv("DLM_LISTENER_COMM")) { /* a real runtime: its threads are all we can see */
-		evidence(LABELLED("listener_threads"), "%d", count_listener_threads(getenv("DLM_LISTENER_COMM")));
+		long switches;
+
+		evidence(LABELLED("listener_threads"), "%d",
+			 count_listener_threads(getenv("DLM_LISTENER_COMM"), &switches));
+		/* grows between two checks when the listeners ran in between (a wake) */
+		evidence(LABELLED("listener_switches"), "%ld", switches);
 	} else { /* the model reports its own events */
 		evidence(LABELLED("listeners_live"), "%d", seen.started - seen.exited);
 		evidence(LABELLED("ctor_runs"), "%d", seen.ctor);
@@ -633,6 +702,7 @@ int main(int argc, char **argv)
 		runtime_soname = getenv("DLM_RUNTIME_SONAME");
 	if (getenv("DLM_RUNTIME_VERSION"))
 		evidence("runtime_version", "%s", getenv("DLM_RUNTIME_VERSION"));
+	report_provenance();
 #ifdef DLM_LINKED_MODEL
 	evidence("linked_variant", "%s", dlm_rt_variant());
 #endif

@@ -72,6 +72,7 @@ struct job {
 	const struct rule *rule;
 	struct attempt *attempts;
 	int count, started, finished;
+	char serial[64]; /* DLM_SERIAL of its runtime: attempts of one group never overlap */
 };
 
 /* One attempt in flight: the driver's process group, its pipes and its directory. */
@@ -429,6 +430,47 @@ static void apply_runtime_env(const char *rtdir)
 	fclose(file);
 }
 
+/* The value of KEY in the runtime's description, or "" (read by the scheduler). */
+static void runtime_value(const char *rtdir, const char *key, char *out, size_t size)
+{
+	char path[PATH_MAX], line[2048];
+	size_t length = strlen(key);
+	FILE *file;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "%s/env", rtdir);
+	if (!(file = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), file)) {
+		line[strcspn(line, "\r\n")] = 0;
+		if (!strncmp(line, key, length) && line[length] == '=') {
+			strncpy(out, line + length + 1, size - 1); /* a group name: truncation is harmless */
+			out[size - 1] = 0;
+		}
+	}
+	fclose(file);
+}
+
+/* DLM_SETUP_COMMAND, run before the driver (e.g. a fresh futex for LTTng-UST). */
+static void run_setup(void)
+{
+	const char *command = getenv("DLM_SETUP_COMMAND");
+	int status;
+	pid_t child;
+
+	if (!command || !*command)
+		return;
+	child = fork();
+	if (child == 0) {
+		execl(command, command, (char *)NULL);
+		_exit(127);
+	}
+	if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "dlm-suite: the runtime's setup command %s failed\n", command);
+		_exit(4);
+	}
+}
+
 /* In the child: isolation first (its own process group, working directory,
  * LTTNG_HOME and TMPDIR, no standard input), then the runtime's description and
  * the scenario's environment, then the driver.  A non-root session daemon keeps
@@ -456,6 +498,7 @@ static void exec_driver(const struct cell *cell, const char *rtdir, const char *
 	setenv("LTTNG_HOME", workdir, 1); /* a session daemon of this attempt only */
 	unsetenv("LTTNG_RUNDIR");
 	apply_runtime_env(rtdir);
+	run_setup();
 	for (word = strtok_r(env, " ", &save); word; word = strtok_r(NULL, " ", &save))
 		if (strcmp(word, "-")) {
 			expand(item, sizeof(item), word, rtdir);
@@ -1007,9 +1050,31 @@ static void report_job(struct job *job, int json, struct tally *t)
 
 /* Starts attempts while a slot (and, in token mode, a token) is free; cells are
  * printed as soon as every cell before them is complete. */
+/* Whether an attempt of serial group is running (attempts of a group take turns). */
+static int serial_busy(const char *serial)
+{
+	int i;
+
+	for (i = 0; *serial && i < MAX_JOBS; i++)
+		if (slots[i].pid && !strcmp(slots[i].job->serial, serial))
+			return 1;
+	return 0;
+}
+
+/* The first job from `from` on with an attempt that may start now. */
+static struct job *startable(struct job *jobs, int from, int count)
+{
+	for (; from < count; from++)
+		if (jobs[from].started < jobs[from].count && !serial_busy(jobs[from].serial))
+			return &jobs[from];
+	return NULL;
+}
+
 static void run_jobs(struct job *jobs, int count, const struct options *o, struct tally *t)
 {
 	int printed = 0, next = 0, active = 0, tokens = o->tokens ? 0 : -2, i, needed = 0;
+	char rtdir[2048];
+	struct job *job;
 
 	announce_attempts = o->tokens;
 
@@ -1017,6 +1082,8 @@ static void run_jobs(struct job *jobs, int count, const struct options *o, struc
 		jobs[i].attempts = calloc((size_t)jobs[i].count, sizeof(struct attempt));
 		if (!jobs[i].attempts)
 			fail("%s", "out of memory");
+		runtime_dir(rtdir, sizeof(rtdir), jobs[i].cell);
+		runtime_value(rtdir, "DLM_SERIAL", jobs[i].serial, sizeof(jobs[i].serial));
 		if (decided_by_marker(jobs[i].cell, &jobs[i].attempts[0])) {
 			int n;
 
@@ -1034,10 +1101,10 @@ static void run_jobs(struct job *jobs, int count, const struct options *o, struc
 			next++;
 		for (active = 0, i = 0; i < MAX_JOBS; i++)
 			active += slots[i].pid != 0;
-		while (next < count && active < o->jobs && (tokens == -2 || tokens > 0)) {
+		while (active < o->jobs && (tokens == -2 || tokens > 0) && (job = startable(jobs, next, count))) {
 			for (i = 0; slots[i].pid; i++)
 				;
-			start_attempt(&slots[i], &jobs[next]);
+			start_attempt(&slots[i], job);
 			active++;
 			tokens -= tokens > 0;
 			while (next < count && jobs[next].started == jobs[next].count)

@@ -46,6 +46,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", default="*", metavar="GLOB", help="images of the warm run (glob)")
     parser.add_argument("--scenario", default="*", metavar="GLOB", help="scenarios of every part (glob)")
     parser.add_argument(
+        "--runtime", default="*", metavar="GLOB", help="runtime variants of every part (glob)"
+    )
+    parser.add_argument(
         "--naive-image", default="debian-bookworm-glibc", metavar="NAME", help="the image of the naive part"
     )
     parser.add_argument("--jobs", type=int, default=default_budget(), metavar="N", help="attempts in flight")
@@ -133,7 +136,7 @@ def verdicts(cells: list[Cell]) -> dict[str, int]:
 
 def command_bench(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     cores = os.cpu_count() or 1
-    selection = Selection(args.scenario, "*", args.image)
+    selection = Selection(args.scenario, args.runtime, args.image)
     console.print("bench: building what is missing (not measured)")
     built_first = len(docker_cells(matrix, selection, args.jobs, console).built)
     warm = measure(lambda: docker_cells(matrix, selection, args.jobs, console).cells)
@@ -164,7 +167,7 @@ def command_bench(matrix: Matrix, args: argparse.Namespace, console: Console) ->
 
 
 def naive_figures(matrix: Matrix, args: argparse.Namespace, cores: int, console: Console) -> dict[str, Any]:
-    selection = Selection(args.scenario, "*", args.naive_image)
+    selection = Selection(args.scenario, args.runtime, args.naive_image)
     tags: dict[str, str] = {}
 
     def ours_work() -> list[Cell]:
@@ -190,7 +193,7 @@ def naive_figures(matrix: Matrix, args: argparse.Namespace, cores: int, console:
 def edit_figures(matrix: Matrix, args: argparse.Namespace, console: Console) -> dict[str, Any]:
     scenario = "app-dlopen-dlclose"
     with edited_copy(matrix) as edited:
-        selection = Selection(scenario, "*", args.image)
+        selection = Selection(scenario, args.runtime, args.image)
         rebuilt: list[int] = []
 
         def work() -> list[Cell]:

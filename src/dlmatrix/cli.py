@@ -29,6 +29,7 @@ from dlmatrix.render import stale, write_all
 from dlmatrix.report import write_report
 from dlmatrix.results import Cell, ResultSet, read_results, run_metadata, write_results
 from dlmatrix.selection import Selection
+from dlmatrix.sources import SourceDirs, cache_dir, fetch, snapshots
 from dlmatrix.terminal import cell_table, counts_line, print_outcome
 
 PREVIOUS = "previous-results.json"
@@ -38,6 +39,15 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default="*", metavar="GLOB", help="scenarios to include (glob)")
     parser.add_argument("--runtime", default="*", metavar="GLOB", help="runtime variants to include (glob)")
     parser.add_argument("--image", default="*", metavar="GLOB", help="images or host environments (glob)")
+
+
+def _sources_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sources",
+        metavar="DIR",
+        help="where upstream snapshots are looked up first (then $DLMATRIX_SOURCES, a path list, "
+        f"then {cache_dir()}); `dlmatrix sources` fetches into it",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--table", action="store_true", help="print every cell at the end, not only those to read"
     )
+    _sources_argument(run)
     run.add_argument("--keep-build", type=Path, metavar="DIR", help="build here and keep it (default: temp)")
     run.add_argument(
         "--previous",
@@ -83,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     bases = commands.add_parser("bases", help="provide every base image: present, pulled or built offline")
     bases.add_argument("--image", default="*", metavar="GLOB", help="images whose bases to provide (glob)")
     bases.add_argument("--jobs", type=int, default=2, metavar="N", help="bases provided in parallel")
+    sources = commands.add_parser(
+        "sources", help="check the upstream snapshots of the runtimes built from source; fetch missing ones"
+    )
+    _sources_argument(sources)
+    sources.add_argument("--runtime", default="*", metavar="GLOB", help="runtime variants (glob)")
+    sources.add_argument("--offline", action="store_true", help="only check; fetch nothing")
     report = commands.add_parser(
         "report", help="render index.html, junit.xml, summary.md from DIR/results.json"
     )
@@ -141,7 +158,14 @@ def run_cells(
             images = [i.name for i in matrix.images if fnmatchcase(i.name, selection.image)]
             estimate = WorkEstimate.of(matrix, images, selection, previous)
             backend = DockerBackend(
-                matrix, Engine(), workdir, selection, progress, CellBudget(args.jobs), estimate
+                matrix,
+                Engine(),
+                workdir,
+                selection,
+                progress,
+                CellBudget(args.jobs),
+                estimate,
+                sources=SourceDirs.from_option(args.sources),
             )
             return backend.run(), backend.docker_version
 
@@ -162,6 +186,39 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
     written = write_report(results, args.out, previous)
     print_outcome(results, [args.out / "results.json", *written], console, args.table)
     return 1 if results.failing() else 0
+
+
+def command_sources(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
+    """Each selected snapshot and patch: found (and checked), fetched, or what is missing."""
+    dirs = SourceDirs.from_option(args.sources)
+    target = Path(args.sources) if args.sources else cache_dir()
+    missing = 0
+    for upstream, runtimes, patches in snapshots(matrix, args.runtime):
+        found = dirs.find(upstream.snapshot, upstream.sha256)
+        if found is None and not args.offline:
+            console.print(f"fetching {upstream.snapshot} from {upstream.repository} ({upstream.commit[:12]})")
+            try:
+                found = fetch(upstream, target)
+            except DlmatrixError as failed:  # the others may still come
+                console.print(f"  {failed}", markup=False)
+        console.print(
+            f"{'ok' if found else 'MISSING'}: {upstream.snapshot} for {', '.join(runtimes)}"
+            + (f" ({found})" if found else "")
+        )
+        missing += found is None
+        for patch in patches:
+            located = dirs.find(patch.file, patch.sha256)
+            console.print(
+                f"{'ok' if located else 'MISSING'}: {patch.file}"
+                + (f" ({located})" if located else f": {patch.origin}; put it in {target}")
+            )
+            missing += located is None
+    if missing:
+        raise DlmatrixError(
+            f"{missing} upstream file(s) missing from {dirs.describe()}",
+            "run `dlmatrix sources` where the network reaches the repositories, or copy the files there",
+        )
+    return 0
 
 
 def command_show(args: argparse.Namespace, console: Console) -> int:
@@ -251,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_render(matrix, args, console)
         if args.command == "bases":
             return command_bases(matrix, args, console)
+        if args.command == "sources":
+            return command_sources(matrix, args, console)
         if args.command == "bench":
             return command_bench(matrix, args, console)
         return command_run(matrix, args, console)

@@ -37,10 +37,12 @@ STEP_HELP = (
     "open:P[:lazy|now,local|global], fire:P, close:P, close-in-thread:P, open-runtime, close-runtime, "
     "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast, sleep:MS, run:TOOL"
 )
-DRIVERS = ("dlm-driver", "dlm-driver-linked")
+DRIVERS = ("dlm-driver", "dlm-driver-linked", "dlm-driver-tracepoints")
 # model: src/c/runtime.c built with the entry's flags; lttng-ust: the image's own liblttng-ust;
-# lttng-ust-unpinned: the same library with its self-pin taken away (src/c/lttng/unpin.c)
-RUNTIME_KINDS = ("model", "lttng-ust", "lttng-ust-unpinned")
+# lttng-ust-source: LTTng-UST built from an upstream snapshot (its upstream and patches)
+RUNTIME_KINDS = ("model", "lttng-ust", "lttng-ust-source")
+SHA256 = {"type": "string", "pattern": r"^[0-9a-f]{64}$"}
+FILE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"}
 TEMPLATES = "dockerfiles/templates"
 LIBC_FAMILIES = ("glibc", "musl")
 
@@ -58,21 +60,43 @@ def _list_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
     return _object({key: {"type": "array", "items": item, "minItems": 1}}, [key])
 
 
+UPSTREAM = _object(
+    {
+        "repository": {"type": "string", "pattern": r"^(https|git|ssh|file)://[^\s]+$"},
+        "commit": {"type": "string", "pattern": r"^[0-9a-f]{40}$"},
+        "version": {"type": "string", "pattern": r"^[0-9A-Za-z.+~-]+$"},
+        "snapshot": FILE_NAME,
+        "sha256": SHA256,
+        "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
+    },
+    ["repository", "commit", "version", "snapshot", "sha256", "configure"],
+)
+PATCH = _object({"file": FILE_NAME, "sha256": SHA256, "origin": TEXT}, ["file", "sha256", "origin"])
+
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "runtimes.yaml": _list_of(
-        "runtimes",
-        _object(
-            {
-                "name": NAME,
-                "description": TEXT,
-                "kind": {"enum": list(RUNTIME_KINDS)},
-                "cflags": FLAGS,
-                "ldflags": FLAGS,
-                "scenarios": {"type": "array", "items": TEXT, "minItems": 1},
-                "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+    "runtimes.yaml": _object(
+        {
+            "runtimes": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "description": TEXT,
+                        "kind": {"enum": list(RUNTIME_KINDS)},
+                        "cflags": FLAGS,
+                        "ldflags": FLAGS,
+                        "scenarios": {"type": "array", "items": TEXT, "minItems": 1},
+                        "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "upstream": UPSTREAM,
+                        "patches": {"type": "array", "items": PATCH},
+                    },
+                    ["name", "description", "kind"],
+                ),
             },
-            ["name", "description", "kind"],
-        ),
+            "musl_dependencies": {"type": "array", "items": UPSTREAM},
+        },
+        ["runtimes"],
     ),
     "scenarios.yaml": _object(
         {
@@ -153,6 +177,25 @@ ALLOWED_BY_PATTERN = {
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """A snapshot of an upstream repository: `git archive` of commit, named snapshot."""
+
+    repository: str
+    commit: str
+    version: str
+    snapshot: str
+    sha256: str
+    configure: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Patch:
+    file: str
+    sha256: str
+    origin: str
+
+
+@dataclass(frozen=True)
 class Runtime:
     name: str
     description: str
@@ -161,6 +204,8 @@ class Runtime:
     ldflags: str = ""
     scenarios: tuple[str, ...] = ("*",)  # globs: the catalog scenarios that make sense for it
     attempts: int = 1  # at least this many attempts per cell, so that a racy outcome gets a rate
+    upstream: Upstream | None = None  # kind lttng-ust-source: what it is built from
+    patches: tuple[Patch, ...] = ()
 
     def runs(self, scenario: str) -> bool:
         return any(fnmatchcase(scenario, pattern) for pattern in self.scenarios)
@@ -203,6 +248,11 @@ class Matrix:
     rules: tuple[Rule, ...]
     hosts: tuple[Host, ...]
     images: tuple[Image, ...]
+    musl_dependencies: tuple[Upstream, ...] = ()
+
+    def source_runtimes(self) -> list[Runtime]:
+        """The runtimes built from an upstream snapshot, each in a build stage of its own."""
+        return [r for r in self.runtimes if r.upstream is not None]
 
     def select_scenarios(self, pattern: str = "*") -> list[Scenario]:
         return [s for s in self.scenarios if fnmatchcase(s.name, pattern)]
@@ -319,12 +369,37 @@ def _check_templates(root: Path, images: Sequence[Image]) -> None:
             )
 
 
+def _upstream(item: dict[str, Any]) -> Upstream:
+    return Upstream(**{**item, "configure": tuple(item["configure"])})
+
+
+def _runtime(index: int, item: dict[str, Any]) -> Runtime:
+    """A runtime entry; built from source exactly when it is of kind lttng-ust-source."""
+    from_source = item["kind"] == "lttng-ust-source"
+    if from_source != ("upstream" in item):
+        raise ConfigError(
+            "matrix/runtimes.yaml",
+            f"runtimes[{index}].upstream",
+            "required for kind lttng-ust-source"
+            if from_source
+            else "only kind lttng-ust-source is built from source",
+            "repository, commit, version, snapshot, sha256, configure",
+        )
+    return Runtime(
+        **{
+            **item,
+            "scenarios": tuple(item.get("scenarios", ["*"])),
+            "upstream": _upstream(item["upstream"]) if from_source else None,
+            "patches": tuple(Patch(**patch) for patch in item.get("patches", [])),
+        }
+    )
+
+
 def load_matrix(root: Path | None = None) -> Matrix:
     root = root or find_root()
-    runtimes = tuple(
-        Runtime(**{**item, "scenarios": tuple(item.get("scenarios", ["*"]))})
-        for item in load_file(root, "runtimes.yaml")["runtimes"]
-    )
+    runtime_data = load_file(root, "runtimes.yaml")
+    runtimes = tuple(_runtime(index, item) for index, item in enumerate(runtime_data["runtimes"]))
+    musl_dependencies = tuple(_upstream(item) for item in runtime_data.get("musl_dependencies", []))
     scenario_data = load_file(root, "scenarios.yaml")
     defaults = scenario_data["defaults"]
     scenarios = tuple(
@@ -378,4 +453,12 @@ def load_matrix(root: Path | None = None) -> Matrix:
                 "contains a tab or newline",
                 "one line of text",
             )
-    return Matrix(root=root, runtimes=runtimes, scenarios=scenarios, rules=rules, hosts=hosts, images=images)
+    return Matrix(
+        root=root,
+        runtimes=runtimes,
+        scenarios=scenarios,
+        rules=rules,
+        hosts=hosts,
+        images=images,
+        musl_dependencies=musl_dependencies,
+    )

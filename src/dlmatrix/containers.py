@@ -28,14 +28,15 @@ from dlmatrix.progress import RunProgress
 from dlmatrix.render import dockerfile_path, stale
 from dlmatrix.results import Cell, Environment, uniform_cells
 from dlmatrix.selection import Selection, suite_arguments, suite_timeout
+from dlmatrix.sources import SourceDirs, context_digest, upstream_context, verify, write_context
 from dlmatrix.suiteoutput import suite_cells, tail
 
 BUILD_TIMEOUT_S = 1800
 
 
-def image_tag(image: Image, dockerfile: str, digest: str, base: Base) -> str:
+def image_tag(image: Image, dockerfile: str, digest: str, base: Base, upstream: str = "") -> str:
     """Derived from every compiled input (not the catalog), so an unchanged image is found again."""
-    inputs = hashlib.sha256("\0".join([dockerfile, digest, base.image_id, image.base]).encode())
+    inputs = hashlib.sha256("\0".join([dockerfile, digest, base.image_id, image.base, upstream]).encode())
     return f"dlmatrix/{image.name}:{inputs.hexdigest()[:16]}"
 
 
@@ -104,8 +105,10 @@ class DockerBackend:
         budget: CellBudget,
         estimate: WorkEstimate | None = None,
         build_jobs: int | None = None,
+        sources: SourceDirs | None = None,
     ) -> None:
         self.matrix = matrix
+        self.sources = sources or SourceDirs.from_option()
         self.engine = engine
         self.workdir = workdir
         self.selection = selection
@@ -137,6 +140,7 @@ class DockerBackend:
 
     def run(self) -> list[Cell]:
         self.check_rendered()
+        verify(self.matrix, self.selection.runtime, self.sources)  # a wrong checksum stops it here
         self.docker_version = self.engine.server_version()
         self.progress.log(f"engine: Docker {self.docker_version}; {self.budget.size} attempts in flight")
         images = {image.name: image for image in self.images()}
@@ -186,7 +190,8 @@ class DockerBackend:
 
     def build(self, image: Image, base: Base) -> str | None:
         dockerfile = dockerfile_path(self.matrix, image).read_text()
-        tag = image_tag(image, dockerfile, self.digest, base)
+        upstream = upstream_context(self.matrix, image, self.selection.runtime, self.sources)
+        tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag
         if self.engine.image_id(tag):
             self.progress.stage(image.name, "built", f"{tag} is up to date")
@@ -197,6 +202,7 @@ class DockerBackend:
         (context / "catalog").mkdir(parents=True)
         (context / "catalog" / CATALOG).write_text(suite_tsv(self.matrix))  # what `docker run` runs
         (context / "Dockerfile").write_text(dockerfile)
+        write_context(upstream, context / "upstream")
         self.build_log(image).parent.mkdir(parents=True, exist_ok=True)
         self.progress.stage(image.name, "building", f"{tag} from {base.ref} ({base.how})")
         started = time.monotonic()

@@ -85,3 +85,61 @@ def _finding(family: str, versions: list[str], cells: list[Cell]) -> Finding:
         unexpected=sum(c.verdict in ("unexpected", "flaky") for c in cells),
         why=seed.reason,
     )
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _first_sentence(reason: str) -> str:
+    return reason.split(". ")[0].rstrip(".")
+
+
+def seed_answer(cells: list[Cell]) -> str | None:
+    """The report's first sentence: what the runtimes built from upstream source (cells that carry
+    upstream_commit) did after dlclose() on each C library, read from the cells themselves."""
+    built = [c for c in cells if "upstream_commit" in c.evidence and c.outcome != "skipped"]
+    glibc = [c for c in built if c.libc["family"] == "glibc"]
+    if not glibc:
+        return None
+    versions = sorted({str(c.libc["version"]) for c in glibc}, key=version_key)
+    by_runtime: dict[str, list[Cell]] = defaultdict(list)
+    for cell in glibc:
+        by_runtime[cell.runtime].append(cell)
+    crashing: dict[tuple[tuple[str, ...], tuple[str, ...], int], list[str]] = defaultdict(list)
+    survivors, anyway = [], []
+    for runtime, group in by_runtime.items():
+        crashed = sorted({c.scenario for c in group if c.outcome.startswith("crash")})
+        if not crashed:
+            survivors.append(runtime)
+            continue
+        where = tuple(
+            sorted({str(c.libc["version"]) for c in group if c.scenario in crashed}, key=version_key)
+        )
+        total = len({c.scenario for c in group})
+        crashing[(tuple(crashed), where, total)].append(runtime)
+        seed = [c for c in group if c.scenario == SEED]
+        if seed and all(c.outcome == "pass" for c in seed):
+            anyway.append((runtime, seed[0].reason))
+    said = []
+    for (scenarios, where, total), runtimes in crashing.items():
+        shapes = _names(list(scenarios)) if len(scenarios) <= 2 else f"{len(scenarios)} of {total} scenarios"
+        said.append(f"{_names(runtimes)} crash after dlclose() in {shapes} on glibc {', '.join(where)}")
+    if survivors:
+        said.append(f"{_names(survivors)} survive every scenario on glibc {', '.join(versions)}")
+    text = "LTTng-UST built from upstream source: " + "; ".join(said) + "."
+    if anyway:
+        text += (
+            f" In the seed's own shape {_names([r for r, _ in anyway])} survive without the pin: "
+            f"{_first_sentence(anyway[0][1])}."
+        )
+    musl = [c for c in built if c.libc["family"] == "musl" and c.scenario == SEED]
+    if musl:
+        musl_versions = sorted({str(c.libc["version"]) for c in musl}, key=version_key)
+        passed = all(c.outcome == "pass" for c in musl)
+        text += f" On musl {', '.join(musl_versions)} " + (
+            "every version survives, because musl's dlclose() never unmaps."
+            if passed
+            else "not every version survives the seed (see the musl columns)."
+        )
+    return text

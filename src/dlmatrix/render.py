@@ -11,6 +11,7 @@ from dlmatrix.errors import DlmatrixError
 
 PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
 USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
+UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
 
 
 def _fail(message: str) -> None:
@@ -26,14 +27,14 @@ def environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.globals.update(fail=_fail, prefix=PREFIX, user=USER)
+    env.globals.update(fail=_fail, prefix=PREFIX, user=USER, upstream_prefix=UPSTREAM_PREFIX)
     return env
 
 
 def render(matrix: Matrix, image: Image) -> str:
     try:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
-        text = template.render(image=image)
+        text = template.render(image=image, upstream=matrix.source_runtimes())
     except jinja2.TemplateError as exc:
         raise DlmatrixError(
             f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",

@@ -12,7 +12,7 @@ import jinja2
 
 from dlmatrix.changes import Changes, compare
 from dlmatrix.expectations import version_key
-from dlmatrix.headlines import headlines
+from dlmatrix.headlines import headlines, seed_answer
 from dlmatrix.junit import write_junit
 from dlmatrix.results import Cell, ResultSet
 from dlmatrix.summary import summary_markdown
@@ -104,6 +104,7 @@ def render_html(results: ResultSet, changes: Changes | None = None) -> str:
         cells=results.cells,
         cells_data=[cell_data(cell) for cell in results.cells],
         headlines=headlines(results.cells),
+        seed_answer=seed_answer(results.cells),
         state_counts=Counter(state(cell) for cell in results.cells),
         changes=changes or Changes(),
         runtimes=list(dict.fromkeys(r for _, r in rows)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlmatrix.changes import Changes
-from dlmatrix.headlines import headlines
+from dlmatrix.headlines import headlines, seed_answer
 from dlmatrix.results import ResultSet
 
 
@@ -14,6 +14,9 @@ def _escape(text: str) -> str:
 def summary_markdown(results: ResultSet, changes: Changes) -> str:
     counts = results.counts()
     lines = ["# dlmatrix compatibility report", ""]
+    answer = seed_answer(results.cells)
+    if answer:
+        lines += [f"**The seed's answer.** {_escape(answer)}", ""]
     lines.append(
         ", ".join(f"**{counts.get(v, 0)}** {v}" for v in ("ok", "unexpected", "flaky", "skipped"))
         + f" of {len(results.cells)} cells; run {results.run['started']}, "
