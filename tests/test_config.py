@@ -116,3 +116,10 @@ def test_a_bad_snapshot_checksum_is_refused(project):
         project, "runtimes.yaml", lambda d: d["runtimes"][-1]["upstream"].update(sha256="abc")
     )
     assert ".upstream.sha256" in message
+
+
+def test_otherwise_needs_a_racy_rule(project):
+    message = error_for(
+        project, "expectations.yaml", lambda d: d["expectations"][3].update(otherwise="exit:4")
+    )
+    assert "otherwise: only a racy rule has attempts that end otherwise" in message

@@ -44,3 +44,11 @@ def test_racy_expectations_allow_passing_attempts():
     assert verdict("crash:SIGSEGV", ["pass", "crash:SIGSEGV"]) == "flaky"  # not racy: attempts must agree
     assert representative("crash:SIGSEGV", ["pass", "crash:SIGSEGV", "pass"], racy=True) == 1
     assert representative("crash:SIGSEGV", ["pass", "timeout"], racy=True) == 1
+
+
+def test_a_race_between_two_ends_allows_exactly_those_two():
+    mixed = ["exit:4", "crash:SIGSEGV", "exit:4"]
+    assert verdict("crash:SIGSEGV", mixed, racy=True, otherwise="exit:4") == "ok"
+    assert verdict("crash:SIGSEGV", mixed, racy=True) == "flaky"  # others must pass by default
+    assert verdict("crash:SIGSEGV", ["pass", "crash:SIGSEGV"], racy=True, otherwise="exit:4") == "flaky"
+    assert representative("crash:SIGSEGV", mixed, racy=True, otherwise="exit:4") == 1

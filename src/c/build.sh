@@ -122,6 +122,9 @@ build_lttng() { # name kind
 	[ -n "$soname" ] && [ -f "$library" ] || return 1
 	cp "$src/lttng/lttng-common" "$src/lttng/lttng-wake" "$src/lttng/lttng-trace-start" \
 		"$src/lttng/lttng-trace-check" "$src/lttng/lttng-fresh" "$rt/bin/" || return 1
+	if [ "$2" = lttng-ust-source ]; then
+		library="@RT@/lib/$(basename "$library")" # where it runs, not where it was built (/rootfs)
+	fi
 	{
 		echo "DLM_RUNTIME_SONAME=$soname"
 		echo "DLM_RUNTIME_LIB=$library"

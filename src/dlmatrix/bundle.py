@@ -54,7 +54,7 @@ def suite_tsv(matrix: Matrix) -> str:
                     rule.versions,
                     rule.outcome,
                     rule.reason,
-                    "racy" if rule.racy else "-",
+                    ("racy" if rule.otherwise == "pass" else f"racy:{rule.otherwise}") if rule.racy else "-",
                 ]
             )
         )

@@ -142,6 +142,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "outcome": {"type": "string", "pattern": OUTCOME_PATTERN},
                 "reason": TEXT,
                 "racy": {"type": "boolean"},
+                "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
             },
             ["scenario", "runtime", "libc", "outcome", "reason"],
         ),
@@ -423,6 +424,7 @@ def load_matrix(root: Path | None = None) -> Matrix:
             outcome=item["outcome"],
             reason=item["reason"],
             racy=item.get("racy", False),
+            otherwise=item.get("otherwise", "pass"),
         )
         for item in load_file(root, "expectations.yaml")["expectations"]
     )
@@ -446,6 +448,13 @@ def load_matrix(root: Path | None = None) -> Matrix:
     _check_globs(rules, [s.name for s in scenarios], [r.name for r in runtimes])
     _check_steps(scenarios)
     for index, rule in enumerate(rules):
+        if rule.otherwise != "pass" and not rule.racy:
+            raise ConfigError(
+                "matrix/expectations.yaml",
+                f"expectations[{index}].otherwise",
+                "only a racy rule has attempts that end otherwise",
+                "racy: true, or no otherwise",
+            )
         if re.search(r"[\t\n]", rule.reason):
             raise ConfigError(
                 "matrix/expectations.yaml",

@@ -22,7 +22,8 @@ class Rule:
     versions: str
     outcome: str
     reason: str
-    racy: bool = False  # the outcome happens in some attempts only; the others pass
+    racy: bool = False  # the outcome happens in some attempts only; the others end otherwise
+    otherwise: str = "pass"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Expectation:
     outcome: str | None
     reason: str
     racy: bool = False
+    otherwise: str = "pass"
 
 
 NO_EXPECTATION = Expectation(None, "no rule in matrix/expectations.yaml matches this cell")
@@ -73,5 +75,5 @@ def expect(
             and rule.libc in ("*", family)
             and version_in(rule.versions, version)
         ):
-            return Expectation(rule.outcome, rule.reason, rule.racy)
+            return Expectation(rule.outcome, rule.reason, rule.racy, rule.otherwise)
     return NO_EXPECTATION

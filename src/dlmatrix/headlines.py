@@ -91,8 +91,14 @@ def _names(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _they(items: list[str], one: str, many: str) -> str:
+    """The names, then the verb that agrees with them."""
+    return f"{_names(items)} {one if len(items) == 1 else many}"
+
+
 def _first_sentence(reason: str) -> str:
-    return reason.split(". ")[0].rstrip(".")
+    first = reason.split(". ")[0].rstrip(".")
+    return first[:1].lower() + first[1:]
 
 
 def seed_answer(cells: list[Cell]) -> str | None:
@@ -123,16 +129,24 @@ def seed_answer(cells: list[Cell]) -> str | None:
             anyway.append((runtime, seed[0].reason))
     said = []
     for (scenarios, where, total), runtimes in crashing.items():
-        shapes = _names(list(scenarios)) if len(scenarios) <= 2 else f"{len(scenarios)} of {total} scenarios"
-        said.append(f"{_names(runtimes)} crash after dlclose() in {shapes} on glibc {', '.join(where)}")
+        if len(scenarios) <= 2:
+            shapes = _names(list(scenarios))
+        else:
+            shapes = f"{len(scenarios)} of {total} scenarios" + (
+                ", the seed's own included," if SEED in scenarios else ""
+            )
+        said.append(
+            f"{_they(runtimes, 'crashes', 'crash')} after dlclose() in {shapes} on glibc {', '.join(where)}"
+        )
     if survivors:
-        said.append(f"{_names(survivors)} survive every scenario on glibc {', '.join(versions)}")
+        said.append(
+            f"{_they(survivors, 'survives', 'survive')} every scenario on glibc {', '.join(versions)}"
+        )
     text = "LTTng-UST built from upstream source: " + "; ".join(said) + "."
     if anyway:
-        text += (
-            f" In the seed's own shape {_names([r for r, _ in anyway])} survive without the pin: "
-            f"{_first_sentence(anyway[0][1])}."
-        )
+        names = [r for r, _ in anyway]
+        text += f" In the seed's own shape {_they(names, 'survives', 'survive')} without the pin: "
+        text += f"{_first_sentence(anyway[0][1])}."
     musl = [c for c in built if c.libc["family"] == "musl" and c.scenario == SEED]
     if musl:
         musl_versions = sorted({str(c.libc["version"]) for c in musl}, key=version_key)

@@ -42,15 +42,18 @@ class Outcome:
         return self.kind
 
 
-def verdict(expected: str | None, results: Sequence[str], racy: bool = False) -> Verdict:
+def verdict(
+    expected: str | None, results: Sequence[str], racy: bool = False, otherwise: str = "pass"
+) -> Verdict:
     """ok when every attempt matched the expectation, flaky when attempts disagree.
 
     A racy expectation (a crash that happens in some attempts only) is met when every
-    attempt either matched it or passed; the cell's attempts then give the rate.
+    attempt either matched it or ended the other way (otherwise: a pass, unless the rule says
+    another outcome); the cell's attempts then give the rate.
     """
     if not results:
         raise ValueError("a verdict needs at least one attempt")
-    if racy and expected is not None and set(results) <= {expected, "pass"}:
+    if racy and expected is not None and set(results) <= {expected, otherwise}:
         return "ok"
     if len(set(results)) > 1:
         return "flaky"
@@ -59,12 +62,14 @@ def verdict(expected: str | None, results: Sequence[str], racy: bool = False) ->
     return "ok" if results[0] == expected else "unexpected"
 
 
-def representative(expected: str | None, results: Sequence[str], racy: bool = False) -> int:
+def representative(
+    expected: str | None, results: Sequence[str], racy: bool = False, otherwise: str = "pass"
+) -> int:
     """Index of the attempt a cell shows: the first that missed, else the first.
 
     For a racy expectation, passes do not miss: the first attempt that hit it is shown.
     """
-    allowed = {expected, "pass"} if racy else {expected}
+    allowed = {expected, otherwise} if racy else {expected}
     missed = next((i for i, result in enumerate(results) if result not in allowed), None)
     if missed is not None:
         return missed

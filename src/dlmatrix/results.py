@@ -102,7 +102,7 @@ def judged_cell(
 ) -> Cell:
     """A cell classified against matrix/expectations.yaml from its attempts' results."""
     expectation = expect(matrix.rules, scenario, runtime, env.libc_family, env.libc_version)
-    shown = representative(expectation.outcome, results, expectation.racy)
+    shown = representative(expectation.outcome, results, expectation.racy, expectation.otherwise)
     outcome = Outcome.parse(results[shown])
     return Cell(
         image=env.image,
@@ -116,7 +116,7 @@ def judged_cell(
         duration_s=round(durations[shown], 4),
         expected=expectation.outcome,
         reason=expectation.reason,
-        verdict=verdict(expectation.outcome, results, expectation.racy),
+        verdict=verdict(expectation.outcome, results, expectation.racy, expectation.otherwise),
         evidence=evidence or {},
         attempts=[Attempt(r, round(d, 4)) for r, d in zip(results, durations, strict=True)],
         stdout=stdout,
