@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dlmatrix.cli import main
 from dlmatrix.config import Upstream, load_matrix
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.sources import NOT_SELECTED, SourceDirs, context_digest, fetch, upstream_context, verify
@@ -136,3 +137,17 @@ def test_a_run_with_a_corrupt_snapshot_stops_before_any_build(tmp_path):
         verify(matrix, "*", SourceDirs((tmp_path,)))
     assert upstream.snapshot in str(wrong.value) and "dlmatrix sources" in str(wrong.value)
     verify(matrix, "lttng-ust-2.13*", SourceDirs((tmp_path,)))  # not selected: not looked at
+
+
+def test_the_sources_command_names_what_is_missing_and_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DLMATRIX_SOURCES", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code = main(
+        ["sources", "--offline", "--sources", str(tmp_path), "--runtime", "lttng-ust-2.11.5-reverted"]
+    )
+    out = capsys.readouterr()
+    assert code == 2
+    assert "MISSING: lttng-ust-v2.11.5.tar.gz for lttng-ust-2.11.5-reverted" in out.out
+    assert "MISSING: lttng-ust-v2.11.5-revert-b2292d85.patch: `git revert --no-commit b2292d85`" in out.out
+    assert "MISSING: userspace-rcu-v0.12.5.tar.gz for the musl images" in out.out
+    assert "3 upstream file(s) missing" in out.err
