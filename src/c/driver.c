@@ -455,7 +455,6 @@ static int mapped_in_phdr(void)
 	return found;
 }
 
-/* NOLOAD by soname; the probe's own reference is dropped again at once. */
 /* DLM_EVIDENCE_KEY=value in the runtime's description (where it was built
  * from: upstream repository, commit, patches) becomes evidence key: value. */
 static void report_provenance(void)
@@ -477,6 +476,7 @@ static void report_provenance(void)
 	}
 }
 
+/* NOLOAD by soname; the probe's own reference is dropped again at once. */
 static int loaded(const char *soname)
 {
 	void *probe = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
@@ -498,11 +498,6 @@ static void watch_sonames(const char *label)
 		snprintf(key, sizeof(key), label ? "loaded:%s@%s" : "loaded:%s", name, label);
 		evidence(key, "%s", loaded(name) ? "true" : "false");
 	}
-}
-
-static int mapped_by_noload(void)
-{
-	return loaded(runtime_soname);
 }
 
 static long count_threads(void)
@@ -539,7 +534,7 @@ static const char *truth(int value)
 
 static void check(const char *label)
 {
-	int maps = mapped_in_proc_maps(), phdr = mapped_in_phdr(), noload = mapped_by_noload();
+	int maps = mapped_in_proc_maps(), phdr = mapped_in_phdr(), noload = loaded(runtime_soname);
 	char key[64];
 
 	drain_events(0);

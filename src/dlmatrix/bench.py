@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from dlmatrix.budget import CellBudget, WorkEstimate, default_budget
+from dlmatrix.budget import CellBudget, default_budget
 from dlmatrix.bundle import catalog_input
 from dlmatrix.config import Matrix, load_matrix
 from dlmatrix.containers import DockerBackend
@@ -80,11 +79,7 @@ def measure(work: Callable[[], list[Cell]]) -> Measured:
 def docker_cells(matrix: Matrix, selection: Selection, jobs: int, console: Console) -> DockerBackend:
     """Our design, run: its cells, the images it had to build and the tags it ran."""
     with tempfile.TemporaryDirectory(prefix="dlmatrix-bench-") as scratch, RunProgress(console) as progress:
-        names = [i.name for i in matrix.images if fnmatchcase(i.name, selection.image)]
-        estimate = WorkEstimate.of(matrix, names, selection, None)
-        backend = DockerBackend(
-            matrix, Engine(), Path(scratch), selection, progress, CellBudget(jobs), estimate
-        )
+        backend = DockerBackend(matrix, Engine(), Path(scratch), selection, progress, CellBudget(jobs))
         backend.cells = backend.run()
         return backend
 

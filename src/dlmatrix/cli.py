@@ -17,7 +17,7 @@ from rich.table import Table
 
 from dlmatrix.bases import BaseProvider, BaseUnavailable
 from dlmatrix.bench import add_bench_arguments, command_bench
-from dlmatrix.budget import ATTEMPTS_PER_CORE, CellBudget, WorkEstimate, default_budget
+from dlmatrix.budget import ATTEMPTS_PER_CORE, CellBudget, default_budget
 from dlmatrix.config import Image, Matrix, find_root, load_matrix
 from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import Engine
@@ -155,8 +155,6 @@ def run_cells(
         if args.backend == "host":
             return run_hosts(matrix, workdir, selection, args.jobs), None
         with RunProgress(console) as progress:
-            images = [i.name for i in matrix.images if fnmatchcase(i.name, selection.image)]
-            estimate = WorkEstimate.of(matrix, images, selection, previous)
             backend = DockerBackend(
                 matrix,
                 Engine(),
@@ -164,7 +162,7 @@ def run_cells(
                 selection,
                 progress,
                 CellBudget(args.jobs),
-                estimate,
+                previous,
                 sources=SourceDirs.from_option(args.sources),
             )
             return backend.run(), backend.docker_version

@@ -26,7 +26,7 @@ from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.progress import RunProgress
 from dlmatrix.render import dockerfile_path, stale
-from dlmatrix.results import Cell, Environment, uniform_cells
+from dlmatrix.results import Cell, Environment, ResultSet, uniform_cells
 from dlmatrix.selection import Selection, suite_arguments, suite_timeout
 from dlmatrix.sources import SourceDirs, context_digest, upstream_context, verify, write_context
 from dlmatrix.suiteoutput import suite_cells, tail
@@ -103,7 +103,7 @@ class DockerBackend:
         selection: Selection,
         progress: RunProgress,
         budget: CellBudget,
-        estimate: WorkEstimate | None = None,
+        previous: ResultSet | None = None,
         build_jobs: int | None = None,
         sources: SourceDirs | None = None,
     ) -> None:
@@ -115,7 +115,7 @@ class DockerBackend:
         self.progress = progress
         self.budget = budget
         names = [image.name for image in self.images()]
-        self.estimate = estimate or WorkEstimate.of(matrix, names, selection, None)
+        self.estimate = WorkEstimate.of(matrix, names, selection, previous)  # from previous, if any
         self.bases = BaseProvider(engine, workdir / "logs")
         self.base_locks = {image.base: threading.Lock() for image in matrix.images}
         self.build_slots = threading.Semaphore(build_jobs or os.cpu_count() or 1)  # builds compute

@@ -147,13 +147,15 @@ def seed_answer(cells: list[Cell]) -> str | None:
         names = [r for r, _ in anyway]
         text += f" In the seed's own shape {_they(names, 'survives', 'survive')} without the pin: "
         text += f"{_first_sentence(anyway[0][1])}."
-    musl = [c for c in built if c.libc["family"] == "musl" and c.scenario == SEED]
-    if musl:
-        musl_versions = sorted({str(c.libc["version"]) for c in musl}, key=version_key)
-        passed = all(c.outcome == "pass" for c in musl)
-        text += f" On musl {', '.join(musl_versions)} " + (
-            "every version survives, because musl's dlclose() never unmaps."
-            if passed
-            else "not every version survives the seed (see the musl columns)."
-        )
-    return text
+    return text + _musl_answer([c for c in built if c.libc["family"] == "musl" and c.scenario == SEED])
+
+
+def _musl_answer(seeds: list[Cell]) -> str:
+    if not seeds:
+        return ""
+    versions = sorted({str(c.libc["version"]) for c in seeds}, key=version_key)
+    return f" On musl {', '.join(versions)} " + (
+        "every version survives, because musl's dlclose() never unmaps."
+        if all(c.outcome == "pass" for c in seeds)
+        else "not every version survives the seed (see the musl columns)."
+    )

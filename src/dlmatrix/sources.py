@@ -7,6 +7,7 @@ sources directories are --sources DIR, then $DLMATRIX_SOURCES (a path list), the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -30,8 +31,15 @@ def cache_dir() -> Path:
 
 
 def sha256_of(path: Path) -> str:
+    """Remembered per file version: a run checks each snapshot once, not once per image."""
+    stat = path.stat()
+    return _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -141,12 +149,13 @@ def verify(matrix: Matrix, runtime_glob: str, dirs: SourceDirs) -> None:
             dirs.find(patch.file, patch.sha256)
 
 
-def missing_reason(upstream: Upstream, name: str) -> str:
+def missing_reason(upstream: Upstream) -> str:
     """Why a variant is skipped; it names no directory, so that it is the same on every machine
     (it is part of an image's build context, and so of its identity)."""
     return (
-        f"not applicable here: {name} ({upstream.repository} at {upstream.commit[:12]}) is in none "
-        "of the sources directories; `dlmatrix sources` fetches it (or copy it into --sources DIR)"
+        f"not applicable here: {upstream.snapshot} ({upstream.repository} at {upstream.commit[:12]}) "
+        "is in none of the sources directories; `dlmatrix sources` fetches it (or copy it into "
+        "--sources DIR)"
     )
 
 
@@ -156,7 +165,7 @@ def _stage_files(
     """One stage's directory: the snapshot and patches (or MISSING), configure.args, upstream.env."""
     snapshot = dirs.find(upstream.snapshot, upstream.sha256)
     if snapshot is None:
-        return {"MISSING": missing_reason(upstream, upstream.snapshot).encode() + b"\n"}
+        return {"MISSING": missing_reason(upstream).encode() + b"\n"}
     files: dict[str, bytes | Path] = {"snapshot.tar.gz": snapshot}
     for index, patch in enumerate(patches):
         found = dirs.find(patch.file, patch.sha256)
