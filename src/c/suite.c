@@ -485,7 +485,7 @@ static void run_setup(void)
 static void exec_driver(const struct cell *cell, const char *rtdir, const char *workdir)
 {
 	char driver[PATH_MAX], libdir[PATH_MAX], item[PATH_MAX * 2];
-	char *argv[64], *steps = copy(cell->steps), *env = copy(cell->env), *save = NULL, *word;
+	char **argv, *steps = copy(cell->steps), *env = copy(cell->env), *save = NULL, *word;
 	struct rlimit no_core = { 0, 0 };
 	int argc = 1, null = open("/dev/null", O_RDONLY);
 
@@ -509,8 +509,11 @@ static void exec_driver(const struct cell *cell, const char *rtdir, const char *
 			expand(item, sizeof(item), word, rtdir);
 			putenv(copy(item));
 		}
+	argv = calloc(strlen(cell->steps) / 2 + 3, sizeof(*argv)); /* a step per two characters at most */
+	if (!argv)
+		_exit(127);
 	argv[0] = driver;
-	for (word = strtok_r(steps, " ", &save); word && argc < 63; word = strtok_r(NULL, " ", &save))
+	for (word = strtok_r(steps, " ", &save); word; word = strtok_r(NULL, " ", &save))
 		argv[argc++] = word;
 	argv[argc] = NULL;
 	if (chdir(workdir) == 0)

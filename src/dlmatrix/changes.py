@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
 
 from dlmatrix.outcomes import FAILING_VERDICTS
 from dlmatrix.results import Cell, ResultSet
@@ -57,5 +59,19 @@ def compare(previous: ResultSet | None, current: ResultSet) -> Changes:
             changes.broken.append(Change(key, describe(old), describe(cell)))
         elif old.verdict in FAILING_VERDICTS and cell.verdict == "ok":
             changes.fixed.append(Change(key, describe(old), describe(cell)))
-    changes.removed = [Change(key, describe(cell), "") for key, cell in before.items() if key not in after]
+    changes.removed = [
+        Change(key, describe(cell), "")
+        for key, cell in before.items()
+        if key not in after and selected(cell, current.run)
+    ]
     return changes
+
+
+def selected(cell: Cell, run: dict[str, Any]) -> bool:
+    """Whether a run's selection (its --image, --scenario, --runtime) covers a cell: a cell a run
+    did not select was not removed by it."""
+    chosen = run.get("selection") or {}
+    return all(
+        fnmatchcase(value, chosen.get(axis, "*"))
+        for axis, value in (("image", cell.image), ("scenario", cell.scenario), ("runtime", cell.runtime))
+    )

@@ -1,4 +1,4 @@
-"""Command line: dlmatrix list | run | show | render | bases | report | bench."""
+"""Command line: dlmatrix list | run | show | render | bases | sources | report | bench | prune."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import contextlib
 import sys
 import tempfile
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -20,19 +21,35 @@ from dlmatrix.bench import add_bench_arguments, command_bench
 from dlmatrix.budget import ATTEMPTS_PER_CORE, CellBudget, default_budget
 from dlmatrix.config import Image, Matrix, find_root, load_matrix
 from dlmatrix.containers import DockerBackend
-from dlmatrix.engine import Engine
+from dlmatrix.engine import Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.host import run_hosts
+from dlmatrix.interrupts import Interrupted, shielded
+from dlmatrix.interrupts import install as install_signal_handlers
+from dlmatrix.outdir import PARTIAL, OutputDir
 from dlmatrix.progress import RunProgress
+from dlmatrix.prune import prune_plan
 from dlmatrix.render import stale, write_all
-from dlmatrix.report import write_report
-from dlmatrix.results import Cell, ResultSet, read_results, run_metadata, write_results
+from dlmatrix.report import report_files
+from dlmatrix.results import Cell, ResultSet, read_results, results_json, run_metadata
 from dlmatrix.selection import Selection
 from dlmatrix.sources import SourceDirs, cache_dir, fetch, snapshots
 from dlmatrix.terminal import cell_table, counts_line, print_outcome
 
 PREVIOUS = "previous-results.json"
+EXIT_BUG = 70  # EX_SOFTWARE: a traceback is a bug, never a verdict (1) or a set-up problem (2)
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (0 or -3 jobs is a mistake, not 1 job)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1 or more")
+    return value
 
 
 def _selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,10 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="host: this machine's glibc and musl; docker: every image of matrix/images.yaml",
     )
     run.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the results")
-    run.add_argument("--repeat", type=int, default=1, metavar="N", help="attempts per cell (1-100)")
+    run.add_argument("--repeat", type=positive, default=1, metavar="N", help="attempts per cell (1-100)")
     run.add_argument(
         "--jobs",
-        type=int,
+        type=positive,
         default=default_budget(),
         metavar="N",
         help=f"attempts in flight across the whole run (default {default_budget()}: "
@@ -93,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--check", action="store_true", help="fail if a committed Dockerfile is stale")
     bases = commands.add_parser("bases", help="provide every base image: present, pulled or built offline")
     bases.add_argument("--image", default="*", metavar="GLOB", help="images whose bases to provide (glob)")
-    bases.add_argument("--jobs", type=int, default=2, metavar="N", help="bases provided in parallel")
+    bases.add_argument("--jobs", type=positive, default=2, metavar="N", help="bases provided in parallel")
     sources = commands.add_parser(
         "sources", help="check the upstream snapshots of the runtimes built from source; fetch missing ones"
     )
@@ -110,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="results.json to compare with (default: DIR/previous-results.json, else reports/)",
     )
+    prune = commands.add_parser(
+        "prune", help="remove this project's images that no current input produces, and stray containers"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     return parser
 
 
@@ -132,58 +153,99 @@ def command_list(matrix: Matrix, args: argparse.Namespace, console: Console) -> 
     return 0
 
 
-def previous_results(matrix: Matrix, args: argparse.Namespace) -> tuple[Path | None, ResultSet | None]:
+def previous_results(
+    matrix: Matrix, args: argparse.Namespace, console: Console
+) -> tuple[Path | None, ResultSet | None]:
+    """The results to compare with: --previous, else --out's own, else the published ones. One that
+    cannot be read is named and left alone: the run compares with nothing rather than not run."""
     path = args.previous or next(
         (p for p in (args.out / "results.json", matrix.root / "reports" / "results.json") if p.is_file()),
         None,
     )
-    return path, read_results(path) if path else None
+    if path is None:
+        return None, None
+    try:
+        return path, read_results(path)
+    except DlmatrixError as unreadable:
+        if args.previous:
+            raise
+        console.print(f"dlmatrix: warning: not comparing with {path}: {unreadable.cause}", markup=False)
+        return None, None
 
 
-def run_cells(
+def make_backend(
     matrix: Matrix,
     args: argparse.Namespace,
     console: Console,
     selection: Selection,
     previous: ResultSet | None,
-) -> tuple[list[Cell], str | None]:
-    """The cells of the chosen backend, and the engine's version where there is one."""
-    if args.jobs < 1:
-        raise DlmatrixError(f"--jobs {args.jobs} is out of range", "use 1 or more attempts in flight")
-    with tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
-        workdir = args.keep_build or Path(scratch)
-        if args.backend == "host":
-            return run_hosts(matrix, workdir, selection, args.jobs), None
-        with RunProgress(console) as progress:
-            backend = DockerBackend(
-                matrix,
-                Engine(),
-                workdir,
-                selection,
-                progress,
-                CellBudget(args.jobs),
-                previous,
-                sources=SourceDirs.from_option(args.sources),
-            )
-            return backend.run(), backend.docker_version
+    workdir: Path,
+) -> tuple[Callable[[], list[Cell]], DockerBackend | None]:
+    """The chosen backend's run, and the docker backend itself (it keeps what finished)."""
+    if args.backend == "host":
+        return lambda: run_hosts(matrix, workdir, selection, args.jobs), None
+    backend = DockerBackend(
+        matrix,
+        Engine(),
+        workdir,
+        selection,
+        RunProgress(console),
+        CellBudget(args.jobs),
+        previous,
+        sources=SourceDirs.from_option(args.sources),
+        logs=args.out / "logs",
+    )
+    return backend.run, backend
 
 
 def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     if not 1 <= args.repeat <= 100:
         raise DlmatrixError(f"--repeat {args.repeat} is out of range", "use a value from 1 to 100")
     selection = Selection(args.scenario, args.runtime, args.image, args.repeat)
+    chosen = {"image": args.image, "scenario": args.scenario, "runtime": args.runtime}
     started = datetime.now(UTC)
-    _, previous = previous_results(matrix, args)
-    cells, docker_version = run_cells(matrix, args, console, selection, previous)
-    if not cells:
-        raise DlmatrixError("the selection matched no cell", "check --image, --scenario and --runtime globs")
-    results = ResultSet(run_metadata(matrix, started, args.backend, args.repeat, docker_version), cells)
-    if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
-        write_results(previous, args.out / PREVIOUS)
-    write_results(results, args.out / "results.json")
-    written = write_report(results, args.out, previous)
-    print_outcome(results, [args.out / "results.json", *written], console, args.table)
+    with OutputDir(args.out) as out, tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
+        _, previous = previous_results(matrix, args, console)
+        run, backend = make_backend(
+            matrix, args, console, selection, previous, args.keep_build or Path(scratch)
+        )
+        try:
+            with backend.progress if backend else contextlib.nullcontext():
+                cells = run()
+        except (Interrupted, EngineFailure) as stopped:
+            finished = backend.finished() if backend else []
+            metadata = run_metadata(matrix, started, args.backend, args.repeat, None, chosen)
+            keep_partial(out, ResultSet(metadata, finished), stopped)
+            raise
+        if not cells:
+            raise DlmatrixError(
+                "the selection matched no cell", "check --image, --scenario and --runtime globs"
+            )
+        version = backend.docker_version if backend else None
+        results = ResultSet(run_metadata(matrix, started, args.backend, args.repeat, version, chosen), cells)
+        files: dict[str, str | bytes] = {"results.json": results_json(results)}
+        if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
+            files[PREVIOUS] = results_json(previous)
+        files.update(report_files(results, previous))
+        written = out.write(files, remove=(PARTIAL,))
+    print_outcome(results, written, console, args.table)
     return 1 if results.failing() else 0
+
+
+def keep_partial(out: OutputDir, partial: ResultSet, stopped: Interrupted | EngineFailure) -> None:
+    """The cells that finished before a stop, in a file that says it is partial; results.json and
+    the report stay as they were."""
+    reason = f"interrupted by {stopped.name}" if isinstance(stopped, Interrupted) else stopped.cause
+    partial.run["partial"] = reason
+    notes = [f"results in {out.path} are untouched"]
+    with shielded():  # a second signal must not cut the write short
+        if partial.cells:
+            out.write({PARTIAL: results_json(partial)})
+            notes.append(f"the {len(partial.cells)} cells that finished are in {out.path / PARTIAL}")
+    if isinstance(stopped, Interrupted):
+        stopped.details += notes
+    else:
+        stopped.fix = f"{stopped.fix}; " + "; ".join(notes)
 
 
 def command_sources(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
@@ -266,8 +328,12 @@ def command_bases(matrix: Matrix, args: argparse.Namespace, console: Console) ->
         return False
 
     images = {i.base: i for i in matrix.images if fnmatchcase(i.name, args.image)}.values()
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        missing = sum(pool.map(provide, images))
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        try:
+            missing = sum(pool.map(provide, images))
+        except BaseException:  # a stop: mmdebstrap and docker import end with it
+            engine.children.kill_all()
+            raise
     return 1 if missing else 0
 
 
@@ -283,14 +349,34 @@ def command_report(args: argparse.Namespace, console: Console) -> int:
     results = read_results(args.directory / "results.json")
     previous_path = args.previous or default_previous(args.directory)
     previous = read_results(previous_path) if previous_path else None
-    written = write_report(results, args.directory, previous)
+    with OutputDir(args.directory) as out:
+        written = out.write(report_files(results, previous))
     compared = f", compared with {previous_path}" if previous_path else ""
     console.print(f"{counts_line(results)}; wrote {', '.join(map(str, written))}{compared}")
     return 0
 
 
+def command_prune(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
+    engine = Engine()
+    engine.server_version()
+    plan = prune_plan(matrix, engine)
+    for ref, why in plan.images:
+        console.print(f"{'would remove' if args.dry_run else 'removing'} {ref}: {why}", markup=False)
+    for name in plan.containers:
+        console.print(f"{'would remove' if args.dry_run else 'removing'} container {name}: no run owns it")
+    if not args.dry_run:
+        plan.carry_out(engine)
+    for refusal in plan.refused:
+        console.print(f"not removed: {refusal}", markup=False)
+    kept = ", ".join(plan.kept) or "none"
+    verb = "to remove" if args.dry_run else "removed"
+    console.print(f"{len(plan.images)} image(s) and {len(plan.containers)} container(s) {verb}; kept: {kept}")
+    return 1 if plan.refused else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    install_signal_handlers()
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=200, soft_wrap=True)  # logs and CI: lines stay whole
@@ -310,10 +396,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_sources(matrix, args, console)
         if args.command == "bench":
             return command_bench(matrix, args, console)
+        if args.command == "prune":
+            return command_prune(matrix, args, console)
         return command_run(matrix, args, console)
     except DlmatrixError as error:
         print(f"dlmatrix: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("dlmatrix: interrupted; running containers were removed", file=sys.stderr)
+    except Interrupted as stop:
+        print(f"dlmatrix: interrupted by {stop.name}; stopped", file=sys.stderr)
+        for line in stop.details:
+            print(f"  {line}", file=sys.stderr)
+        return stop.exit_code
+    except KeyboardInterrupt:  # before the handlers were installed
         return 130
+    except Exception:
+        traceback.print_exc()
+        print(
+            "dlmatrix: internal error: this is a bug in dlmatrix, not in your matrix; please report it "
+            "with the traceback above",
+            file=sys.stderr,
+        )
+        return EXIT_BUG

@@ -20,22 +20,27 @@ from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.expectations import VERSION_RANGE_PATTERN, Rule
 from dlmatrix.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
 
-NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$"}
+# Lengths that dlm-suite and the drivers hold in fixed buffers (names in paths and group names,
+# steps and environment values after @RT@ expansion): refused here rather than cut there.
+NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$", "maxLength": 48}
 TEXT = {"type": "string", "minLength": 1}
 FLAGS = {"type": "string", "pattern": r"^[^\t\n]*$"}
 ENV = {
     "type": "object",
-    "additionalProperties": {"type": "string", "pattern": r"^[^\s]*$"},
+    "additionalProperties": {"type": "string", "pattern": r"^[^\s]*$", "maxLength": 1024},
     "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$"},
 }
+PROVIDER = "(a|b|origin)"  # the providers build.sh builds (libdlmprov_P.so)
 STEP_PATTERN = (
-    r"^(open:[a-z]+(:(lazy|now|local|global)(,(lazy|now|local|global))*)?|fire:[a-z]+|close:[a-z]+"
-    r"|close-in-thread:[a-z]+|open-runtime|close-runtime|wake|check(:[a-z0-9-]+)?"
-    r"|cycles:[0-9]+:[a-z]+|bounded|fork-child:[a-z]+|exit-fast|sleep:[0-9]+|run:[a-z0-9-]+)$"
+    rf"^(open:{PROVIDER}(:(lazy|now|local|global)(,(lazy|now|local|global))*)?|fire:{PROVIDER}"
+    rf"|close:{PROVIDER}|close-in-thread:{PROVIDER}|open-runtime|close-runtime|wake|check(:[a-z0-9-]+)?"
+    rf"|cycles:[0-9]{{1,6}}:{PROVIDER}|bounded|fork-child:{PROVIDER}|exit-fast|sleep:[0-9]{{1,6}}"
+    r"|run:[a-z0-9-]+)$"
 )
 STEP_HELP = (
     "open:P[:lazy|now,local|global], fire:P, close:P, close-in-thread:P, open-runtime, close-runtime, "
-    "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast, sleep:MS, run:TOOL"
+    "wake, check[:LABEL], cycles:N:P, bounded, fork-child:P, exit-fast, sleep:MS, run:TOOL "
+    "(P: a, b or origin; N and MS up to 6 digits; 64 characters at most)"
 )
 DRIVERS = ("dlm-driver", "dlm-driver-linked", "dlm-driver-tracepoints")
 # model: src/c/runtime.c built with the entry's flags; lttng-ust: the image's own liblttng-ust;
@@ -121,7 +126,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "steps": {
                             "type": "array",
                             "minItems": 1,
-                            "items": {"type": "string", "pattern": STEP_PATTERN},
+                            "items": {"type": "string", "pattern": STEP_PATTERN, "maxLength": 64},
                         },
                         "kinds": {"type": "array", "minItems": 1, "items": {"enum": list(RUNTIME_KINDS)}},
                     },
@@ -303,15 +308,36 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     return ""
 
 
+class StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+
+def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen and key != "<<":
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice (the first would be lost)", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
 def load_file(root: Path, name: str) -> dict[str, Any]:
     path = root / "matrix" / name
     label = f"matrix/{name}"
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_bytes().decode(), Loader=StrictLoader)
     except FileNotFoundError:
         raise ConfigError(label, "(file)", "missing", "restore it from git") from None
     except yaml.YAMLError as exc:
         raise ConfigError(label, "(syntax)", f"not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(label, "(encoding)", f"not UTF-8: {exc}") from None
     validator = jsonschema.Draft202012Validator(SCHEMAS[name])
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:

@@ -21,23 +21,39 @@ from typing import IO
 from dlmatrix.bases import Base, BaseProvider, BaseUnavailable
 from dlmatrix.budget import CellBudget, WorkEstimate
 from dlmatrix.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
+from dlmatrix.children import Cancelled
 from dlmatrix.config import Image, Matrix
-from dlmatrix.engine import Engine
+from dlmatrix.engine import START_HINT, Cleanup, ContainerFailed, Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.interrupts import Interrupted, shielded
 from dlmatrix.progress import RunProgress
 from dlmatrix.render import dockerfile_path, stale
 from dlmatrix.results import Cell, Environment, ResultSet, uniform_cells
 from dlmatrix.selection import Selection, suite_arguments, suite_timeout
 from dlmatrix.sources import SourceDirs, context_digest, upstream_context, verify, write_context
-from dlmatrix.suiteoutput import suite_cells, tail
+from dlmatrix.suiteoutput import parse_lines, suite_cells, tail
 
 BUILD_TIMEOUT_S = 1800
+TAG_SCHEME = "2"  # 2: images carry their inputs as labels (image_labels)
+WATCH_INTERVAL_S = 10  # the engine is asked every so often whether it still answers ...
+WATCH_MISSES = 2  # ... and the run stops when it missed this many times in a row
 
 
 def image_tag(image: Image, dockerfile: str, digest: str, base: Base, upstream: str = "") -> str:
     """Derived from every compiled input (not the catalog), so an unchanged image is found again."""
-    inputs = hashlib.sha256("\0".join([dockerfile, digest, base.image_id, image.base, upstream]).encode())
+    inputs = hashlib.sha256(
+        "\0".join([TAG_SCHEME, dockerfile, digest, base.image_id, image.base, upstream]).encode()
+    )
     return f"dlmatrix/{image.name}:{inputs.hexdigest()[:16]}"
+
+
+def image_labels(dockerfile: str, digest: str, base: Base) -> dict[str, str]:
+    """The inputs an image was built from, on the image: `dlmatrix prune` compares them with today's."""
+    return {
+        "org.dlmatrix.dockerfile": hashlib.sha256(dockerfile.encode()).hexdigest()[:16],
+        "org.dlmatrix.bundle": digest[:16],
+        "org.dlmatrix.base": base.image_id,
+    }
 
 
 def declared_env(image: Image) -> Environment:
@@ -106,6 +122,7 @@ class DockerBackend:
         previous: ResultSet | None = None,
         build_jobs: int | None = None,
         sources: SourceDirs | None = None,
+        logs: Path | None = None,
     ) -> None:
         self.matrix = matrix
         self.sources = sources or SourceDirs.from_option()
@@ -125,7 +142,13 @@ class DockerBackend:
         self.docker_version: str | None = None
         self.built: list[str] = []  # images this run had to build (the others were up to date)
         self.tags: dict[str, str] = {}  # image -> the tag its suite ran in
-        self.cells: list[Cell] = []
+        self.cells: list[Cell] = []  # what run() returned (kept for dlmatrix bench)
+        self.logs = logs  # where logs of failed builds are kept
+        self.lock = threading.Lock()
+        self.batches: dict[str, list[Cell]] = {}  # image -> its cells, once its suite is done
+        self.reading: dict[str, list[str]] = {}  # image -> the lines of its suite so far
+        self.failure: EngineFailure | None = None
+        self.cleanup = Cleanup()
 
     def images(self) -> list[Image]:
         return [i for i in self.matrix.images if fnmatchcase(i.name, self.selection.image)]
@@ -146,6 +169,8 @@ class DockerBackend:
         images = {image.name: image for image in self.images()}
         if not images:
             return []
+        watch = threading.Thread(target=self.watch_engine, name="engine-watch", daemon=True)
+        watch.start()
         pool = ThreadPoolExecutor(max_workers=len(images))
         try:
             futures = {
@@ -153,22 +178,76 @@ class DockerBackend:
                 for name in self.estimate.longest_first(images)
             }
             batches = [futures[name].result() for name in images]  # the declared order of images
-        except BaseException:
-            # Ctrl-C: no container outlives the run, and the workers stop waiting on them
-            self.stop.set()
-            self.engine.remove_all()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+            if self.failure is not None:
+                raise self.failure
+        except BaseException as stop:
+            self.abort(pool, stop)
+            raise self.failure or stop from None
+        finally:
+            self.stop.set()  # ends the engine watch
         pool.shutdown()
         return [cell for batch in batches for cell in batch]
+
+    def abort(self, pool: ThreadPoolExecutor, stop: BaseException) -> None:
+        """A signal, an engine failure or a bug: no container or child outlives the run, and the
+        workers stop waiting on them. Another signal meanwhile waits until this is done."""
+        with shielded():
+            self.stop.set()
+            self.cleanup = self.engine.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(stop, Interrupted):
+            stop.details += self.cleanup.lines()
+
+    def fail(self, failure: EngineFailure) -> None:
+        """The first engine failure stops the run; the workers see their children die."""
+        with self.lock:
+            if self.failure is None:
+                self.failure = failure
+        self.stop.set()
+        self.engine.children.kill_all()
+
+    def watch_engine(self) -> None:
+        """An engine that dies or freezes mid-run ends it within a minute, whatever is waiting on it."""
+        misses = 0
+        while not self.stop.wait(WATCH_INTERVAL_S):
+            cause = self.engine.unanswered()
+            misses = misses + 1 if cause else 0
+            if cause and misses >= WATCH_MISSES:
+                self.fail(
+                    EngineFailure(f"the Docker engine stopped answering during the run: {cause}", START_HINT)
+                )
+                return
+
+    def finished(self) -> list[Cell]:
+        """The cells that did run, whatever stopped the run: whole suites and the cells read so far
+        from suites cut short (kept in a partial file)."""
+        with self.lock:
+            done = [cell for batch in self.batches.values() for cell in batch]
+            reading = dict(self.reading)
+        for name, lines in reading.items():
+            done += parse_lines(self.matrix, name, list(lines)).cells
+        return done
 
     def provide_base(self, image: Image) -> Base:
         with self.base_locks[image.base]:  # the glibc and musl image of a suite share one base
             return self.bases.provide(image)
 
     def run_image(self, image: Image) -> list[Cell]:
+        try:
+            cells = self.image_cells(image)
+        except EngineFailure as failure:
+            self.fail(failure)
+            raise
+        with self.lock:
+            self.batches[image.name] = cells
+            self.reading.pop(image.name, None)
+        return cells
+
+    def image_cells(self, image: Image) -> list[Cell]:
         env = declared_env(image)
         with self.build_slots:
+            if self.stop.is_set():
+                raise Cancelled()
             try:
                 base = self.provide_base(image)
             except BaseUnavailable as missing:
@@ -176,9 +255,23 @@ class DockerBackend:
                 return self.uniform(env, "skipped", str(missing))
             tag = self.build(image, base)
         if tag is None:
-            self.progress.stage(image.name, "failed", f"build failed; log: {self.build_log(image)}")
-            return self.uniform(env, "build-error", self.build_log(image).read_text()[-4000:])
-        return self.run_suite(image, tag)
+            log = self.keep_log(image)
+            self.progress.stage(image.name, "failed", f"build failed; log: {log}")
+            return self.uniform(env, "build-error", f"log: {log}\n" + tail(log.read_text(errors="replace")))
+        try:
+            return self.run_suite(image, tag)
+        except ContainerFailed as failed:  # the engine answers: this image's cells only
+            self.progress.stage(image.name, "failed", failed.cause)
+            return self.uniform(env, "error", str(failed))
+
+    def keep_log(self, image: Image) -> Path:
+        """A failed build's log, kept under the output directory (the work directory goes away)."""
+        if self.logs is None:
+            return self.build_log(image)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        kept = self.logs / self.build_log(image).name
+        shutil.copyfile(self.build_log(image), kept)
+        return kept
 
     def uniform(self, env: Environment, result: str, message: str) -> list[Cell]:
         return uniform_cells(
@@ -207,7 +300,12 @@ class DockerBackend:
         self.progress.stage(image.name, "building", f"{tag} from {base.ref} ({base.how})")
         started = time.monotonic()
         built = self.engine.build(
-            tag, context, {"BASE_IMAGE": base.ref}, self.build_log(image), BUILD_TIMEOUT_S
+            tag,
+            context,
+            {"BASE_IMAGE": base.ref},
+            self.build_log(image),
+            BUILD_TIMEOUT_S,
+            image_labels(dockerfile, self.digest, base),
         )
         if built:
             self.built.append(image.name)
@@ -225,16 +323,19 @@ class DockerBackend:
         total = len(self.matrix.pairs(self.selection.scenario, self.selection.runtime))
         lines: list[str] = []
         expired = threading.Event()
-
-        def expire() -> None:
-            expired.set()
-            self.engine.remove(name)
+        with self.lock:
+            self.reading[image.name] = lines
 
         self.progress.stage(image.name, "running")
         self.progress.cells(image.name, 0, total)
-        timer = threading.Timer(timeout, expire)
         with self.engine.container(name, tag, args, stdin=self.catalog) as process:
             assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+
+            def expire() -> None:  # ends the reading below; leaving the block removes the container
+                expired.set()
+                process.kill()
+
+            timer = threading.Timer(timeout, expire)
             feeder = TokenFeeder(
                 self.budget, process.stdin, image.name, self.estimate.seconds.get(image.name, 0), self.stop
             )
@@ -246,11 +347,15 @@ class DockerBackend:
             finally:
                 timer.cancel()
                 feeder.finish()
+        if self.stop.is_set():
+            raise Cancelled()  # cut short by the stop: the partial file has what was read
         if expired.is_set():
             problem = f"the harness timeout of {timeout:.0f} s expired"
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
         cells, missing = suite_cells(self.matrix, declared_env(image), lines, problem, self.selection)
+        if missing:
+            self.engine.check(stderr, f"running the suite of {image.name}")  # or was it the engine?
         self.progress.stage(
             image.name,
             "failed" if missing else "done",

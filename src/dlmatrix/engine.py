@@ -1,17 +1,30 @@
-"""The Docker engine, driven through its CLI: every call and its failure in one place."""
+"""The Docker engine, driven through its CLI: every call, its deadline and its failure in one place."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlmatrix.children import Cancelled, Children
 from dlmatrix.errors import DlmatrixError
 
 START_HINT = "start one with `bash .ci/start-dockerd` (or `dockerd &` as root), or set DOCKER_HOST"
+GROUP_HINT = "add yourself to the docker group (`sudo usermod -aG docker $USER`), then log in again"
+FROZEN_HINT = "check `docker info`; restart the engine if it does not answer, then run again"
+DISK_HINT = "free space: `dlmatrix prune`, `docker builder prune`; then run again"
+NO_SPACE = "no space left on device"
+LABEL = "org.dlmatrix=1"  # on every image and container dlmatrix makes (`dlmatrix prune` finds them)
+# Deadlines (seconds) of calls that should answer at once: an engine that misses one is frozen.
+QUICK_S = 30
+PING_S = 20
+CLEANUP_S = 15
 
 # What every suite container gets: nothing to reach, nothing to gain, bounded.
 # fmt: off
@@ -23,104 +36,216 @@ SANDBOX = (
 # fmt: on
 
 
+class EngineFailure(DlmatrixError):
+    """The engine is gone, frozen or out of disk: the whole run stops (exit 2), results untouched."""
+
+
+class ContainerFailed(DlmatrixError):
+    """One container could not be created while the engine still answers: that image's cells only."""
+
+
+@dataclass
+class Cleanup:
+    """What a stop did with the run's containers."""
+
+    removed: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        lines = [f"removed container {name}" for name in self.removed]
+        if self.left:
+            lines.append(
+                f"could not remove {', '.join(self.left)} (the engine did not answer); they remove "
+                "themselves when they stop, or: docker rm -f " + " ".join(self.left)
+            )
+        return lines
+
+
+def failure_from(stderr: str, doing: str) -> EngineFailure | None:
+    """The engine failures a command's error output shows (the rest belong to the command)."""
+    text = stderr.lower()
+    if NO_SPACE in text:
+        return EngineFailure(f"the Docker engine ran out of disk space while {doing}", DISK_HINT)
+    if "permission denied" in text and "docker" in text and ".sock" in text:
+        return EngineFailure(f"this user may not use the Docker engine: {last_line(stderr)}", GROUP_HINT)
+    if "cannot connect to the docker daemon" in text or "is the docker daemon running" in text:
+        return EngineFailure(f"no Docker engine answers: {last_line(stderr)}", START_HINT)
+    return None
+
+
+def last_line(text: str) -> str:
+    return (text.strip().splitlines() or ["no answer"])[-1]
+
+
 class Engine:
-    """A docker CLI bound to one engine; tracks its running containers so they can be removed."""
+    """A docker CLI bound to one engine (DOCKER_HOST, if set); tracks what a run started so that a
+    stop can end it: its child processes and its containers (labelled with the run's id)."""
 
     def __init__(self, docker: str = "docker") -> None:
         self.docker = docker
-        self._running: set[str] = set()
+        self.children = Children()
+        self.run_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._containers: set[str] = set()
         self._lock = threading.Lock()
 
-    def _run(self, args: Sequence[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.docker, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
+    def _run(
+        self, args: Sequence[str], timeout: float = QUICK_S, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        try:
+            return self.children.run([self.docker, *args], timeout=timeout, input=input)
+        except subprocess.TimeoutExpired:
+            if self.children.cancelled.is_set():
+                raise Cancelled() from None
+            raise EngineFailure(
+                f"the Docker engine did not answer `docker {args[0]}` within {timeout:.0f} s", FROZEN_HINT
+            ) from None
 
     def server_version(self) -> str:
         """The engine's version, or a DlmatrixError saying why there is none and how to get one."""
         if shutil.which(self.docker) is None:
             raise DlmatrixError("the docker client is not installed", "apt-get install -y docker.io")
         try:
-            result = self._run(["version", "--format", "{{.Server.Version}}"], timeout=20)
-        except subprocess.TimeoutExpired:
-            raise DlmatrixError("the Docker engine did not answer within 20 s", START_HINT) from None
+            result = self._run(["version", "--format", "{{.Server.Version}}"], timeout=PING_S)
+        except EngineFailure:
+            raise EngineFailure(f"the Docker engine did not answer within {PING_S} s", START_HINT) from None
         if result.returncode != 0 or not result.stdout.strip():
-            cause = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-            raise DlmatrixError(f"no Docker engine answers: {cause}", START_HINT)
+            known = failure_from(result.stderr, "answering")
+            raise known or EngineFailure(f"no Docker engine answers: {last_line(result.stderr)}", START_HINT)
         return result.stdout.strip()
+
+    def unanswered(self) -> str | None:
+        """Why the engine does not answer now, or None when it does."""
+        try:
+            self.server_version()
+        except Cancelled:
+            return None
+        except DlmatrixError as error:
+            return error.cause
+        return None
+
+    def check(self, stderr: str, doing: str) -> None:
+        """Raises EngineFailure when a failed command was the engine's fault (gone, full, denied)."""
+        known = failure_from(stderr, doing)
+        if known is None and (cause := self.unanswered()) is not None:
+            known = EngineFailure(f"the Docker engine stopped answering while {doing}: {cause}", START_HINT)
+        if known is not None:
+            raise known
 
     def image_id(self, ref: str) -> str | None:
         result = self._run(["image", "inspect", "--format", "{{.Id}}", ref])
+        if result.returncode != 0 and "no such image" not in result.stderr.lower():
+            self.check(result.stderr, f"looking up {ref}")
         return result.stdout.strip() if result.returncode == 0 else None
 
     def pull(self, ref: str) -> bool:
         try:
             return self._run(["pull", "--quiet", ref], timeout=600).returncode == 0
-        except subprocess.TimeoutExpired:
-            return False
+        except EngineFailure:
+            return False  # a registry that does not answer is not the engine's failure
 
     def import_tarball(self, producer: Sequence[str], tag: str, log: Path, timeout: float = 1200) -> None:
         """Pipes a root file system tarball written by producer (mmdebstrap ... -) into docker import."""
         with log.open("w") as log_file:
-            maker = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=log_file)
-            assert maker.stdout is not None
-            importer = subprocess.run(
+            maker = self.children.popen(producer, stdout=subprocess.PIPE, stderr=log_file)
+            importer = self.children.popen(
                 [self.docker, "import", "--change", 'CMD ["/bin/sh"]', "-", tag],
                 stdin=maker.stdout,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=timeout,
-                check=False,
             )
+            assert maker.stdout is not None
             maker.stdout.close()
-            made = maker.wait(timeout=60)
+            try:
+                _, imported = importer.communicate(timeout=timeout)
+                made = maker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                maker.kill()
+                importer.kill()
+                raise DlmatrixError(f"building base {tag} offline took over {timeout:.0f} s") from None
+            finally:
+                self.children.forget(maker)
+                self.children.forget(importer)
+        if self.children.cancelled.is_set():
+            raise Cancelled()
         if made != 0 or importer.returncode != 0:
-            detail = log.read_text()[-1500:] + importer.stderr[-500:]
+            self.check(imported, f"importing base {tag}")
+            detail = log.read_text()[-1500:] + imported[-500:]
             raise DlmatrixError(
                 f"building base {tag} offline failed ({producer[0]} exit {made}, "
                 f"import exit {importer.returncode}):\n{detail}",
                 f"see {log}; check that Debian's archive is reachable",
             )
 
-    def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float) -> bool:
-        args = ["build", "--force-rm", "--tag", tag, "--label", "org.dlmatrix=1"]
+    def listing(self, args: Sequence[str]) -> list[str]:
+        """The lines a listing command (images, ps, inspect) prints; EngineFailure if it fails."""
+        result = self._run(args)
+        if result.returncode != 0:
+            self.check(result.stderr, f"running `docker {' '.join(args[:2])}`")
+            raise DlmatrixError(f"`docker {' '.join(args)}` failed: {last_line(result.stderr)}")
+        return result.stdout.splitlines()
+
+    def remove_image(self, ref: str) -> str | None:
+        """Untags (and frees) an image; the engine's reason when it refuses (a container uses it)."""
+        result = self._run(["rmi", ref], timeout=120)
+        return None if result.returncode == 0 else last_line(result.stderr)
+
+    def build(
+        self,
+        tag: str,
+        context: Path,
+        build_args: dict[str, str],
+        log: Path,
+        timeout: float,
+        labels: dict[str, str] | None = None,
+    ) -> bool:
+        """False when the build failed (its log says why); EngineFailure when the engine did."""
+        args = ["build", "--force-rm", "--tag", tag, "--label", LABEL]
+        for key, value in (labels or {}).items():
+            args += ["--label", f"{key}={value}"]
         for key, value in build_args.items():
             args += ["--build-arg", f"{key}={value}"]
         with log.open("w") as log_file:
             try:
-                result = subprocess.run(
-                    [self.docker, *args, str(context)],
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    timeout=timeout,
-                    check=False,
-                )
+                result = self.children.run([self.docker, *args, str(context)], timeout, stdout=log_file)
             except subprocess.TimeoutExpired:
                 log_file.write(f"\ndlmatrix: the build did not finish within {timeout:.0f} s\n")
                 return False
+        if result.returncode != 0:
+            self.check(log.read_text(errors="replace")[-4000:], f"building {tag}")
         return result.returncode == 0
 
     @contextmanager
     def container(
         self, name: str, image: str, args: Sequence[str], stdin: str | None = None
     ) -> Iterator[subprocess.Popen[str]]:
-        """Runs a sandboxed container and removes it on the way out, Ctrl-C included.
+        """Runs a sandboxed container and removes it on the way out, a stop included.
 
         Created first, then started attached: once create returns the container exists, so
-        the removal in `finally` cannot race its creation. With stdin, the container's
-        standard input starts with that text and stays open for the caller to write more.
+        the removal in `finally` cannot race its creation. It is also created with --rm: should
+        the engine not answer the removal, it removes the container itself once it stops (its
+        standard input closes with the attach, and dlm-suite then ends). With stdin, the
+        container's standard input starts with that text and stays open for the caller.
         """
         with self._lock:
-            self._running.add(name)
+            self._containers.add(name)
         interactive = ["--interactive"] if stdin is not None else []
-        created = self._run(["create", "--name", name, *interactive, *SANDBOX, image, *args], timeout=120)
+        labels = ["--label", LABEL, "--label", f"org.dlmatrix.run={self.run_id}"]
+        try:
+            created = self._run(
+                ["create", "--rm", "--name", name, *labels, *interactive, *SANDBOX, image, *args]
+            )
+        except BaseException:
+            self.remove(name)
+            raise
         if created.returncode != 0:
             self.remove(name)
-            raise DlmatrixError(
-                f"cannot create a container from {image}: {created.stderr.strip()}",
+            self.check(created.stderr, f"creating a container from {image}")
+            raise ContainerFailed(
+                f"cannot create a container from {image}: {last_line(created.stderr)}",
                 "check `docker info` and that the image exists (`docker images dlmatrix/*`)",
             )
-        process = subprocess.Popen(
+        process = self.children.popen(
             [self.docker, "start", "--attach", *interactive, name],
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -138,15 +263,50 @@ class Engine:
                 process.stdin = None  # communicate() would flush it
             process.kill()
             process.communicate()
+            self.children.forget(process)
             self.remove(name)
 
-    def remove(self, name: str) -> None:
-        with self._lock:
-            self._running.discard(name)
-        self._run(["rm", "--force", name], timeout=60)
+    def remove(self, name: str) -> bool:
+        """Removes a container of this run; False when the engine did not answer in time."""
+        try:
+            done = subprocess.run(
+                [self.docker, "rm", "--force", name], capture_output=True, timeout=CLEANUP_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return False
+        gone = done.returncode == 0 or b"no such container" in done.stderr.lower()
+        if gone:
+            with self._lock:
+                self._containers.discard(name)
+        return gone
 
-    def remove_all(self) -> None:
+    def cancel(self) -> Cleanup:
+        """Stops everything this run started: kills its children, removes its containers (also any
+        that a killed `docker create` may still have made: they carry the run's label)."""
+        self.children.kill_all()
         with self._lock:
-            names = list(self._running)
-        for name in names:
-            self.remove(name)
+            names = set(self._containers)
+        try:
+            listed = subprocess.run(
+                [
+                    self.docker,
+                    "ps",
+                    "--all",
+                    "--quiet",
+                    "--filter",
+                    f"label=org.dlmatrix.run={self.run_id}",
+                    "--format",
+                    "{{.Names}}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=CLEANUP_S,
+                check=False,
+            )
+            names.update(listed.stdout.split())
+        except subprocess.TimeoutExpired:
+            pass
+        cleanup = Cleanup()
+        for name in sorted(names):
+            (cleanup.removed if self.remove(name) else cleanup.left).append(name)
+        return cleanup

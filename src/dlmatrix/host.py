@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +9,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from dlmatrix.bundle import write_bundle
+from dlmatrix.children import Children
 from dlmatrix.config import Host, Matrix
 from dlmatrix.results import Cell, Environment, uniform_cells
 from dlmatrix.selection import Selection, suite_arguments, suite_timeout
@@ -18,8 +18,16 @@ from dlmatrix.suiteoutput import suite_cells, tail
 BUILD_TIMEOUT_S = 600
 
 
-def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection, jobs: int) -> list[Cell]:
+def run_host(
+    matrix: Matrix,
+    host: Host,
+    workdir: Path,
+    selection: Selection,
+    jobs: int,
+    children: Children | None = None,
+) -> list[Cell]:
     env = Environment(host.name, host.libc, None, host.cc)
+    children = children or Children()
     cc = shutil.which(host.cc)
     if cc is None:
         return uniform_cells(
@@ -31,13 +39,8 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection, jo
             selection.runtime,
         )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
-    build = subprocess.run(
-        ["sh", str(source / "build.sh"), str(source), str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CC": cc},
-        timeout=BUILD_TIMEOUT_S,
-        check=False,
+    build = children.run(
+        ["env", f"CC={cc}", "sh", str(source / "build.sh"), str(source), str(out)], BUILD_TIMEOUT_S
     )
     if build.returncode not in (0, 3):  # 3: some runtime variants failed; dlm-suite reports those
         return uniform_cells(
@@ -50,14 +53,7 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection, jo
         )
     command = [str(out / "bin" / "dlm-suite"), *suite_arguments(selection, jobs)]
     try:
-        run = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=suite_timeout(matrix, selection),
-            check=False,
-        )
+        run = children.run(command, suite_timeout(matrix, selection))
         stdout, problem = run.stdout, tail(run.stderr)
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
@@ -66,12 +62,20 @@ def run_host(matrix: Matrix, host: Host, workdir: Path, selection: Selection, jo
     return cells
 
 
-def run_hosts(matrix: Matrix, workdir: Path, selection: Selection, budget: int) -> list[Cell]:
-    """Every selected host environment at once, sharing the budget of attempts in flight."""
+def run_hosts(
+    matrix: Matrix, workdir: Path, selection: Selection, budget: int, children: Children | None = None
+) -> list[Cell]:
+    """Every selected host environment at once, sharing the budget of attempts in flight; a stop
+    (children.kill_all()) ends their builds and suites."""
+    children = children or Children()
     hosts = [h for h in matrix.hosts if fnmatchcase(h.name, selection.image)]
     if not hosts:
         return []
     jobs = max(1, budget // len(hosts))
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-        batches = list(pool.map(lambda h: run_host(matrix, h, workdir, selection, jobs), hosts))
+        try:
+            batches = list(pool.map(lambda h: run_host(matrix, h, workdir, selection, jobs, children), hosts))
+        except BaseException:
+            children.kill_all()
+            raise
     return [cell for batch in batches for cell in batch]

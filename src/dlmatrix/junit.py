@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections import defaultdict
-from pathlib import Path
 
 import junitparser as junit
 
 from dlmatrix.results import Cell, ResultSet
 
 HARNESS_PROBLEMS = ("error", "build-error")  # the cell could not be judged: an error, not a failure
+# What XML 1.0 cannot carry at all (control bytes such as ESC, lone surrogates, U+FFFE/U+FFFF).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Output as the program wrote it, with what XML cannot carry shown as \\xNN or \\uNNNN."""
+    return NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def testcase(cell: Cell) -> junit.TestCase:
@@ -26,22 +34,22 @@ def testcase(cell: Cell) -> junit.TestCase:
         ("expected", cell.expected),
         ("verdict", cell.verdict),
     ):
-        properties.add_property(junit.Property(name, str(value) if value is not None else ""))
+        properties.add_property(junit.Property(name, xml_text(str(value)) if value is not None else ""))
     case.append(properties)
-    message = f"{cell.result}, expected {cell.expected or 'nothing declared'}: {cell.reason}"
+    message = xml_text(f"{cell.result}, expected {cell.expected or 'nothing declared'}: {cell.reason}")
     if cell.verdict == "skipped":
-        case.result = [junit.Skipped(cell.stderr[:500] or "skipped")]
+        case.result = [junit.Skipped(xml_text(cell.stderr[:500]) or "skipped")]
     elif cell.outcome in HARNESS_PROBLEMS:
         case.result = [junit.Error(message, cell.outcome)]
-        case.system_err = cell.stderr
+        case.system_err = xml_text(cell.stderr)
     elif cell.verdict in ("unexpected", "flaky"):
         attempts = ", ".join(a.result for a in cell.attempts)
         case.result = [junit.Failure(f"{cell.verdict}: {message} (attempts: {attempts})", cell.verdict)]
-        case.system_err = cell.stderr
+        case.system_err = xml_text(cell.stderr)
     return case
 
 
-def write_junit(results: ResultSet, path: Path) -> None:
+def junit_xml(results: ResultSet) -> bytes:
     suites: dict[str, junit.TestSuite] = defaultdict(lambda: junit.TestSuite())
     for cell in results.cells:
         suite = suites[cell.image]
@@ -52,4 +60,6 @@ def write_junit(results: ResultSet, path: Path) -> None:
         suite.update_statistics()
         document.add_testsuite(suite)
     document.update_statistics()
-    document.write(str(path), pretty=True)
+    out = io.BytesIO()
+    document.write(out, pretty=True)
+    return out.getvalue()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -13,7 +12,7 @@ import jinja2
 from dlmatrix.changes import Changes, compare
 from dlmatrix.expectations import version_key
 from dlmatrix.headlines import headlines, seed_answer
-from dlmatrix.junit import write_junit
+from dlmatrix.junit import junit_xml
 from dlmatrix.results import Cell, ResultSet
 from dlmatrix.summary import summary_markdown
 
@@ -112,12 +111,11 @@ def render_html(results: ResultSet, changes: Changes | None = None) -> str:
     )
 
 
-def write_report(results: ResultSet, directory: Path, previous: ResultSet | None = None) -> list[Path]:
-    """index.html, junit.xml and summary.md beside results.json; returns what it wrote."""
-    directory.mkdir(parents=True, exist_ok=True)
+def report_files(results: ResultSet, previous: ResultSet | None = None) -> dict[str, str | bytes]:
+    """index.html, junit.xml and summary.md, to be written beside results.json (all at once)."""
     changes = compare(previous, results)
-    html, junit, summary = directory / "index.html", directory / "junit.xml", directory / "summary.md"
-    html.write_text(render_html(results, changes))
-    write_junit(results, junit)
-    summary.write_text(summary_markdown(results, changes))
-    return [html, junit, summary]
+    return {
+        "index.html": render_html(results, changes),
+        "junit.xml": junit_xml(results),
+        "summary.md": summary_markdown(results, changes),
+    }

@@ -158,7 +158,12 @@ def git_commit(root: Path) -> str | None:
 
 
 def run_metadata(
-    matrix: Matrix, started: datetime, backend: str, repeat: int, docker_version: str | None = None
+    matrix: Matrix,
+    started: datetime,
+    backend: str,
+    repeat: int,
+    docker_version: str | None = None,
+    selection: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "docker_version": docker_version,
@@ -171,6 +176,7 @@ def run_metadata(
         "repeat": repeat,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "selection": selection or {"image": "*", "scenario": "*", "runtime": "*"},
     }
 
 
@@ -189,20 +195,32 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def write_results(results: ResultSet, path: Path) -> None:
+def results_json(results: ResultSet) -> str:
+    """results.json's text, checked against its schema (a result that does not fit is a bug)."""
     data = to_json(results)
     jsonschema.validate(data, schema())
+    return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+
+def write_results(results: ResultSet, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+    path.write_text(results_json(results))
 
 
 def read_results(path: Path) -> ResultSet:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes().decode())
     except FileNotFoundError:
         raise DlmatrixError(f"{path} does not exist", "run `dlmatrix run --out DIR` first") from None
-    except json.JSONDecodeError as exc:
-        raise DlmatrixError(f"{path} is not JSON: {exc}", "re-run the matrix to regenerate it") from None
+    except IsADirectoryError:
+        raise DlmatrixError(f"{path} is a directory, not a results file", "name a results.json") from None
+    except OSError as exc:
+        raise DlmatrixError(f"cannot read {path}: {exc.strerror}", "check its permissions") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DlmatrixError(
+            f"{path} is not a results file (not UTF-8 JSON: {exc})",
+            "restore it (e.g. `git checkout` for reports/), or remove it; `dlmatrix run` then starts afresh",
+        ) from None
     try:
         jsonschema.validate(data, schema())
     except jsonschema.ValidationError as exc:

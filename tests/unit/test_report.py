@@ -14,7 +14,7 @@ from dlmatrix.cli import main
 from dlmatrix.config import load_matrix
 from dlmatrix.expectations import Rule
 from dlmatrix.headlines import headlines, seed_answer
-from dlmatrix.junit import write_junit
+from dlmatrix.junit import junit_xml
 from dlmatrix.report import render_html, state
 from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, write_results
 from dlmatrix.summary import summary_markdown
@@ -85,8 +85,7 @@ def test_program_output_is_escaped_everywhere(results, tmp_path):
     assert "\\u003cscript\\u003ealert" in html  # in the JSON island, which JS shows as text only
     summary = summary_markdown(ResultSet(RUN, cells), compare(None, ResultSet(RUN, cells)))
     assert "<script>" not in summary
-    write_junit(ResultSet(RUN, cells), tmp_path / "junit.xml")
-    ET.parse(tmp_path / "junit.xml")  # well-formed despite the markup
+    ET.fromstring(junit_xml(ResultSet(RUN, cells)))  # well-formed despite the markup
 
 
 def test_page_shows_the_matrix_grouped_by_libc_family(results):
@@ -212,8 +211,7 @@ def test_junit_keeps_failures_and_errors_apart(results, tmp_path):
     cells = flip(results.cells, "debian-bookworm-glibc", "app-linked", "pinned", "crash:SIGSEGV")
     cells = flip(cells, "debian-bookworm-musl", "app-linked", "pinned", "build-error")
     cells = flip(cells, "debian-bookworm-musl", "exit-fast", "pinned", "skipped")
-    write_junit(ResultSet(RUN, cells), tmp_path / "junit.xml")
-    root = ET.parse(tmp_path / "junit.xml").getroot()
+    root = ET.fromstring(junit_xml(ResultSet(RUN, cells)))
     cases = root.findall(".//testcase")
     assert len(cases) == len(cells)
     assert {s.get("name") for s in root.findall("testsuite")} == {

@@ -12,7 +12,7 @@ import pytest
 from dlmatrix.changes import compare
 from dlmatrix.report import render_html
 from dlmatrix.results import ResultSet
-from tests.test_report import RUN, cells_as_expected, flip
+from tests.unit.test_report import RUN, cells_as_expected, flip
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright comes with the test extra")

@@ -1,0 +1,71 @@
+"""The child processes of a run (docker CLI calls, builds, suites), so that a stop can end them all.
+
+Each child gets its own session: a Ctrl-C at the terminal reaches dlmatrix alone, which then
+stops its children itself, in order, instead of each of them reacting on its own.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Sequence
+from typing import IO, Any
+
+
+class Cancelled(Exception):
+    """The run is stopping: no new child is started, and the ones running were killed."""
+
+
+class Children:
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[Any]] = set()
+        self._lock = threading.Lock()
+        self.cancelled = threading.Event()
+
+    def popen(self, argv: Sequence[str], **options: Any) -> subprocess.Popen[Any]:
+        with self._lock:
+            if self.cancelled.is_set():
+                raise Cancelled()
+            process = subprocess.Popen(argv, start_new_session=True, **options)
+            self._running.add(process)
+        return process
+
+    def forget(self, process: subprocess.Popen[Any]) -> None:
+        with self._lock:
+            self._running.discard(process)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        timeout: float,
+        input: str | None = None,
+        stdout: int | IO[str] = subprocess.PIPE,
+    ) -> subprocess.CompletedProcess[str]:
+        """subprocess.run, killable by kill_all(); TimeoutExpired when the deadline passes."""
+        process = self.popen(
+            argv,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE if stdout == subprocess.PIPE else subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        try:
+            out, err = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as expired:
+            process.kill()
+            expired.stdout, expired.stderr = process.communicate()  # what it wrote before the deadline
+            raise
+        finally:
+            self.forget(process)
+        if self.cancelled.is_set():
+            raise Cancelled()
+        return subprocess.CompletedProcess(argv, process.returncode, out or "", err or "")
+
+    def kill_all(self) -> None:
+        """Kills every running child; from now on, starting one raises Cancelled."""
+        with self._lock:
+            self.cancelled.set()
+            running = list(self._running)
+        for process in running:
+            process.kill()

@@ -1,0 +1,65 @@
+"""SIGINT and SIGTERM: the first one stops the run (an exception in the main thread, so that every
+`finally` on the way out runs); while dlmatrix cleans up, another one waits instead of cutting
+the clean-up short."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """A BaseException, like KeyboardInterrupt: no `except Exception` may swallow a stop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.details: list[str] = []  # what the clean-up did, for the message
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM, as shells report them
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+_pending: list[int] = []
+
+
+def _raise(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def _remember(signum: int, _frame: FrameType | None) -> None:
+    _pending.append(signum)
+
+
+def install() -> None:
+    for signum in STOPPING:
+        signal.signal(signum, _raise)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Signals arriving inside are held until the block ends (it must end by itself, promptly)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers belong to the main thread; signals are delivered there anyway
+        return
+    previous = {signum: signal.signal(signum, _remember) for signum in STOPPING}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def held() -> list[int]:
+    """The signals that arrived while shielded (they changed nothing: the run was stopping)."""
+    return list(_pending)

@@ -1,0 +1,180 @@
+"""Bad input and faults cost one cell or one clear error, never a result (issue 9): the pure parts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from rich.console import Console
+
+from dlmatrix import cli
+from dlmatrix.changes import compare
+from dlmatrix.config import load_matrix
+from dlmatrix.engine import EngineFailure, failure_from
+from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.junit import junit_xml
+from dlmatrix.outdir import OutputDir
+from dlmatrix.results import Environment, ResultSet, judged_cell, read_results, write_results
+from tests.conftest import edit_yaml
+
+RUN = {
+    "tool": "dlmatrix",
+    "tool_version": "0",
+    "git_commit": None,
+    "host": "h",
+    "started": "2026-01-01T00:00:00+00:00",
+    "finished": "2026-01-01T00:00:01+00:00",
+    "backend": "docker",
+    "repeat": 1,
+}
+GLIBC = Environment("debian-bookworm-glibc", "glibc", "2.36", "gcc 12")
+ESCAPES = "ld.so: \x1b[31mbad LD_PRELOAD\x1b[0m\x00\x07 \ud800 \ufffe end"
+
+
+def cell(scenario="app-linked", runtime="pinned", stderr="", image=GLIBC):
+    matrix = load_matrix()
+    return judged_cell(matrix, image, scenario, runtime, ["exit:3"], [0.1], stderr=stderr, stdout=stderr)
+
+
+def test_control_bytes_in_output_are_escaped_in_junit_not_fatal(tmp_path, capsys):
+    results = ResultSet(dict(RUN), [cell(stderr=ESCAPES)])
+    root = ET.fromstring(junit_xml(results))
+    text = root.find(".//system-err")
+    assert text is not None and text.text is not None
+    assert "\\x1b[31mbad LD_PRELOAD\\x1b[0m\\x00\\x07 \\ud800 \\ufffe end" in text.text
+    # the same through `dlmatrix report`, from a results.json that carries them
+    write_results(results, tmp_path / "results.json")
+    assert cli.main(["report", str(tmp_path), "--previous", str(tmp_path / "results.json")]) == 0
+    ET.parse(tmp_path / "junit.xml")
+    assert {p.name for p in tmp_path.iterdir()} == {"results.json", "index.html", "junit.xml", "summary.md"}
+
+
+def test_results_that_are_not_utf8_are_a_clear_error(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_bytes(b'{"run": "\xff\xfe"}')
+    with pytest.raises(DlmatrixError, match=r"not a results file .not UTF-8 JSON") as caught:
+        read_results(path)
+    assert "remove it" in caught.value.fix
+
+
+def test_a_corrupt_previous_result_is_named_and_the_run_goes_on(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text('{"truncated')
+    args = argparse.Namespace(out=out, previous=None)
+    buffer = Console(file=open(tmp_path / "log", "w"), width=300)  # noqa: SIM115
+    assert cli.previous_results(load_matrix(), args, buffer) == (None, None)
+    buffer.file.close()
+    assert f"warning: not comparing with {out / 'results.json'}" in (tmp_path / "log").read_text()
+
+
+def test_output_directory_is_locked_for_one_run(tmp_path):
+    with (
+        OutputDir(tmp_path / "out"),
+        pytest.raises(DlmatrixError, match=r"another dlmatrix run .pid [0-9]+. is writing to"),
+    ):
+        OutputDir(tmp_path / "out").open()
+    with OutputDir(tmp_path / "out"):  # released at the end of the first run
+        pass
+    assert not (tmp_path / "out" / ".dlmatrix.lock").exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "under-a-file"])
+def test_an_output_directory_that_cannot_be_written_is_refused_before_any_work(tmp_path, kind):
+    (tmp_path / "file").write_text("x")
+    path = tmp_path / "file" if kind == "file" else tmp_path / "file" / "out"
+    with pytest.raises(DlmatrixError, match=r"file, not a directory|cannot write to --out"):
+        OutputDir(path).open()
+
+
+def test_artifacts_are_written_all_or_none(tmp_path):
+    out = tmp_path / "out"
+    with OutputDir(out) as directory:
+        directory.write({"results.json": "old", "index.html": "old"})
+        (out / "blocked").write_text("a file where a directory is needed")
+        with pytest.raises(DlmatrixError, match=r"nothing there was changed"):
+            directory.write({"results.json": "new", "index.html": "new", "blocked/junit.xml": b"new"})
+    assert (out / "results.json").read_text() == "old" and (out / "index.html").read_text() == "old"
+    assert sorted(p.name for p in out.iterdir()) == ["blocked", "index.html", "results.json"]
+
+
+def test_a_run_of_a_few_cells_does_not_remove_the_others():
+    previous = ResultSet(dict(RUN), [cell("app-linked"), cell("app-dlopen-dlclose"), cell("reopen")])
+    current = ResultSet({**RUN, "selection": {"image": "*", "scenario": "app-*", "runtime": "*"}}, [cell()])
+    changes = compare(previous, current)
+    assert [c.key[1] for c in changes.removed] == ["app-dlopen-dlclose"]  # selected, and gone
+
+
+def test_duplicate_yaml_keys_are_refused(project):
+    path = project / "matrix" / "runtimes.yaml"
+    path.write_text(
+        path.read_text().replace("  - name: pinned\n", "  - name: pinned\n    name: pinned2\n", 1)
+    )
+    with pytest.raises(ConfigError, match=r"runtimes.yaml: .syntax.: .*the key 'name' is given twice"):
+        load_matrix(project)
+
+
+@pytest.mark.parametrize("step", ["cycles:0:zz", "open:zz", "fire:c", "sleep:12345678", "check:" + "x" * 70])
+def test_steps_the_drivers_cannot_take_are_refused(project, step):
+    edit_yaml(project, "scenarios.yaml", lambda d: d["scenarios"][0]["steps"].append(step))
+    with pytest.raises(ConfigError, match=r"scenarios\[0\].steps\[\d+\]") as caught:
+        load_matrix(project)
+    assert "P: a, b or origin" in str(caught.value) or "too long" in str(caught.value)
+
+
+def test_names_longer_than_dlm_suite_holds_are_refused(project):
+    edit_yaml(project, "scenarios.yaml", lambda d: d["scenarios"][0].update(name="s" * 49))
+    with pytest.raises(ConfigError, match=r"scenarios\[0\].name: .* is too long"):
+        load_matrix(project)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "two"])
+def test_jobs_out_of_range_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.build_parser().parse_args(["run", "--out", "x", "--jobs", value])
+    assert caught.value.code == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+def test_a_bug_exits_70_with_its_traceback(monkeypatch, capsys):
+    def broken(*_: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "command_list", broken)
+    assert cli.main(["list"]) == cli.EXIT_BUG == 70
+    err = capsys.readouterr().err
+    assert "RuntimeError: a bug" in err and "this is a bug in dlmatrix" in err
+
+
+@pytest.mark.parametrize(
+    ("stderr", "cause", "fix"),
+    [
+        ("write /var/lib/docker/tmp/x: no space left on device", "ran out of disk space", "dlmatrix prune"),
+        (
+            "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock",
+            "may not use the Docker engine",
+            "docker group",
+        ),
+        (
+            "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?",
+            "no Docker",
+            "start",
+        ),
+    ],
+)
+def test_engine_failures_are_told_apart_from_command_failures(stderr, cause, fix):
+    failure = failure_from(stderr, "building x")
+    assert isinstance(failure, EngineFailure) and cause in failure.cause and fix in failure.fix
+    assert failure_from("COPY failed: file not found in build context", "building x") is None
+
+
+def test_partial_results_say_they_are_partial(tmp_path):
+    partial = ResultSet(dict(RUN), [cell()])
+    stop = EngineFailure("the Docker engine stopped answering during the run: gone", "restart it")
+    with OutputDir(tmp_path) as out:
+        cli.keep_partial(out, partial, stop)
+    data = json.loads((tmp_path / "results.partial.json").read_text())
+    assert data["run"]["partial"].startswith("the Docker engine stopped answering")
+    assert "the 1 cells that finished are in" in stop.fix and not (tmp_path / "results.json").exists()

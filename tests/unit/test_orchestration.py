@@ -1,0 +1,213 @@
+"""The docker backend's orchestration against a scripted engine, in seconds: which base each image
+gets, when an image is reused, and how a failure stays within its image or stops the run."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlmatrix.budget import CellBudget
+from dlmatrix.config import load_matrix
+from dlmatrix.containers import DockerBackend
+from dlmatrix.engine import Cleanup, ContainerFailed, Engine, EngineFailure
+from dlmatrix.expectations import expect
+from dlmatrix.selection import Selection
+from tests.conftest import Recorder
+
+MATRIX = load_matrix()
+LIBC = {"debian-bookworm-glibc": ("glibc", "2.36"), "debian-bookworm-musl": ("musl", "1.2.3")}
+SELECTION = Selection("app-linked", "pinned", "debian-bookworm-*")
+
+
+class FakeProcess:
+    """What `docker start --attach` gives: the suite's JSON lines on stdout."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.stdin = io.StringIO()
+        self.stdout = iter(lines)
+        self.stderr = io.StringIO("")
+
+    def wait(self) -> int:
+        return 0
+
+    def kill(self) -> None:
+        pass
+
+
+def suite_lines(image: str, result: str = "pass") -> list[str]:
+    family, version = LIBC[image]
+    lines = [json.dumps({"type": "env", "libc": {"family": family, "version": version}, "compiler": "cc"})]
+    for scenario, runtime in MATRIX.pairs(SELECTION.scenario, SELECTION.runtime):
+        expected = expect(MATRIX.rules, scenario.name, runtime.name, family, version).outcome
+        record: dict[str, Any] = {
+            "type": "cell",
+            "scenario": scenario.name,
+            "runtime": runtime.name,
+            "expected": expected,
+            "attempts": [{"result": result, "duration_s": 0.1}],
+            "evidence": {},
+            "stdout": "",
+            "stderr": "",
+        }
+        lines.append(json.dumps(record))
+    return [line + "\n" for line in lines]
+
+
+class ScriptedEngine(Engine):
+    """An engine whose answers a test sets: present images, pull, builds, containers."""
+
+    def __init__(self, present: set[str], pulls: bool = False) -> None:
+        super().__init__()
+        self.present = set(present)
+        self.pulls = pulls
+        self.calls: list[str] = []
+        self.build_ok: dict[str, bool] = {}
+        self.container_error: dict[str, Exception] = {}
+        self.cancelled = False
+
+    def server_version(self) -> str:
+        return "scripted"
+
+    def unanswered(self) -> str | None:
+        return None
+
+    def image_id(self, ref: str) -> str | None:
+        self.calls.append(f"inspect {ref}")
+        return f"sha256:{abs(hash(ref))}" if ref in self.present else None
+
+    def pull(self, ref: str) -> bool:
+        self.calls.append(f"pull {ref}")
+        if self.pulls:
+            self.present.add(ref)
+        return self.pulls
+
+    def import_tarball(self, producer: Any, tag: str, log: Path, timeout: float = 0) -> None:
+        self.calls.append(f"import {tag}")
+        self.present.add(tag)
+
+    def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float,
+              labels: dict[str, str] | None = None) -> bool:  # fmt: skip
+        image = tag.split("/")[1].split(":")[0]
+        self.calls.append(f"build {image} FROM {build_args['BASE_IMAGE']}")
+        ok = self.build_ok.get(image, True)
+        log.write_text("step 1/9\nE: Unable to locate package gcc-99\n" if not ok else "built\n")
+        if ok:
+            self.present.add(tag)
+        return ok
+
+    @contextmanager
+    def container(self, name: str, image: str, args: Any, stdin: str | None = None) -> Iterator[Any]:
+        short = image.split("/")[1].split(":")[0]
+        if short in self.container_error:
+            raise self.container_error[short]
+        yield FakeProcess(suite_lines(short))
+
+    def cancel(self) -> Cleanup:
+        self.cancelled = True
+        return Cleanup()
+
+
+def backend(engine: Engine, tmp_path: Path, selection: Selection = SELECTION) -> DockerBackend:
+    return DockerBackend(
+        MATRIX,
+        engine,
+        tmp_path / "work",
+        selection,
+        Recorder(),
+        CellBudget(4),
+        logs=tmp_path / "out" / "logs",
+    )
+
+
+def by_image(cells: list[Any]) -> dict[str, set[str]]:
+    seen: dict[str, set[str]] = {}
+    for cell in cells:
+        seen.setdefault(cell.image, set()).add(cell.outcome)
+    return seen
+
+
+def test_base_fallback_order_present_then_local_then_pull_then_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr("dlmatrix.bases.shutil.which", lambda _: "/usr/bin/mmdebstrap")
+    engine = ScriptedEngine(present=set())
+    cells = backend(engine, tmp_path).run()
+    base = "debian:bookworm"
+    lookups = [c for c in engine.calls if base in c and not c.startswith("build")]
+    # the glibc and musl image share one base: looked up, pulled once (the registry failed), built
+    # offline once; the second image then finds the local tag present
+    assert lookups[:4] == [f"inspect {base}", f"inspect dlmatrix-base/{base}", f"pull {base}",
+                           f"import dlmatrix-base/{base}"]  # fmt: skip
+    assert engine.calls.count(f"pull {base}") == 1 and engine.calls.count(f"import dlmatrix-base/{base}") == 1
+    assert {c for c in engine.calls if c.startswith("build")} == {
+        f"build debian-bookworm-glibc FROM dlmatrix-base/{base}",
+        f"build debian-bookworm-musl FROM dlmatrix-base/{base}",
+    }
+    assert by_image(cells) == {"debian-bookworm-glibc": {"pass"}, "debian-bookworm-musl": {"pass"}}
+
+
+def test_a_pulled_base_is_preferred_to_an_offline_build(tmp_path):
+    engine = ScriptedEngine(present=set(), pulls=True)
+    backend(engine, tmp_path).run()
+    assert not [c for c in engine.calls if c.startswith("import")]
+    assert "build debian-bookworm-glibc FROM debian:bookworm" in engine.calls
+
+
+def test_a_registry_only_base_that_cannot_be_pulled_skips_its_cells(tmp_path):
+    engine = ScriptedEngine(present=set())
+    cells = backend(engine, tmp_path, Selection("app-linked", "pinned", "alpine-*")).run()
+    assert cells and {c.outcome for c in cells} == {"skipped"}
+    assert all("has no offline recipe" in c.stderr for c in cells)
+
+
+def test_an_image_whose_inputs_did_not_change_is_not_rebuilt(tmp_path):
+    engine = ScriptedEngine(present={"debian:bookworm"})
+    first = backend(engine, tmp_path)
+    first.run()
+    assert sorted(first.built) == ["debian-bookworm-glibc", "debian-bookworm-musl"]
+    engine.calls.clear()
+    again = backend(engine, tmp_path)
+    again.run()
+    assert again.built == [] and not [c for c in engine.calls if c.startswith("build")]
+    assert again.tags == first.tags
+
+
+def test_a_failed_build_costs_that_images_cells_and_keeps_its_log(tmp_path):
+    engine = ScriptedEngine(present={"debian:bookworm"})
+    engine.build_ok["debian-bookworm-musl"] = False
+    cells = backend(engine, tmp_path).run()
+    assert by_image(cells) == {"debian-bookworm-glibc": {"pass"}, "debian-bookworm-musl": {"build-error"}}
+    kept = tmp_path / "out" / "logs" / "build-debian-bookworm-musl.log"
+    assert "gcc-99" in kept.read_text()
+    musl = [c for c in cells if c.image == "debian-bookworm-musl"]
+    assert all(c.stderr.startswith(f"log: {kept}") and "gcc-99" in c.stderr for c in musl)
+
+
+def test_a_container_that_cannot_be_created_costs_only_its_image(tmp_path):
+    engine = ScriptedEngine(present={"debian:bookworm"})
+    engine.container_error["debian-bookworm-glibc"] = ContainerFailed("cannot create a container: bad")
+    cells = backend(engine, tmp_path).run()
+    assert by_image(cells) == {"debian-bookworm-glibc": {"error"}, "debian-bookworm-musl": {"pass"}}
+    assert not engine.cancelled
+
+
+def test_an_engine_failure_stops_the_run_and_keeps_what_finished(tmp_path):
+    engine = ScriptedEngine(present={"debian:bookworm"})
+    engine.container_error["debian-bookworm-glibc"] = EngineFailure("the Docker engine ran out of disk space")
+    run = backend(engine, tmp_path)
+    with pytest.raises(EngineFailure, match="out of disk space"):
+        run.run()
+    assert engine.cancelled
+    assert {c.image for c in run.finished()} <= {"debian-bookworm-musl"}
+
+
+def test_base_unavailable_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setattr("dlmatrix.bases.shutil.which", lambda _: None)
+    engine = ScriptedEngine(present=set())
+    cells = backend(engine, tmp_path).run()
+    assert {c.outcome for c in cells} == {"skipped"}
+    assert all("mmdebstrap is not installed" in c.stderr for c in cells)
