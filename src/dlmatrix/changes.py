@@ -62,14 +62,16 @@ def compare(previous: ResultSet | None, current: ResultSet) -> Changes:
     changes.removed = [
         Change(key, describe(cell), "")
         for key, cell in before.items()
-        if key not in after and selected(cell, current.run)
+        if key not in after and selected(cell, previous.run, current.run)
     ]
     return changes
 
 
-def selected(cell: Cell, run: dict[str, Any]) -> bool:
-    """Whether a run's selection (its --image, --scenario, --runtime) covers a cell: a cell a run
-    did not select was not removed by it."""
+def selected(cell: Cell, before: dict[str, Any], run: dict[str, Any]) -> bool:
+    """Whether a run covers a cell of the run before: same backend, and its selection (--image,
+    --scenario, --runtime) takes the cell. A cell a run did not select was not removed by it."""
+    if before.get("backend") != run.get("backend"):
+        return False
     chosen = run.get("selection") or {}
     return all(
         fnmatchcase(value, chosen.get(axis, "*"))

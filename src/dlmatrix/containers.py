@@ -23,7 +23,7 @@ from dlmatrix.budget import CellBudget, WorkEstimate
 from dlmatrix.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
 from dlmatrix.children import Cancelled
 from dlmatrix.config import Image, Matrix
-from dlmatrix.engine import START_HINT, Cleanup, ContainerFailed, Engine, EngineFailure
+from dlmatrix.engine import START_HINT, ContainerFailed, Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import Interrupted, shielded
 from dlmatrix.progress import RunProgress
@@ -148,7 +148,6 @@ class DockerBackend:
         self.batches: dict[str, list[Cell]] = {}  # image -> its cells, once its suite is done
         self.reading: dict[str, list[str]] = {}  # image -> the lines of its suite so far
         self.failure: EngineFailure | None = None
-        self.cleanup = Cleanup()
 
     def images(self) -> list[Image]:
         return [i for i in self.matrix.images if fnmatchcase(i.name, self.selection.image)]
@@ -193,10 +192,13 @@ class DockerBackend:
         workers stop waiting on them. Another signal meanwhile waits until this is done."""
         with shielded():
             self.stop.set()
-            self.cleanup = self.engine.cancel()
+            self.engine.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+        notes = self.engine.cleanup().lines()
         if isinstance(stop, Interrupted):
-            stop.details += self.cleanup.lines()
+            stop.details += notes
+        elif self.failure is not None and notes:
+            self.failure.fix += "; " + "; ".join(notes)
 
     def fail(self, failure: EngineFailure) -> None:
         """The first engine failure stops the run; the workers see their children die."""

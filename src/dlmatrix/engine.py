@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -54,9 +55,10 @@ class Cleanup:
     def lines(self) -> list[str]:
         lines = [f"removed container {name}" for name in self.removed]
         if self.left:
+            names = " ".join(entry.partition(" ")[0] for entry in self.left)
             lines.append(
-                f"could not remove {', '.join(self.left)} (the engine did not answer); they remove "
-                "themselves when they stop, or: docker rm -f " + " ".join(self.left)
+                f"could not remove {', '.join(self.left)}; created with --rm, they go once they "
+                f"stop and the engine answers, or: docker rm -f {names}"
             )
         return lines
 
@@ -86,6 +88,8 @@ class Engine:
         self.children = Children()
         self.run_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._containers: set[str] = set()
+        self._removed_in_stop: set[str] = set()  # containers removed once the run was stopping
+        self._left: dict[str, str] = {}  # containers that could not be removed, and why
         self._lock = threading.Lock()
 
     def _run(
@@ -267,20 +271,37 @@ class Engine:
             self.remove(name)
 
     def remove(self, name: str) -> bool:
-        """Removes a container of this run; False when the engine did not answer in time."""
+        """Removes a container of this run; False when the engine did not do it in time."""
+        reason = self._remove(name)
+        with self._lock:
+            if reason is None:
+                self._containers.discard(name)
+                self._left.pop(name, None)
+                if self.children.cancelled.is_set():
+                    self._removed_in_stop.add(name)
+            else:
+                self._left[name] = reason
+        return reason is None
+
+    def _remove(self, name: str) -> str | None:
+        """None once the container is gone, else why it is not."""
+        deadline = time.monotonic() + CLEANUP_S
         try:
             done = subprocess.run(
-                [self.docker, "rm", "--force", name], capture_output=True, timeout=CLEANUP_S, check=False
+                [self.docker, "rm", "--force", name], capture_output=True, text=True, timeout=CLEANUP_S
             )
+            while "already in progress" in done.stderr and time.monotonic() < deadline:
+                time.sleep(0.2)  # the engine removes it itself (--rm): wait until it is gone
+                done = subprocess.run(
+                    [self.docker, "rm", "--force", name], capture_output=True, text=True, timeout=CLEANUP_S
+                )
         except subprocess.TimeoutExpired:
-            return False
-        gone = done.returncode == 0 or b"no such container" in done.stderr.lower()
-        if gone:
-            with self._lock:
-                self._containers.discard(name)
-        return gone
+            return f"the engine did not answer within {CLEANUP_S} s"
+        if done.returncode == 0 or "no such container" in done.stderr.lower():
+            return None
+        return last_line(done.stderr)
 
-    def cancel(self) -> Cleanup:
+    def cancel(self) -> None:
         """Stops everything this run started: kills its children, removes its containers (also any
         that a killed `docker create` may still have made: they carry the run's label)."""
         self.children.kill_all()
@@ -288,25 +309,17 @@ class Engine:
             names = set(self._containers)
         try:
             listed = subprocess.run(
-                [
-                    self.docker,
-                    "ps",
-                    "--all",
-                    "--quiet",
-                    "--filter",
-                    f"label=org.dlmatrix.run={self.run_id}",
-                    "--format",
-                    "{{.Names}}",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=CLEANUP_S,
-                check=False,
-            )
+                [self.docker, "ps", "--all", "--filter", f"label=org.dlmatrix.run={self.run_id}",
+                 "--format", "{{.Names}}"],
+                capture_output=True, text=True, timeout=CLEANUP_S, check=False,
+            )  # fmt: skip
             names.update(listed.stdout.split())
         except subprocess.TimeoutExpired:
             pass
-        cleanup = Cleanup()
         for name in sorted(names):
-            (cleanup.removed if self.remove(name) else cleanup.left).append(name)
-        return cleanup
+            self.remove(name)
+
+    def cleanup(self) -> Cleanup:
+        """What the stop did with the run's containers (ask once the workers have finished)."""
+        with self._lock:
+            return Cleanup(sorted(self._removed_in_stop), [f"{n} ({why})" for n, why in self._left.items()])

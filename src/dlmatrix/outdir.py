@@ -34,10 +34,10 @@ class OutputDir:
 
     def open(self) -> None:
         """Creates the directory if need be and takes its lock; a second run into it is refused."""
-        if self.path.exists() and not self.path.is_dir():
-            raise DlmatrixError(f"--out {self.path} is a file, not a directory", "choose a directory")
         lock = self.path / LOCK
         try:
+            if self.path.exists() and not self.path.is_dir():
+                raise DlmatrixError(f"--out {self.path} is a file, not a directory", "choose a directory")
             self.path.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:

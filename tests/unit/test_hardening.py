@@ -105,6 +105,8 @@ def test_a_run_of_a_few_cells_does_not_remove_the_others():
     current = ResultSet({**RUN, "selection": {"image": "*", "scenario": "app-*", "runtime": "*"}}, [cell()])
     changes = compare(previous, current)
     assert [c.key[1] for c in changes.removed] == ["app-dlopen-dlclose"]  # selected, and gone
+    on_the_host = ResultSet({**current.run, "backend": "host", "selection": {}}, current.cells)
+    assert compare(previous, on_the_host).removed == []  # another backend covers other environments
 
 
 def test_duplicate_yaml_keys_are_refused(project):

@@ -15,7 +15,7 @@ import pytest
 from dlmatrix.budget import CellBudget
 from dlmatrix.config import load_matrix
 from dlmatrix.containers import DockerBackend
-from dlmatrix.engine import Cleanup, ContainerFailed, Engine, EngineFailure
+from dlmatrix.engine import ContainerFailed, Engine, EngineFailure
 from dlmatrix.expectations import expect
 from dlmatrix.selection import Selection
 from tests.conftest import Recorder
@@ -108,9 +108,8 @@ class ScriptedEngine(Engine):
             raise self.container_error[short]
         yield FakeProcess(suite_lines(short))
 
-    def cancel(self) -> Cleanup:
+    def cancel(self) -> None:
         self.cancelled = True
-        return Cleanup()
 
 
 def backend(engine: Engine, tmp_path: Path, selection: Selection = SELECTION) -> DockerBackend:
