@@ -6,10 +6,16 @@ stops its children itself, in order, instead of each of them reacting on its own
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from typing import IO, Any
+
+GRACE_S = 5  # how long a child may take to clean up after SIGTERM
 
 
 class Cancelled(Exception):
@@ -62,10 +68,22 @@ class Children:
             raise Cancelled()
         return subprocess.CompletedProcess(argv, process.returncode, out or "", err or "")
 
-    def kill_all(self) -> None:
-        """Kills every running child; from now on, starting one raises Cancelled."""
+    def kill_all(self, grace: float = GRACE_S) -> None:
+        """Ends every running child and what it started (its process group): SIGTERM first, so
+        that mmdebstrap removes its temporary directory, then SIGKILL after grace seconds.
+        From now on, starting a child raises Cancelled."""
         with self._lock:
             self.cancelled.set()
             running = list(self._running)
         for process in running:
-            process.kill()
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            _signal_group(process, signal.SIGKILL)  # also what the child left running
+
+
+def _signal_group(process: subprocess.Popen[Any], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)

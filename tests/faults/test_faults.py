@@ -4,6 +4,7 @@ that earlier results are intact."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -270,13 +272,45 @@ def test_a_user_outside_the_docker_group_is_told_to_join_it(engine, tmp_path):
         pytest.skip("needs root to run as another user")
     home = Path(tempfile.mkdtemp(prefix="dlmatrix-nobody-"))  # pytest's directories are private
     home.chmod(0o777)
-    out = home / "out"
-    done = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         sys.executable, "-m", "dlmatrix", "run", "--backend", "docker", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "HOME": str(home), "DOCKER_HOST": ""},
-    )  # fmt: skip
+    with traversable(Path(sys.prefix)), traversable(Path(__file__)):
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             sys.executable, "-m", "dlmatrix", "run", "--backend", "docker", "--out", str(home / "out")],
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "HOME": str(home), "DOCKER_HOST": ""},
+        )  # fmt: skip
     shutil.rmtree(home)
     assert done.returncode == 2, done.stderr
     assert "may not use the Docker engine" in done.stderr and "usermod -aG docker" in done.stderr
+
+
+@contextlib.contextmanager
+def traversable(path: Path) -> Iterator[None]:
+    """Lets other users pass through path's directories (tox keeps .tox private) for a while."""
+    changed = [(p, p.stat().st_mode) for p in path.resolve().parents if not p.stat().st_mode & 0o001]
+    changed += [(p, p.stat().st_mode) for p in [path] if path.is_dir() and not p.stat().st_mode & 0o001]
+    for directory, mode in changed:
+        directory.chmod(mode | 0o005)
+    try:
+        yield
+    finally:
+        for directory, mode in changed:
+            directory.chmod(mode)
+
+
+def test_a_signal_while_a_base_is_built_offline_ends_mmdebstrap_and_its_files(private_engine, tmp_path):
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("MMDEBSTRAP MISSING: offline bases not exercised")
+    env = {"DOCKER_HOST": private_engine.host}
+    run = Run(REPO, ["bases", "--image", "debian-trixie-glibc"], tmp_path / "tmp", env)
+    deadline = time.monotonic() + 120
+    while not children_of("mmdebstrap --quiet"):
+        assert time.monotonic() < deadline and run.process.poll() is None, "mmdebstrap never started"
+        time.sleep(0.2)
+    time.sleep(3)  # it is downloading
+    run.signal(signal.SIGTERM)
+    exit_code, output = run.finish(timeout=60)
+    assert exit_code == 143, output
+    assert children_of("mmdebstrap --quiet") == [] and children_of("docker import") == []
+    assert [p.name for p in run.tmpdir.iterdir()] in ([], ["dlmatrix-bases"]), "mmdebstrap left files"
+    assert private_engine.docker("image", "inspect", "dlmatrix-base/debian:trixie").returncode != 0

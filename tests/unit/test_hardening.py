@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
+import threading
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -11,9 +16,11 @@ from rich.console import Console
 
 from dlmatrix import cli
 from dlmatrix.changes import compare
+from dlmatrix.children import Cancelled, Children
 from dlmatrix.config import load_matrix
 from dlmatrix.engine import EngineFailure, failure_from
 from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.interrupts import Interrupted
 from dlmatrix.junit import junit_xml
 from dlmatrix.outdir import OutputDir
 from dlmatrix.results import Environment, ResultSet, judged_cell, read_results, write_results
@@ -180,3 +187,55 @@ def test_partial_results_say_they_are_partial(tmp_path):
     data = json.loads((tmp_path / "results.partial.json").read_text())
     assert data["run"]["partial"].startswith("the Docker engine stopped answering")
     assert "the 1 cells that finished are in" in stop.fix and not (tmp_path / "results.json").exists()
+
+
+def test_a_signal_while_writing_leaves_the_old_files_and_no_temporary_one(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    with OutputDir(out) as directory:
+        directory.write({"results.json": "old", "index.html": "old"})
+        calls = []
+
+        def interrupted_fsync(descriptor: int) -> None:
+            calls.append(descriptor)
+            if len(calls) == 2:
+                raise Interrupted(signal.SIGTERM)
+
+        monkeypatch.setattr(os, "fsync", interrupted_fsync)
+        with pytest.raises(Interrupted):
+            directory.write({"results.json": "new", "index.html": "new"})
+    assert (out / "results.json").read_text() == "old" and (out / "index.html").read_text() == "old"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "results.json"]
+
+
+def test_a_stop_ends_each_child_with_what_it_started(tmp_path):
+    children = Children()
+    marker = tmp_path / "grandchild-ran"
+
+    def run() -> None:
+        with contextlib.suppress(Cancelled):
+            children.run(["sh", "-c", f"sleep 30 & sleep 30; touch {marker}"], timeout=60)
+
+    started = threading.Thread(target=run, daemon=True)
+    started.start()
+    deadline = time.monotonic() + 10
+    while not children._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (leader,) = children._running
+    children.kill_all(grace=1)
+    started.join(timeout=10)
+    assert not started.is_alive() and not marker.exists()
+    assert group_gone(leader.pid)  # the backgrounded sleep too
+    with pytest.raises(Cancelled):
+        children.run(["true"], timeout=5)
+
+
+def group_gone(group: int) -> bool:
+    """Whether a process group has no member left (once its zombies are reaped)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
