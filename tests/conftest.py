@@ -13,6 +13,8 @@ import pytest
 import yaml
 from rich.console import Console
 
+from dlmatrix.engine import Engine
+from dlmatrix.errors import DlmatrixError
 from dlmatrix.progress import RunProgress
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +28,17 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "src" / "c", root / "src" / "c")
     shutil.copytree(REPO / "dockerfiles", root / "dockerfiles")
     return root
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The Docker engine the docker and fault tests use; they skip, loudly, only without one."""
+    engine = Engine()
+    try:
+        engine.server_version()
+    except DlmatrixError as missing:
+        pytest.skip(f"NO DOCKER ENGINE, docker and fault-injection tests not run: {missing}")
+    return engine
 
 
 class Recorder(RunProgress):

@@ -21,7 +21,6 @@ from dlmatrix.budget import CellBudget
 from dlmatrix.config import load_matrix
 from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import Engine
-from dlmatrix.errors import DlmatrixError
 from dlmatrix.selection import Selection
 from tests.conftest import REPO, Recorder, edit_yaml
 
@@ -102,16 +101,6 @@ def children_of(marker: str) -> list[str]:
     """Processes (docker CLI calls) whose command line names marker: none may outlive a run."""
     found = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True, check=False)
     return [line for line in found.stdout.splitlines() if "pgrep" not in line]
-
-
-@pytest.fixture(scope="session")
-def engine() -> Engine:
-    engine = Engine()
-    try:
-        engine.server_version()
-    except DlmatrixError as missing:
-        pytest.skip(f"NO DOCKER ENGINE, fault-injection tests not run: {missing}")
-    return engine
 
 
 @pytest.fixture

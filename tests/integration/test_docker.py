@@ -63,16 +63,6 @@ def need_sources(sources: Path | None) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    engine = Engine()
-    try:
-        engine.server_version()
-    except DlmatrixError as missing:
-        pytest.skip(f"NO DOCKER ENGINE, docker tests not run: {missing}")
-    return engine
-
-
 class Built:
     """The bookworm glibc and musl images, built (from nothing where nothing exists) and run once."""
 
