@@ -314,3 +314,20 @@ def test_a_signal_while_a_base_is_built_offline_ends_mmdebstrap_and_its_files(pr
     assert children_of("mmdebstrap --quiet") == [] and children_of("docker import") == []
     assert [p.name for p in run.tmpdir.iterdir()] in ([], ["dlmatrix-bases"]), "mmdebstrap left files"
     assert private_engine.docker("image", "inspect", "dlmatrix-base/debian:trixie").returncode != 0
+
+
+def test_a_signal_during_a_host_run_ends_every_attempt(slow_project, tmp_path):
+    out = tmp_path / "out"
+    before = earlier_results(out)
+    args = ["run", "--backend", "host", "--image", "host-glibc", "--scenario", "zz-slow", "--out", str(out)]
+    run = Run(slow_project, args, tmp_path / "tmp")
+    deadline = time.monotonic() + 120
+    while not children_of("dlm-driver open a fire a sleep 60000"):  # the driver splits its steps
+        assert time.monotonic() < deadline and run.process.poll() is None, "the attempts never started"
+        time.sleep(0.2)
+    run.signal(signal.SIGTERM)
+    exit_code, output = run.finish(timeout=60)
+    assert exit_code == 143, output
+    assert children_of("dlm-driver open a fire a sleep 60000") == [] and children_of("dlm-suite") == []
+    assert (out / "results.json").read_bytes() == before
+    assert list(run.tmpdir.glob("dlmatrix-*")) == []
