@@ -206,22 +206,55 @@ class PrivateEngine:
         return (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
 
 
-@pytest.fixture
-def private_engine(engine: Engine, musl_tag: str) -> Iterator[PrivateEngine]:
+def need_a_private_engine() -> None:
     if os.geteuid() != 0 or shutil.which("dockerd") is None:
         pytest.skip("PRIVATE ENGINE UNAVAILABLE (needs root and dockerd): engine faults not injected")
-    root = Path(tempfile.mkdtemp(prefix="dlmfault-", dir="/tmp"))  # a short path: socket names are short
+
+
+@contextlib.contextmanager
+def private_engine_in(root: Path) -> Iterator[PrivateEngine]:
+    """A private engine under root, stopped, unmounted and removed afterwards, whatever was done to it."""
     private = PrivateEngine(root)
-    private.start()
-    private.load(musl_tag, BASE)
-    yield private
-    private.stop()
-    private.start()  # a clean stop after a kill: the engine unmounts what it left
-    for name in private.docker("ps", "--all", "--quiet").stdout.split():
-        private.docker("rm", "--force", name)
-    private.stop()
-    subprocess.run(["ip", "link", "delete", PrivateEngine.BRIDGE], check=False)
-    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    for mount in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
-        subprocess.run(["umount", "--lazy", mount], check=False)  # the engine's own bind of its data root
-    shutil.rmtree(root)
+    try:
+        private.start()
+        yield private
+    finally:
+        private.stop()
+        private.start()  # a clean stop after a kill: the engine unmounts what it left
+        for name in private.docker("ps", "--all", "--quiet").stdout.split():
+            private.docker("rm", "--force", name)
+        private.stop()
+        subprocess.run(["ip", "link", "delete", PrivateEngine.BRIDGE], check=False)
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+        for mount in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
+            subprocess.run(["umount", "--lazy", mount], check=False)  # the engine's bind of its data root
+        shutil.rmtree(root)
+
+
+def short_root() -> Path:
+    return Path(tempfile.mkdtemp(prefix="dlmfault-", dir="/tmp"))  # socket paths must be short
+
+
+@pytest.fixture
+def private_engine(engine: Engine, musl_tag: str) -> Iterator[PrivateEngine]:
+    need_a_private_engine()
+    with private_engine_in(short_root()) as private:
+        private.load(musl_tag, BASE)
+        yield private
+
+
+@pytest.fixture
+def full_engine(engine: Engine) -> Iterator[PrivateEngine]:
+    """A private engine whose data root (a 700 MiB tmpfs) holds the base and is then filled up."""
+    need_a_private_engine()
+    root = short_root()
+    (root / "data").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700m", "tmpfs", str(root / "data")], check=True)
+    with private_engine_in(root) as private:
+        private.load(BASE)
+        free = shutil.disk_usage(root / "data").free
+        filler = root / "data" / "filler"
+        with filler.open("wb") as handle:
+            os.posix_fallocate(handle.fileno(), 0, max(free - 4096, 1))
+        yield private
+        filler.unlink()  # room for the engine's clean stop

@@ -331,3 +331,16 @@ def test_a_signal_during_a_host_run_ends_every_attempt(slow_project, tmp_path):
     assert children_of("dlm-driver open a fire a sleep 60000") == [] and children_of("dlm-suite") == []
     assert (out / "results.json").read_bytes() == before
     assert list(run.tmpdir.glob("dlmatrix-*")) == []
+
+
+def test_an_engine_out_of_disk_ends_the_run_with_exit_2(full_engine, tmp_path):
+    out = tmp_path / "out"
+    before = earlier_results(out)
+    run = Run(REPO, [*SLOW_RUN, "--scenario", "app-linked", "--out", str(out)], tmp_path / "tmp",
+              {"DOCKER_HOST": full_engine.host})  # fmt: skip
+    exit_code, output = run.finish(timeout=300)
+    assert exit_code == 2, output
+    assert f"the Docker engine ran out of disk space while building dlmatrix/{IMAGE}:" in output
+    assert "dlmatrix prune" in output and "Traceback" not in output
+    assert (out / "results.json").read_bytes() == before and not (out / "index.html").exists()
+    assert children_of(str(run.tmpdir)) == [] and list(run.tmpdir.glob("dlmatrix-*")) == []
