@@ -47,19 +47,19 @@ def install() -> None:
 
 
 @contextmanager
-def shielded() -> Iterator[None]:
-    """Signals arriving inside are held until the block ends (it must end by itself, promptly)."""
+def shielded(deliver: bool = False) -> Iterator[None]:
+    """Signals arriving inside wait until the block ends (it must end by itself, promptly). Then,
+    with deliver, the first of them stops the run; without, they are dropped: the block is the
+    clean-up of a run that is already stopping."""
     if threading.current_thread() is not threading.main_thread():
         yield  # handlers belong to the main thread; signals are delivered there anyway
         return
+    seen = len(_pending)
     previous = {signum: signal.signal(signum, _remember) for signum in STOPPING}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def held() -> list[int]:
-    """The signals that arrived while shielded (they changed nothing: the run was stopping)."""
-    return list(_pending)
+    if deliver and len(_pending) > seen:
+        raise Interrupted(_pending[seen])

@@ -91,7 +91,7 @@ class OutputDir:
             if not complete:  # a failure or a signal: no temporary file stays behind
                 for temporary, _ in staged:
                     temporary.unlink(missing_ok=True)
-        with shielded():  # the renames take microseconds: a signal waits for the last of them
+        with shielded(deliver=True):  # the renames take microseconds: a signal waits for the last
             for temporary, final in staged:
                 os.replace(temporary, final)
             for name in remove:

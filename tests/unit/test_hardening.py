@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -20,7 +21,7 @@ from dlmatrix.children import Cancelled, Children
 from dlmatrix.config import load_matrix
 from dlmatrix.engine import EngineFailure, failure_from
 from dlmatrix.errors import ConfigError, DlmatrixError
-from dlmatrix.interrupts import Interrupted
+from dlmatrix.interrupts import Interrupted, install
 from dlmatrix.junit import junit_xml
 from dlmatrix.outdir import OutputDir
 from dlmatrix.results import Environment, ResultSet, judged_cell, read_results, write_results
@@ -239,3 +240,25 @@ def group_gone(group: int) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_a_signal_during_the_renames_waits_for_the_last_one_then_stops_the_run(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    renamed: list[str] = []
+    real_replace = os.replace
+
+    def replace_then_signal(source: Path, target: Path) -> None:
+        real_replace(source, target)
+        renamed.append(Path(target).name)
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives between the first and second rename
+
+    install()
+    monkeypatch.setattr(os, "replace", replace_then_signal)
+    try:
+        with OutputDir(out) as directory, pytest.raises(Interrupted) as stopped:
+            directory.write({"results.json": "new", "index.html": "new"})
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    assert stopped.value.exit_code == 143 and renamed == ["results.json", "index.html"]
