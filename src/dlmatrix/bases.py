@@ -61,11 +61,18 @@ class BaseProvider:
         self.logdir = logdir
         self.registry_failed = False
 
-    def provide(self, image: Image) -> Base:
+    def present(self, image: Image) -> Base | None:
+        """The image's base if the engine has it: the registry's name first, then the local tag."""
         for ref in (image.base, local_tag(image)):
             found = self.engine.image_id(ref)
             if found:
                 return Base(ref, found, "present")
+        return None
+
+    def provide(self, image: Image) -> Base:
+        present = self.present(image)
+        if present is not None:
+            return present
         if not self.registry_failed:
             pulled = self.engine.pull(image.base)
             found = self.engine.image_id(image.base) if pulled else None

@@ -50,15 +50,15 @@ class Cleanup:
     """What a stop did with the run's containers."""
 
     removed: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)
+    left: dict[str, str] = field(default_factory=dict)  # container -> why it could not be removed
 
     def lines(self) -> list[str]:
         lines = [f"removed container {name}" for name in self.removed]
         if self.left:
-            names = " ".join(entry.partition(" ")[0] for entry in self.left)
+            why = ", ".join(f"{name} ({reason})" for name, reason in self.left.items())
             lines.append(
-                f"could not remove {', '.join(self.left)}; created with --rm, they go once they "
-                f"stop and the engine answers, or: docker rm -f {names}"
+                f"could not remove {why}; created with --rm, they go once they "
+                f"stop and the engine answers, or: docker rm -f {' '.join(self.left)}"
             )
         return lines
 
@@ -287,14 +287,13 @@ class Engine:
         """None once the container is gone, else why it is not."""
         deadline = time.monotonic() + CLEANUP_S
         try:
-            done = subprocess.run(
-                [self.docker, "rm", "--force", name], capture_output=True, text=True, timeout=CLEANUP_S
-            )
-            while "already in progress" in done.stderr and time.monotonic() < deadline:
-                time.sleep(0.2)  # the engine removes it itself (--rm): wait until it is gone
+            while True:
                 done = subprocess.run(
                     [self.docker, "rm", "--force", name], capture_output=True, text=True, timeout=CLEANUP_S
                 )
+                if "already in progress" not in done.stderr or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.2)  # the engine removes it itself (--rm): wait until it is gone
         except subprocess.TimeoutExpired:
             return f"the engine did not answer within {CLEANUP_S} s"
         if done.returncode == 0 or "no such container" in done.stderr.lower():
@@ -322,4 +321,4 @@ class Engine:
     def cleanup(self) -> Cleanup:
         """What the stop did with the run's containers (ask once the workers have finished)."""
         with self._lock:
-            return Cleanup(sorted(self._removed_in_stop), [f"{n} ({why})" for n, why in self._left.items()])
+            return Cleanup(sorted(self._removed_in_stop), dict(self._left))

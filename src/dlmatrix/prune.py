@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from dlmatrix.bases import Base, local_tag
+from dlmatrix.bases import BaseProvider
 from dlmatrix.bundle import bundle_digest
 from dlmatrix.config import Image, Matrix
 from dlmatrix.containers import image_labels
@@ -35,14 +37,12 @@ class PrunePlan:
                 self.refused.append(f"{ref}: {refusal}")
 
 
-def current_labels(matrix: Matrix, engine: Engine, image: Image, digest: str) -> dict[str, str] | None:
+def current_labels(matrix: Matrix, bases: BaseProvider, image: Image, digest: str) -> dict[str, str] | None:
     """The labels an image built today would carry; None when its base is not here."""
-    for ref in (image.base, local_tag(image)):
-        found = engine.image_id(ref)
-        if found:
-            dockerfile = dockerfile_path(matrix, image).read_text()
-            return image_labels(dockerfile, digest, Base(ref, found, "present"))
-    return None
+    base = bases.present(image)
+    if base is None:
+        return None
+    return image_labels(dockerfile_path(matrix, image).read_text(), digest, base)
 
 
 def stale_reason(labels: dict[str, str], current: dict[str, str] | None) -> str | None:
@@ -72,7 +72,8 @@ def prune_plan(matrix: Matrix, engine: Engine) -> PrunePlan:
     plan = PrunePlan()
     digest = bundle_digest(matrix)
     images = {image.name: image for image in matrix.images}
-    current = {name: current_labels(matrix, engine, image, digest) for name, image in images.items()}
+    bases = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks, builds nothing
+    current = {name: current_labels(matrix, bases, image, digest) for name, image in images.items()}
     refs = [
         ref
         for ref in engine.listing(
