@@ -44,20 +44,19 @@ class Children:
         self,
         argv: Sequence[str],
         timeout: float,
-        input: str | None = None,
         stdout: int | IO[str] = subprocess.PIPE,
     ) -> subprocess.CompletedProcess[str]:
         """subprocess.run, killable by kill_all(); TimeoutExpired when the deadline passes."""
         process = self.popen(
             argv,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.PIPE if stdout == subprocess.PIPE else subprocess.STDOUT,
             text=True,
             errors="replace",
         )
         try:
-            out, err = process.communicate(input, timeout=timeout)
+            out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as expired:
             process.kill()
             expired.stdout, expired.stderr = process.communicate()  # what it wrote before the deadline

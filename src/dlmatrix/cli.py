@@ -25,7 +25,7 @@ from dlmatrix.engine import Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.host import run_hosts
-from dlmatrix.interrupts import Interrupted, shielded
+from dlmatrix.interrupts import Interrupted, add_notes, shielded
 from dlmatrix.interrupts import install as install_signal_handlers
 from dlmatrix.outdir import PARTIAL, OutputDir
 from dlmatrix.progress import RunProgress
@@ -242,10 +242,7 @@ def keep_partial(out: OutputDir, partial: ResultSet, stopped: Interrupted | Engi
         if partial.cells:
             out.write({PARTIAL: results_json(partial)})
             notes.append(f"the {len(partial.cells)} cells that finished are in {out.path / PARTIAL}")
-    if isinstance(stopped, Interrupted):
-        stopped.details += notes
-    else:
-        stopped.fix = f"{stopped.fix}; " + "; ".join(notes)
+    add_notes(stopped, notes)
 
 
 def command_sources(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:

@@ -25,7 +25,7 @@ from dlmatrix.children import Cancelled
 from dlmatrix.config import Image, Matrix
 from dlmatrix.engine import START_HINT, ContainerFailed, Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.interrupts import Interrupted, shielded
+from dlmatrix.interrupts import add_notes, shielded
 from dlmatrix.progress import RunProgress
 from dlmatrix.render import dockerfile_path, stale
 from dlmatrix.results import Cell, Environment, ResultSet, uniform_cells
@@ -194,11 +194,7 @@ class DockerBackend:
             self.stop.set()
             self.engine.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
-        notes = self.engine.cleanup().lines()
-        if isinstance(stop, Interrupted):
-            stop.details += notes
-        elif self.failure is not None and notes:
-            self.failure.fix += "; " + "; ".join(notes)
+        add_notes(self.failure or stop, self.engine.cleanup().lines())  # what run() raises
 
     def fail(self, failure: EngineFailure) -> None:
         """The first engine failure stops the run; the workers see their children die."""

@@ -92,11 +92,9 @@ class Engine:
         self._left: dict[str, str] = {}  # containers that could not be removed, and why
         self._lock = threading.Lock()
 
-    def _run(
-        self, args: Sequence[str], timeout: float = QUICK_S, input: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
+    def _run(self, args: Sequence[str], timeout: float = QUICK_S) -> subprocess.CompletedProcess[str]:
         try:
-            return self.children.run([self.docker, *args], timeout=timeout, input=input)
+            return self.children.run([self.docker, *args], timeout=timeout)
         except subprocess.TimeoutExpired:
             if self.children.cancelled.is_set():
                 raise Cancelled() from None

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from dlmatrix.errors import DlmatrixError
+
 STOPPING = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -63,3 +65,12 @@ def shielded(deliver: bool = False) -> Iterator[None]:
             signal.signal(signum, handler)
     if deliver and len(_pending) > seen:
         raise Interrupted(_pending[seen])
+
+
+def add_notes(stop: BaseException, notes: list[str]) -> None:
+    """What the clean-up did, for the stop's message: lines below an interruption, or after an
+    error's fix (an engine failure, a set-up error); a bug's traceback speaks for itself."""
+    if isinstance(stop, Interrupted):
+        stop.details += notes
+    elif isinstance(stop, DlmatrixError) and notes:
+        stop.fix = "; ".join([stop.fix, *notes] if stop.fix else notes)
