@@ -8,6 +8,8 @@
 # driver.  A variant that fails to build leaves OUT/rt/NAME/BUILD-FAILED with the
 # log, one that cannot exist here leaves NOT-APPLICABLE with the reason; their
 # cells report build-error or skipped and the other variants carry on (exit 3).
+# Every variant's env also carries the ELF facts of its runtime library and the
+# package that ships it (DLM_EVIDENCE_* lines: the driver reports them).
 set -u
 src=$1
 out=$2
@@ -27,6 +29,53 @@ providers() { # rt, then compiler arguments for the providers
 	done
 }
 
+# Is word $2 among the words of $1?
+has_word() {
+	case " $1 " in *" $2 "*) echo true ;; *) echo false ;; esac
+}
+
+# "package version" of the package that ships a file (dpkg, apk or rpm), or why none.
+package_of() {
+	file=$(readlink -f "$1")
+	if command -v dpkg-query >/dev/null 2>&1; then
+		for path in "$file" "${file#/usr}"; do
+			package=$(dpkg-query -S "$path" 2>/dev/null | sed -n '1s/: .*//p')
+			if [ -n "$package" ]; then
+				echo "${package%%:*} $(dpkg-query -W -f '${Version}' "$package")"
+				return
+			fi
+		done
+	elif command -v apk >/dev/null 2>&1; then
+		package=$(apk info --who-owns "$file" 2>/dev/null | sed -n 's/.* is owned by //p')
+		[ -n "$package" ] && echo "$package" && return
+	elif command -v rpm >/dev/null 2>&1; then
+		rpm -qf --qf '%{NAME} %{VERSION}-%{RELEASE}\n' "$file" 2>/dev/null && return
+	fi
+	echo "none (built here)"
+}
+
+# The runtime library's ELF facts that decide whether dlclose() may unmap it.
+elf_facts() { # library
+	dynamic=$(readelf -d -W "$1" 2>/dev/null) || { echo "DLM_EVIDENCE_ELF_FILE=unreadable: $1" && return; }
+	flags=$(printf '%s\n' "$dynamic" | sed -n 's/.*(FLAGS) *//p')
+	flags_1=$(printf '%s\n' "$dynamic" | sed -n 's/.*(FLAGS_1) *Flags: *//p')
+	unique=$(readelf --dyn-syms -W "$1" | awk '$5 == "UNIQUE" && $7 != "UND" { print $8 }' | sort -u)
+	echo "DLM_EVIDENCE_ELF_FILE=$(readlink -f "$1")"
+	echo "DLM_EVIDENCE_ELF_SONAME=$(printf '%s\n' "$dynamic" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
+	echo "DLM_EVIDENCE_ELF_NODELETE=$(has_word "$flags_1" NODELETE)"
+	echo "DLM_EVIDENCE_ELF_STATIC_TLS=$(has_word "$flags" STATIC_TLS)"
+	if [ "$(has_word "$flags" BIND_NOW)" = true ] || [ "$(has_word "$flags_1" NOW)" = true ]; then
+		echo "DLM_EVIDENCE_ELF_BIND_NOW=true"
+	else
+		echo "DLM_EVIDENCE_ELF_BIND_NOW=false"
+	fi
+	echo "DLM_EVIDENCE_ELF_GNU_UNIQUE=$(printf '%s' "$unique" | grep -c .)"
+	if [ -n "$unique" ]; then # glibc marks an object that defines one NODELETE when it is bound
+		echo "DLM_EVIDENCE_ELF_GNU_UNIQUE_FIRST=$(printf '%s\n' "$unique" | head -n 3 | cut -c1-100 | paste -sd, -)"
+	fi
+	echo "DLM_EVIDENCE_PACKAGE=$(package_of "$1")"
+}
+
 build_model() { # name cflags ldflags
 	rt="$out/rt/$1"
 	# shellcheck disable=SC2086 # flags are word lists on purpose
@@ -39,7 +88,10 @@ build_model() { # name cflags ldflags
 	$cc $warn -o "$rt/bin/dlm-driver" "$src/driver.c" -pthread -ldl &&
 	$cc $warn -DDLM_LINKED_MODEL -o "$rt/bin/dlm-driver-linked" "$src/driver.c" -Wl,--no-as-needed \
 		-L"$rt/lib" -l:libdlmrt.so.1 '-Wl,-rpath,$ORIGIN/../lib' -pthread -ldl &&
-	printf 'DLM_RUNTIME_SONAME=libdlmrt.so.1\nDLM_RUNTIME_LIB=@RT@/lib/libdlmrt.so.1\n' >"$rt/env"
+	{
+		printf 'DLM_RUNTIME_SONAME=libdlmrt.so.1\nDLM_RUNTIME_LIB=@RT@/lib/libdlmrt.so.1\n'
+		elf_facts "$rt/lib/libdlmrt.so.1"
+	} >"$rt/env"
 }
 
 # Where an upstream build stage left LTTng-UST built from source: one directory
@@ -132,13 +184,89 @@ build_lttng() { # name kind
 		printf '#include <lttng/ust-version.h>\nLTTNG_UST_VERSION\n' | $cc $flags -E -x c - | tail -n 1 |
 			sed 's/[" ]//g; s/^/DLM_RUNTIME_VERSION=/'
 		echo "DLM_WAKE_COMMAND=@RT@/bin/lttng-wake"
-		echo "DLM_LISTENER_COMM=-ust"
+		echo "DLM_THREAD_PATTERN=*-ust"
 		# the library that, in the .so.0 series, keeps liblttng-ust loaded (docs/lttng-ust.md)
 		echo "DLM_WATCH_SONAMES=liblttng-ust-tracepoint.so.${soname##*.}"
 		echo "DLM_SETUP_COMMAND=@RT@/bin/lttng-fresh"
 		# every LTTng-UST process of a uid waits on one futex in /dev/shm: attempts take turns
 		echo "DLM_SERIAL=lttng-ust-wait-shm"
-		if [ "$2" = lttng-ust-source ]; then cat "$upstream/$1/upstream.env"; fi
+		if [ "$2" = lttng-ust-source ]; then
+			cat "$upstream/$1/upstream.env"
+			elf_facts "$rt/lib/$(basename "$library")"
+		else
+			elf_facts "$library"
+		fi
+	} >"$rt/env"
+}
+
+# Where the image's package layer left each plug-in's marker: NAME.ok,
+# NAME.FAILED (the package manager's log) or NAME.NOT-APPLICABLE.  Unset on
+# a host: its packages are the host's own.
+packages=${DLM_PACKAGES:-}
+
+# Where a plug-in's runtime library is: beside the -L directories it links
+# with, else where the compiler finds it, else where the provider resolved it.
+find_library() { # soname provider link-flags
+	for flag in $3; do
+		case $flag in -L*) [ -e "${flag#-L}/$1" ] && readlink -f "${flag#-L}/$1" && return ;; esac
+	done
+	found=$($cc -print-file-name="$1")
+	[ "$found" != "$1" ] && [ -e "$found" ] && readlink -f "$found" && return
+	ldd "$2" 2>/dev/null | awk -v soname="$1" '$1 == soname && $3 ~ /^\// { print $3 }' | xargs -r readlink -f
+}
+
+# A runtime plug-in (docs/runtimes.md): its library from the image's packages,
+# its provider source built as providers a and b, drivers linked or not.
+build_plugin() { # name
+	rt="$out/rt/$1"
+	dir="$src/plugins/$1"
+	if [ -n "$packages" ] && [ -f "$packages/$1.NOT-APPLICABLE" ]; then
+		cp "$packages/$1.NOT-APPLICABLE" "$rt/NOT-APPLICABLE" && return 0
+	fi
+	if [ -n "$packages" ] && [ ! -f "$packages/$1.ok" ]; then
+		echo "the packages of runtime $1 did not install here; the package manager said:"
+		cat "$packages/$1.FAILED" 2>/dev/null || echo "(no log: no package layer ran for it)"
+		return 1
+	fi
+	# PROVIDER_SOURCE PROVIDER_LANG PKG_CONFIG_NAMES BUILD_CFLAGS BUILD_LIBS SONAMES, written by dlmatrix
+	. "$dir/plugin.env" || return 1
+	compiler=$cc
+	if [ "$PROVIDER_LANG" = c++ ]; then
+		compiler=${CXX:-$(echo "$cc" | sed 's/gcc$/g++/; s/^cc$/c++/; s/clang$/clang++/')}
+	fi
+	flags=""
+	if [ -n "$PKG_CONFIG_NAMES" ]; then
+		# shellcheck disable=SC2086
+		flags=$(pkg-config --cflags --libs $PKG_CONFIG_NAMES) || {
+			echo "pkg-config found no $PKG_CONFIG_NAMES here (build.pkg-config in runtime.yaml)"
+			return 1
+		}
+	fi
+	for p in a b; do
+		# shellcheck disable=SC2086 # flags are word lists on purpose
+		$compiler $warn -fPIC -shared -DPROVIDER_NAME="\"$p\"" -o "$rt/lib/libdlmprov_$p.so" \
+			"$dir/$PROVIDER_SOURCE" $BUILD_CFLAGS $flags $BUILD_LIBS || return 1
+	done
+	needed=$(objdump -p "$rt/lib/libdlmprov_a.so" | sed -n 's/^ *NEEDED *//p')
+	SONAME=""
+	for candidate in $SONAMES; do
+		[ "$(has_word "$(echo $needed)" "$candidate")" = true ] && SONAME=$candidate && break
+	done
+	if [ -z "$SONAME" ]; then
+		echo "the provider links none of $SONAMES (soname in runtime.yaml); it needs:" $needed
+		return 1
+	fi
+	library=$(find_library "$SONAME" "$rt/lib/libdlmprov_a.so" "$flags $BUILD_LIBS")
+	[ -n "$library" ] || { echo "cannot find $SONAME, which the provider links" && return 1; }
+	# shellcheck disable=SC2086
+	$cc $warn -o "$rt/bin/dlm-driver" "$src/driver.c" -pthread -ldl &&
+		$cc $warn -o "$rt/bin/dlm-driver-linked" "$src/driver.c" -Wl,--no-as-needed $flags $BUILD_LIBS \
+			-pthread -ldl || return 1
+	{
+		echo "DLM_RUNTIME_SONAME=$SONAME"
+		echo "DLM_RUNTIME_LIB=$library"
+		elf_facts "$library"
+		cat "$dir/runtime.env"
 	} >"$rt/env"
 }
 
@@ -153,6 +281,8 @@ while IFS="$tab" read -r name kind cflags ldflags; do
 	case $kind in
 	model) build_model "$name" "$cflags" "$ldflags" >"$out/build-$name.log" 2>&1 ;;
 	lttng-ust | lttng-ust-source) build_lttng "$name" "$kind" >"$out/build-$name.log" 2>&1 ;;
+	plugin) build_plugin "$name" >"$out/build-$name.log" 2>&1 ;;
+	broken) cat "$src/plugins/$name/PROBLEM" >"$out/build-$name.log" && false ;;
 	*) echo "unknown runtime kind $kind" >"$out/build-$name.log" && false ;;
 	esac
 	if [ $? -ne 0 ]; then

@@ -11,23 +11,31 @@
  * The runtime under test is described by the environment (the suite runner
  * sets it from rt/VARIANT/env): DLM_RUNTIME_SONAME (looked for after dlclose),
  * DLM_RUNTIME_LIB (what open-runtime opens), DLM_WAKE_COMMAND (how to wake a
- * runtime's listeners besides the wake pipe, e.g. start a session daemon) and
- * DLM_LISTENER_COMM (the thread-name suffix of its listeners). */
+ * runtime's listeners besides the wake pipe, e.g. start a session daemon),
+ * DLM_WAKE_SLEEP_MS (how long a wake waits for threads that wake by themselves),
+ * DLM_WAKE_CONNECT (connect to each address the providers wrote to
+ * $DLM_WORKDIR/wake-address, one host:port per line), and how its threads are
+ * told apart: DLM_THREAD_PATTERN (a glob on their names) or DLM_THREADS_ADDED
+ * (the threads beyond those the driver started with). */
 #define _GNU_SOURCE
 #include "dlmrt.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <link.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,6 +64,9 @@ static int fire_count;
 static int wake_write = -1, wake_read = -1, event_read = -1;
 static long threads_before_cycles = -1, threads_after_cycles = -1;
 static long rss_before_cycles = -1, rss_after_cycles = -1;
+static void sleep_ms(long ms);
+static int loader_log = -1; /* glibc's LD_DEBUG_OUTPUT file, to mark where each step begins */
+static long threads_at_start = -1; /* DLM_THREADS_ADDED counts the threads beyond these */
 
 static void evidence(const char *key, const char *fmt, ...)
 {
@@ -348,9 +359,9 @@ static long context_switches(const char *task)
 	return total;
 }
 
-/* A real runtime's listeners are the threads whose name ends in suffix: how
- * many there are and how often they have run (their context switches). */
-static int count_listener_threads(const char *suffix, long *switches)
+/* A real runtime's listeners are the threads whose name matches pattern (a
+ * glob): how many there are and how often they have run (context switches). */
+static int count_listener_threads(const char *pattern, long *switches)
 {
 	DIR *tasks = opendir("/proc/self/task");
 	struct dirent *entry;
@@ -362,7 +373,7 @@ static int count_listener_threads(const char *suffix, long *switches)
 		return -1;
 	while ((entry = readdir(tasks))) {
 		FILE *file;
-		size_t n, length = strlen(suffix);
+		size_t n;
 
 		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", entry->d_name);
 		if (entry->d_name[0] == '.' || !(file = fopen(path, "r")))
@@ -371,14 +382,51 @@ static int count_listener_threads(const char *suffix, long *switches)
 		fclose(file);
 		comm[n] = 0;
 		comm[strcspn(comm, "\n")] = 0;
-		n = strlen(comm);
-		if (n >= length && !strcmp(comm + n - length, suffix)) {
+		if (!fnmatch(pattern, comm, 0)) {
 			count++;
 			*switches += context_switches(entry->d_name);
 		}
 	}
 	closedir(tasks);
 	return count;
+}
+
+/* Connects to one host:port a provider published, then hangs up: the
+ * accepting thread (e.g. libzmq's I/O thread) runs its library's code. */
+static void connect_to(const char *address)
+{
+	char host[64];
+	const char *colon = strrchr(address, ':');
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	int fd;
+
+	if (!colon || (size_t)(colon - address) >= sizeof(host))
+		die(4, "bad wake address '%s' (host:port)", address);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - address), address);
+	to.sin_port = htons((unsigned short)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &to.sin_addr) != 1)
+		die(4, "bad wake address '%s' (an IPv4 host:port)", address);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0)
+		die(4, "wake: connect to %s: %s", address, strerror(errno));
+	evidence("wake_connected", "%s", address);
+	close(fd);
+}
+
+static void connect_to_published(void)
+{
+	char path[1024], line[128];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/wake-address", getenv("DLM_WORKDIR") ? getenv("DLM_WORKDIR") : ".");
+	if (!(file = fopen(path, "r")))
+		die(4, "wake: no provider published an address in %s", path);
+	while (fgets(line, sizeof(line), file)) {
+		line[strcspn(line, "\r\n")] = 0;
+		if (line[0])
+			connect_to(line);
+	}
+	fclose(file);
 }
 
 /* Wakes every live listener through the driver's pipe and counts heartbeats;
@@ -409,6 +457,10 @@ static void wake(void)
 	evidence("heartbeats", "%d", seen.heartbeats - before);
 	if (getenv("DLM_WAKE_COMMAND"))
 		run_program(getenv("DLM_WAKE_COMMAND"));
+	if (getenv("DLM_WAKE_CONNECT"))
+		connect_to_published();
+	if (getenv("DLM_WAKE_SLEEP_MS")) /* threads that wake by themselves (a timer) */
+		sleep_ms(atol(getenv("DLM_WAKE_SLEEP_MS")));
 }
 
 /* The soname itself or the versioned file it names (liblttng-ust.so.1.0.0). */
@@ -545,13 +597,15 @@ static void check(const char *label)
 	evidence(LABELLED("mapped_noload"), "%s", truth(noload));
 	evidence(LABELLED("threads_live"), "%ld", count_threads());
 	watch_sonames(label);
-	if (getenv("DLM_LISTENER_COMM")) { /* a real runtime: its threads are all we can see */
+	if (getenv("DLM_THREAD_PATTERN")) { /* a real runtime: its threads are all we can see */
 		long switches;
 
 		evidence(LABELLED("listener_threads"), "%d",
-			 count_listener_threads(getenv("DLM_LISTENER_COMM"), &switches));
+			 count_listener_threads(getenv("DLM_THREAD_PATTERN"), &switches));
 		/* grows between two checks when the listeners ran in between (a wake) */
 		evidence(LABELLED("listener_switches"), "%ld", switches);
+	} else if (getenv("DLM_THREADS_ADDED")) { /* unnamed threads: those beyond the driver's own */
+		evidence(LABELLED("listener_threads"), "%ld", count_threads() - threads_at_start);
 	} else { /* the model reports its own events */
 		evidence(LABELLED("listeners_live"), "%d", seen.started - seen.exited);
 		evidence(LABELLED("ctor_runs"), "%d", seen.ctor);
@@ -645,10 +699,46 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* A line in the loader's own log (O_APPEND, like ld.so's) naming the step whose
+ * unloading follows, so that dlm-suite can tell which dlclose() did what. */
+static void loader_mark(const char *what)
+{
+	char line[160];
+	int n;
+
+	if (loader_log < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%10ld:\tdlm step %s\n", (long)getpid(), what);
+	if (n > 0 && write(loader_log, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		loader_log = -1;
+}
+
+/* Registered after ld.so's own exit handler, so it runs first: fini calls after it are exit()'s. */
+static void mark_exit(void)
+{
+	loader_mark("exit");
+}
+
+static void open_loader_log(void)
+{
+	char path[1024];
+
+	if (!getenv("LD_DEBUG_OUTPUT"))
+		return;
+	snprintf(path, sizeof(path), "%s.%ld", getenv("LD_DEBUG_OUTPUT"), (long)getpid());
+	loader_log = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (loader_log >= 0)
+		atexit(mark_exit);
+}
+
 static void run_step(char *step)
 {
-	char *verb = strtok(step, ":"), *arg = strtok(NULL, ":"), *extra = strtok(NULL, ":");
+	char *verb, *arg, *extra;
 
+	loader_mark(step);
+	verb = strtok(step, ":");
+	arg = strtok(NULL, ":");
+	extra = strtok(NULL, ":");
 	if (!verb)
 		die(2, "empty step");
 	if (!strcmp(verb, "open") && arg)
@@ -690,6 +780,10 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		die(2, "usage: %s STEP...", argv[0]);
 	set_up_pipes(argv);
+	/* the loader's account is of this process (and its forks); helpers it runs keep theirs */
+	open_loader_log();
+	unsetenv("LD_DEBUG");
+	unsetenv("LD_DEBUG_OUTPUT");
 	libdir = getenv("DLM_LIBDIR");
 	if (!libdir)
 		die(2, "DLM_LIBDIR is not set (the suite runner sets it)");
@@ -698,6 +792,7 @@ int main(int argc, char **argv)
 	if (getenv("DLM_RUNTIME_VERSION"))
 		evidence("runtime_version", "%s", getenv("DLM_RUNTIME_VERSION"));
 	report_provenance();
+	threads_at_start = count_threads();
 #ifdef DLM_LINKED_MODEL
 	evidence("linked_variant", "%s", dlm_rt_variant());
 #endif

@@ -15,7 +15,11 @@
  *                              one group never overlap) and DLM_SETUP_COMMAND (run
  *                              before each attempt's driver, in its environment)
  *   rt/VARIANT/BUILD-FAILED    the build log, when that variant did not build
- *   rt/VARIANT/NOT-APPLICABLE  why that variant cannot exist here (its cells are skipped) */
+ *   rt/VARIANT/NOT-APPLICABLE  why that variant cannot exist here (its cells are skipped)
+ * On glibc each attempt runs with LD_DEBUG=files written to a file in its working
+ * directory (never to the driver's stderr); the lines about closing, fini calls,
+ * destroyed link maps and NODELETE markings, with the driver's marks of where
+ * each step began, become the cell's "loader" account. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -44,6 +48,7 @@
 #define SUITE_END "#end" /* ends a catalog read from standard input; tokens may follow */
 #define CAPTURE 32768
 #define EXCERPT 2000
+#define LD_DEBUG_FILE "ld-debug" /* glibc appends .PID */
 
 struct cell {
 	char *scenario, *runtime, *driver, *env, *steps, *description;
@@ -68,6 +73,7 @@ struct attempt {
 	int signal, exit_code;
 	double duration;
 	struct capture out, err;
+	struct capture ld; /* the loader's account (LD_DEBUG=files), reduced to what dlclose() did */
 };
 
 /* One selected cell and its attempts, which may run concurrently. */
@@ -509,6 +515,11 @@ static void exec_driver(const struct cell *cell, const char *rtdir, const char *
 			expand(item, sizeof(item), word, rtdir);
 			putenv(copy(item));
 		}
+	if (!strcmp(libc_family, "glibc")) { /* the driver passes neither on to its helpers */
+		snprintf(item, sizeof(item), "%s/" LD_DEBUG_FILE, workdir);
+		setenv("LD_DEBUG", "files", 1);
+		setenv("LD_DEBUG_OUTPUT", item, 1);
+	}
 	argv = calloc(strlen(cell->steps) / 2 + 3, sizeof(*argv)); /* a step per two characters at most */
 	if (!argv)
 		_exit(127);
@@ -636,6 +647,36 @@ static void start_attempt(struct slot *slot, struct job *job)
 	slot->deadline = slot->start + (double)job->cell->timeout_ms / 1000.0;
 }
 
+/* The loader's lines about unloading, from the driver's LD_DEBUG file (its
+ * forked children write to the same file, each line names its pid). */
+static void read_loader_account(const struct slot *slot)
+{
+	static const char *const wanted[] = { "dlm step ", "calling fini", "destroying link map",
+					      "NODELETE", "calling init" };
+	char path[PATH_MAX + 32], line[1024];
+	struct capture *ld = &slot->a->ld;
+	FILE *file;
+	size_t i, n;
+
+	snprintf(path, sizeof(path), "%s/" LD_DEBUG_FILE ".%ld", slot->workdir, (long)slot->pid);
+	if (!(file = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), file)) {
+		for (i = 0; i < sizeof(wanted) / sizeof(*wanted) && !strstr(line, wanted[i]); i++)
+			;
+		n = strlen(line);
+		if (i == sizeof(wanted) / sizeof(*wanted))
+			continue;
+		if (ld->length + n > CAPTURE) {
+			ld->truncated = 1;
+			break;
+		}
+		memcpy(ld->data + ld->length, line, n);
+		ld->length += n;
+	}
+	fclose(file);
+}
+
 /* The driver was reaped and its pipes are closed (or a grandchild that keeps them
  * open had its short grace period): classify, clean up, free the slot. */
 static void finish_attempt(struct slot *slot)
@@ -647,6 +688,7 @@ static void finish_attempt(struct slot *slot)
 		close(slot->err);
 	slot->a->duration = now_seconds() - slot->start;
 	classify(slot->a, slot->status, slot->timed_out);
+	read_loader_account(slot);
 	nftw(slot->workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	slot->job->finished++;
 	if (announce_attempts) {
@@ -868,6 +910,11 @@ static void print_cell_json(const struct cell *cell, const struct rule *rule, co
 	print_excerpt(stdout, &a->out, 1);
 	printf(",\"stderr\":");
 	print_excerpt(stdout, &a->err, 0);
+	printf(",\"loader\":");
+	if (a->ld.length)
+		json_string(stdout, a->ld.data, a->ld.length);
+	else
+		printf("null");
 	printf(",\"attempts\":[");
 	for (i = 0; i < count; i++)
 		printf("%s{\"result\":\"%s\",\"duration_s\":%.4f}", i ? "," : "", attempts[i].result,

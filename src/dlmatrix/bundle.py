@@ -21,8 +21,24 @@ CATALOG_END = "#end"  # ends a catalog on dlm-suite's standard input (SUITE_END 
 
 def variants_tsv(matrix: Matrix) -> str:
     lines = ["# name\tkind\tcflags\tldflags (- for none), read by build.sh"]
-    lines += [f"{r.name}\t{r.kind}\t{r.cflags or '-'}\t{r.ldflags or '-'}" for r in matrix.runtimes]
+    lines += [
+        f"{r.name}\t{'broken' if r.problem else r.kind}\t{r.cflags or '-'}\t{r.ldflags or '-'}"
+        for r in matrix.runtimes
+    ]
     return "\n".join(lines) + "\n"
+
+
+def plugin_files(matrix: Matrix) -> dict[str, bytes]:
+    """plugins/NAME/: a plug-in's provider source and build description, or the PROBLEM that
+    build.sh turns into the build error of its cells."""
+    files: dict[str, bytes] = {}
+    for runtime in matrix.plugins():
+        if runtime.problem is not None:
+            files[f"plugins/{runtime.name}/PROBLEM"] = (runtime.problem + "\n").encode()
+        elif runtime.plugin is not None:
+            for name, content in runtime.plugin.bundle_files().items():
+                files[f"plugins/{runtime.name}/{name}"] = content
+    return files
 
 
 def suite_tsv(matrix: Matrix) -> str:
@@ -70,6 +86,7 @@ def compiled_files(matrix: Matrix) -> dict[str, bytes]:
         if path.is_file() and "__pycache__" not in path.parts
     }
     files["variants.tsv"] = variants_tsv(matrix).encode()
+    files.update(plugin_files(matrix))
     return files
 
 

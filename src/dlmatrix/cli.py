@@ -24,10 +24,12 @@ from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
+from dlmatrix.explain import explain_text, find_cells
 from dlmatrix.host import run_hosts
 from dlmatrix.interrupts import Interrupted, add_notes, shielded
 from dlmatrix.interrupts import install as install_signal_handlers
 from dlmatrix.outdir import PARTIAL, OutputDir
+from dlmatrix.plugins import write_skeleton
 from dlmatrix.progress import RunProgress
 from dlmatrix.prune import prune_plan
 from dlmatrix.render import stale, write_all
@@ -58,6 +60,18 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", default="*", metavar="GLOB", help="images or host environments (glob)")
 
 
+def _runtimes_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtimes",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="add the runtime plug-in in DIR, or every plug-in in DIR's subdirectories (docs/runtimes.md); "
+        "repeatable",
+    )
+
+
 def _sources_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sources",
@@ -72,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the cells of the matrix with their expectations")
     _selection_arguments(listing)
+    _runtimes_argument(listing)
     run = commands.add_parser("run", help="build and run the scenarios, write results.json and index.html")
     _selection_arguments(run)
+    _runtimes_argument(run)
     run.add_argument(
         "--backend",
         choices=["host", "docker"],
@@ -100,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="results.json to compare with (default: the one in --out, else reports/)",
+    )
+    explain = commands.add_parser(
+        "explain", help="print one cell's expectation, outcome, ELF facts, evidence and loader account"
+    )
+    explain.add_argument("cell", metavar="CELL", help="IMAGE/SCENARIO/RUNTIME (globs allowed)")
+    explain.add_argument(
+        "--results", type=Path, metavar="PATH", help="a results.json or its directory (default: reports/)"
+    )
+    new_runtime = commands.add_parser("new-runtime", help="write a runtime plug-in skeleton to fill in")
+    new_runtime.add_argument("name", metavar="NAME", help="the runtime's name, also the new directory's")
+    new_runtime.add_argument(
+        "--into", type=Path, default=Path("."), metavar="DIR", help="where to make NAME/ (default: here)"
     )
     show = commands.add_parser("show", help="print the cells of DIR/results.json as a table")
     show.add_argument("directory", type=Path, metavar="DIR")
@@ -292,6 +320,36 @@ def command_show(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def command_explain(args: argparse.Namespace, console: Console) -> int:
+    path = args.results or find_root() / "reports"
+    results = read_results(path / "results.json" if path.is_dir() else path)
+    for index, cell in enumerate(find_cells(results.cells, args.cell)):
+        console.print(
+            ("\n" if index else "") + explain_text(cell), markup=False, highlight=False, emoji=False
+        )
+    return 0
+
+
+def command_new_runtime(args: argparse.Namespace, console: Console) -> int:
+    written = write_skeleton(args.into / args.name)
+    console.print(
+        f"wrote {', '.join(map(str, written))}; fill in the TODOs (docs/runtimes.md), then run with "
+        f"--runtimes {args.into / args.name}",
+        markup=False,
+    )
+    return 0
+
+
+def warn_broken_plugins(matrix: Matrix) -> None:
+    for runtime in matrix.plugins():
+        if runtime.problem:
+            print(
+                f"dlmatrix: warning: runtime {runtime.name} cannot be used, its cells report build-error: "
+                f"{runtime.problem}",
+                file=sys.stderr,
+            )
+
+
 def command_render(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     if args.check:
         outdated = stale(matrix)
@@ -382,7 +440,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_report(args, console)
         if args.command == "show":
             return command_show(args, console)
-        matrix = load_matrix()
+        if args.command == "explain":
+            return command_explain(args, console)
+        if args.command == "new-runtime":
+            return command_new_runtime(args, console)
+        matrix = load_matrix(runtime_dirs=getattr(args, "runtimes", []))
+        warn_broken_plugins(matrix)
         if args.command == "list":
             return command_list(matrix, args, console)
         if args.command == "render":

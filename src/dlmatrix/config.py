@@ -19,6 +19,7 @@ import yaml
 from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.expectations import VERSION_RANGE_PATTERN, Rule
 from dlmatrix.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
+from dlmatrix.plugins import DEFAULT_SCENARIOS, Loaded, Plugin, discover, plugin_of, read
 
 # Lengths that dlm-suite and the drivers hold in fixed buffers (names in paths and group names,
 # steps and environment values after @RT@ expansion): refused here rather than cut there.
@@ -44,8 +45,11 @@ STEP_HELP = (
 )
 DRIVERS = ("dlm-driver", "dlm-driver-linked", "dlm-driver-tracepoints")
 # model: src/c/runtime.c built with the entry's flags; lttng-ust: the image's own liblttng-ust;
-# lttng-ust-source: LTTng-UST built from an upstream snapshot (its upstream and patches)
-RUNTIME_KINDS = ("model", "lttng-ust", "lttng-ust-source")
+# lttng-ust-source: LTTng-UST built from an upstream snapshot (its upstream and patches);
+# plugin: a library from the image's packages with a provider of its own (dlmatrix.plugins)
+RUNTIME_KINDS = ("model", "lttng-ust", "lttng-ust-source", "plugin")
+# how the report groups runtimes: a plug-in names its own family, "library" unless it says
+FAMILIES = {"model": "model", "lttng-ust": "LTTng-UST", "lttng-ust-source": "LTTng-UST", "plugin": "library"}
 SHA256 = {"type": "string", "pattern": r"^[0-9a-f]{64}$"}
 FILE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"}
 TEMPLATES = "dockerfiles/templates"
@@ -88,7 +92,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     {
                         "name": NAME,
                         "description": TEXT,
-                        "kind": {"enum": list(RUNTIME_KINDS)},
+                        "kind": {"enum": [k for k in RUNTIME_KINDS if k != "plugin"]},
                         "cflags": FLAGS,
                         "ldflags": FLAGS,
                         "scenarios": {"type": "array", "items": TEXT, "minItems": 1},
@@ -212,6 +216,9 @@ class Runtime:
     attempts: int = 1  # at least this many attempts per cell, so that a racy outcome gets a rate
     upstream: Upstream | None = None  # kind lttng-ust-source: what it is built from
     patches: tuple[Patch, ...] = ()
+    family: str = "model"  # how the report groups it (FAMILIES)
+    plugin: Plugin | None = None  # kind plugin: its directory, packages and build
+    problem: str | None = None  # kind plugin: why it cannot be built (its cells say so)
 
     def runs(self, scenario: str) -> bool:
         return any(fnmatchcase(scenario, pattern) for pattern in self.scenarios)
@@ -255,6 +262,11 @@ class Matrix:
     hosts: tuple[Host, ...]
     images: tuple[Image, ...]
     musl_dependencies: tuple[Upstream, ...] = ()
+    runtime_dirs: tuple[Path, ...] = ()  # plug-ins from outside the repository (--runtimes)
+
+    def plugins(self) -> list[Runtime]:
+        """The runtime plug-ins, usable or not (a broken one still has cells that say why)."""
+        return [r for r in self.runtimes if r.kind == "plugin"]
 
     def source_runtimes(self) -> list[Runtime]:
         """The runtimes built from an upstream snapshot, each in a build stage of its own."""
@@ -418,14 +430,66 @@ def _runtime(index: int, item: dict[str, Any]) -> Runtime:
             "scenarios": tuple(item.get("scenarios", ["*"])),
             "upstream": _upstream(item["upstream"]) if from_source else None,
             "patches": tuple(Patch(**patch) for patch in item.get("patches", [])),
+            "family": FAMILIES[item["kind"]],
         }
     )
 
 
-def load_matrix(root: Path | None = None) -> Matrix:
+def _plugin_runtime(loaded: Loaded) -> tuple[Runtime, list[Rule]]:
+    """A plug-in's runtime and its expectations (which come before matrix/expectations.yaml's)."""
+    if loaded.problem is not None:
+        description = f"A runtime plug-in that cannot be used: {loaded.problem}"
+        return Runtime(
+            loaded.name,
+            description,
+            "plugin",
+            scenarios=DEFAULT_SCENARIOS,
+            family="library",
+            problem=loaded.problem,
+        ), []
+    data = loaded.data
+    rules = [
+        Rule(
+            scenario=item.get("scenario", "*"),
+            runtime=data["name"],
+            libc=item["libc"],
+            versions=item.get("versions", "*"),
+            outcome=item["outcome"],
+            reason=item["reason"],
+            racy=item.get("racy", False),
+            otherwise=item.get("otherwise", "pass"),
+        )
+        for item in data.get("expectations", [])
+    ]
+    runtime = Runtime(
+        name=data["name"],
+        description=data["description"],
+        kind="plugin",
+        scenarios=tuple(data.get("scenarios", DEFAULT_SCENARIOS)),
+        attempts=data.get("attempts", 1),
+        family=data.get("family", FAMILIES["plugin"]),
+        plugin=plugin_of(loaded),
+    )
+    return runtime, rules
+
+
+def load_plugins(root: Path, extra: Sequence[Path]) -> tuple[list[Runtime], list[Rule]]:
+    runtimes: list[Runtime] = []
+    rules: list[Rule] = []
+    for directory in discover(root, tuple(extra)):
+        runtime, own = _plugin_runtime(read(root, directory))
+        runtimes.append(runtime)
+        rules.extend(own)
+    return runtimes, rules
+
+
+def load_matrix(root: Path | None = None, runtime_dirs: Sequence[Path] = ()) -> Matrix:
+    """matrix/ with the repository's runtime plug-ins and those of runtime_dirs (--runtimes)."""
     root = root or find_root()
     runtime_data = load_file(root, "runtimes.yaml")
+    plugins, plugin_rules = load_plugins(root, runtime_dirs)
     runtimes = tuple(_runtime(index, item) for index, item in enumerate(runtime_data["runtimes"]))
+    runtimes += tuple(plugins)
     musl_dependencies = tuple(_upstream(item) for item in runtime_data.get("musl_dependencies", []))
     scenario_data = load_file(root, "scenarios.yaml")
     defaults = scenario_data["defaults"]
@@ -441,7 +505,7 @@ def load_matrix(root: Path | None = None) -> Matrix:
         )
         for item in scenario_data["scenarios"]
     )
-    rules = tuple(
+    rules = tuple(plugin_rules) + tuple(
         Rule(
             scenario=item["scenario"],
             runtime=item["runtime"],
@@ -466,12 +530,12 @@ def load_matrix(root: Path | None = None) -> Matrix:
         )
         for item in load_file(root, "images.yaml")["images"]
     )
-    _unique("matrix/runtimes.yaml", "runtimes", (r.name for r in runtimes))
+    _unique("matrix/runtimes.yaml and the runtime plug-ins", "runtimes", (r.name for r in runtimes))
     _unique("matrix/scenarios.yaml", "scenarios", (s.name for s in scenarios))
     _unique("matrix/hosts.yaml", "hosts", (h.name for h in hosts))
     _unique("matrix/images.yaml", "images", (i.name for i in images))
     _check_templates(root, images)
-    _check_globs(rules, [s.name for s in scenarios], [r.name for r in runtimes])
+    _check_globs(rules[len(plugin_rules) :], [s.name for s in scenarios], [r.name for r in runtimes])
     _check_steps(scenarios)
     for index, rule in enumerate(rules):
         if rule.otherwise != "pass" and not rule.racy:
@@ -496,4 +560,5 @@ def load_matrix(root: Path | None = None) -> Matrix:
         hosts=hosts,
         images=images,
         musl_dependencies=musl_dependencies,
+        runtime_dirs=tuple(runtime_dirs),
     )

@@ -27,7 +27,7 @@ from dlmatrix.engine import START_HINT, ContainerFailed, Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import add_notes, shielded
 from dlmatrix.progress import RunProgress
-from dlmatrix.render import dockerfile_path, stale
+from dlmatrix.render import render, stale
 from dlmatrix.results import Cell, Environment, ResultSet, uniform_cells
 from dlmatrix.selection import Selection, suite_arguments, suite_timeout
 from dlmatrix.sources import SourceDirs, context_digest, upstream_context, verify, write_context
@@ -280,7 +280,7 @@ class DockerBackend:
         return self.workdir / "logs" / f"build-{image.name}.log"
 
     def build(self, image: Image, base: Base) -> str | None:
-        dockerfile = dockerfile_path(self.matrix, image).read_text()
+        dockerfile = render(self.matrix, image)  # the committed one, plus any --runtimes packages
         upstream = upstream_context(self.matrix, image, self.selection.runtime, self.sources)
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag

@@ -26,9 +26,52 @@ class Finding:
 class Headline:
     runtime: str
     findings: tuple[Finding, ...]
+    family: str = ""
+    protection: str = ""  # as found in the seed's cells: ELF flags, the loader's account, threads
+    fails_on: tuple[str, ...] = ()  # "glibc 2.31", ...: where some scenario crashed, exited or hung
 
     def sentence(self) -> str:
-        return "; ".join(_words(f) for f in self.findings) + "."
+        where = f"fails on {', '.join(self.fails_on)}" if self.fails_on else "fails on no C library here"
+        lead = f"Protection: {self.protection}; {where}. " if self.protection else ""
+        return lead + "; ".join(_words(f) for f in self.findings) + "."
+
+
+FAMILY_ORDER = ("model", "LTTng-UST", "library")
+
+
+def by_family(items: list[Headline]) -> list[tuple[str, list[Headline]]]:
+    """The headlines grouped by runtime family: the model, LTTng-UST, the libraries, then others."""
+    families = sorted(
+        {h.family for h in items},
+        key=lambda f: (f not in FAMILY_ORDER, FAMILY_ORDER.index(f) if f in FAMILY_ORDER else 0, f),
+    )
+    return [(family, [h for h in items if h.family == family]) for family in families]
+
+
+def protection(cells: list[Cell]) -> str:
+    """What keeps the runtime safe, read from the seed's glibc cells: its ELF flags, the loader's
+    NODELETE markings, whether it stayed mapped, and whether its threads outlived the unmapping."""
+    seeds = [
+        c for c in cells if c.scenario == SEED and c.libc["family"] == "glibc" and c.outcome != "skipped"
+    ]
+    if not seeds:
+        return ""
+    seed = seeds[-1]
+    evidence = seed.evidence
+    if evidence.get("elf_nodelete") is True:
+        return f"{evidence.get('elf_soname', 'the library')} is linked with -z nodelete (DF_1_NODELETE)"
+    stem = str(evidence.get("elf_soname", "")).split(".so")[0] + ".so"
+    marks = [m for m in (seed.loader or {}).get("nodelete", []) if m["object"].startswith(stem)]
+    if marks:
+        return f"the loader marks {marks[0]['object']} NODELETE ({marks[0]['cause']})"
+    if evidence.get("mapped@after-close") is True:
+        return "it stays mapped after dlclose() (it pins itself)"
+    threads = evidence.get("listener_threads@after-close", evidence.get("listeners_live@after-close"))
+    if all(c.outcome == "pass" for c in seeds) and threads == 0:
+        return "unloaded, but its destructor stops its threads first"
+    if any(c.outcome == "crash" for c in seeds):
+        return "none found: it is unmapped while its threads run"
+    return f"none found: unmapped with {threads} thread(s) left, which did not crash here"
 
 
 def _words(finding: Finding) -> str:
@@ -69,7 +112,17 @@ def headlines(cells: list[Cell]) -> list[Headline]:
             _finding(family, sorted((v for v, _ in members), key=version_key), members[0][1])
             for (family, _), members in sorted(grouped.items(), key=lambda item: item[0][0])
         ]
-        result.append(Headline(runtime, tuple(findings)))
+        every = [c for group in by_libc.values() for c in group]
+        failing = {
+            (str(c.libc["family"]), c.libc["version"] or "?")
+            for c in every
+            if c.outcome in ("crash", "exit", "timeout")
+        }
+        fails_on = tuple(
+            f"{family} {version}"
+            for family, version in sorted(failing, key=lambda f: (f[0], version_key(f[1])))
+        )
+        result.append(Headline(runtime, tuple(findings), every[0].family, protection(every), fails_on))
     return result
 
 

@@ -16,6 +16,18 @@ from dlmatrix.selection import Selection, suite_arguments, suite_timeout
 from dlmatrix.suiteoutput import suite_cells, tail
 
 BUILD_TIMEOUT_S = 600
+NO_PACKAGES = (
+    "not applicable: the host backend installs no packages; runtime plug-ins run in the images "
+    "(--backend docker), which install theirs"
+)
+
+
+def package_markers(matrix: Matrix, directory: Path) -> Path:
+    """What an image's package layer leaves for build.sh, for a host: every plug-in not applicable."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for runtime in matrix.plugins():
+        (directory / f"{runtime.name}.NOT-APPLICABLE").write_text(NO_PACKAGES + "\n")
+    return directory
 
 
 def run_host(
@@ -39,8 +51,18 @@ def run_host(
             selection.runtime,
         )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
+    packages = package_markers(matrix, workdir / host.name / "packages")
     build = children.run(
-        ["env", f"CC={cc}", "sh", str(source / "build.sh"), str(source), str(out)], BUILD_TIMEOUT_S
+        [
+            "env",
+            f"CC={cc}",
+            f"DLM_PACKAGES={packages}",
+            "sh",
+            str(source / "build.sh"),
+            str(source),
+            str(out),
+        ],
+        BUILD_TIMEOUT_S,
     )
     if build.returncode not in (0, 3):  # 3: some runtime variants failed; dlm-suite reports those
         return uniform_cells(

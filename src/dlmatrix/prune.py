@@ -16,7 +16,7 @@ from dlmatrix.bundle import bundle_digest
 from dlmatrix.config import Image, Matrix
 from dlmatrix.containers import image_labels
 from dlmatrix.engine import LABEL, Engine
-from dlmatrix.render import dockerfile_path
+from dlmatrix.render import render
 
 REPOSITORY = "dlmatrix/"
 
@@ -42,7 +42,7 @@ def current_labels(matrix: Matrix, bases: BaseProvider, image: Image, digest: st
     base = bases.present(image)
     if base is None:
         return None
-    return image_labels(dockerfile_path(matrix, image).read_text(), digest, base)
+    return image_labels(render(matrix, image), digest, base)
 
 
 def stale_reason(labels: dict[str, str], current: dict[str, str] | None) -> str | None:

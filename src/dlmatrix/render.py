@@ -6,12 +6,13 @@ from pathlib import Path
 
 import jinja2
 
-from dlmatrix.config import TEMPLATES, Image, Matrix
+from dlmatrix.config import TEMPLATES, Image, Matrix, load_matrix
 from dlmatrix.errors import DlmatrixError
 
 PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
 USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
 UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
+PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
 
 
 def _fail(message: str) -> None:
@@ -27,14 +28,23 @@ def environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.globals.update(fail=_fail, prefix=PREFIX, user=USER, upstream_prefix=UPSTREAM_PREFIX)
+    env.globals.update(
+        fail=_fail,
+        prefix=PREFIX,
+        user=USER,
+        upstream_prefix=UPSTREAM_PREFIX,
+        packages_prefix=PACKAGES_PREFIX,
+    )
     return env
 
 
 def render(matrix: Matrix, image: Image) -> str:
     try:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
-        text = template.render(image=image, upstream=matrix.source_runtimes())
+        plugins = [
+            {"name": r.name, "packages": r.plugin.packages} for r in matrix.plugins() if r.plugin is not None
+        ]
+        text = template.render(image=image, upstream=matrix.source_runtimes(), plugins=plugins)
     except jinja2.TemplateError as exc:
         raise DlmatrixError(
             f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",
@@ -62,7 +72,10 @@ def write_all(matrix: Matrix) -> list[Path]:
 
 
 def stale(matrix: Matrix) -> list[Path]:
-    """Committed Dockerfiles that differ from what their templates render now."""
+    """Committed Dockerfiles that differ from what their templates render now for the repository
+    alone (plug-ins added with --runtimes change the Dockerfile a run builds, not the committed one)."""
+    if matrix.runtime_dirs:
+        matrix = load_matrix(matrix.root)
     return [
         path for path, text in render_all(matrix).items() if not path.is_file() or path.read_text() != text
     ]

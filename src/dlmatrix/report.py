@@ -11,8 +11,10 @@ import jinja2
 
 from dlmatrix.changes import Changes, compare
 from dlmatrix.expectations import version_key
-from dlmatrix.headlines import headlines, seed_answer
+from dlmatrix.explain import elf_facts
+from dlmatrix.headlines import by_family, headlines, seed_answer
 from dlmatrix.junit import junit_xml
+from dlmatrix.loader import story
 from dlmatrix.results import Cell, ResultSet
 from dlmatrix.summary import summary_markdown
 
@@ -71,6 +73,10 @@ def families(cols: list[Column]) -> list[tuple[str, int]]:
 def cell_data(cell: Cell) -> dict[str, Any]:
     data = asdict(cell)
     data.update(label=label(cell), state=state(cell), symbol=SYMBOLS.get(cell.outcome, "?"))
+    # the same words as `dlmatrix explain`: the runtime library's ELF facts and the loader's account
+    data.update(
+        elf=elf_facts(cell.evidence), story=story(cell.loader, cell.evidence, str(cell.libc["family"]))
+    )
     return data
 
 
@@ -102,7 +108,7 @@ def render_html(results: ResultSet, changes: Changes | None = None) -> str:
         index=index,
         cells=results.cells,
         cells_data=[cell_data(cell) for cell in results.cells],
-        headlines=headlines(results.cells),
+        headline_groups=by_family(headlines(results.cells)),
         seed_answer=seed_answer(results.cells),
         state_counts=Counter(state(cell) for cell in results.cells),
         changes=changes or Changes(),

@@ -49,6 +49,8 @@ class Cell:
     stdout: str = ""
     stderr: str = ""
     racy: bool = False  # the expectation allows passing attempts: the attempts give the rate
+    family: str = ""  # the runtime's family, how the report groups it (model, LTTng-UST, library)
+    loader: dict[str, Any] | None = None  # glibc's account of the dlclose()s (dlmatrix.loader)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -99,6 +101,7 @@ def judged_cell(
     evidence: dict[str, Any] | None = None,
     stdout: str = "",
     stderr: str = "",
+    loader: dict[str, Any] | None = None,
 ) -> Cell:
     """A cell classified against matrix/expectations.yaml from its attempts' results."""
     expectation = expect(matrix.rules, scenario, runtime, env.libc_family, env.libc_version)
@@ -122,6 +125,8 @@ def judged_cell(
         stdout=stdout,
         stderr=stderr,
         racy=expectation.racy,
+        family=next((r.family for r in matrix.runtimes if r.name == runtime), ""),
+        loader=loader,
     )
 
 
@@ -177,6 +182,11 @@ def run_metadata(
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "selection": selection or {"image": "*", "scenario": "*", "runtime": "*"},
+        "runtimes": {
+            r.name: {"family": r.family, "description": r.description}
+            | ({"starts": r.plugin.starts} if r.plugin else {})
+            for r in matrix.runtimes
+        },
     }
 
 

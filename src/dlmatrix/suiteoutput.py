@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlmatrix.config import Matrix
+from dlmatrix.loader import reduce_to_dict
 from dlmatrix.results import Cell, Environment, judged_cell, uniform_cells
 from dlmatrix.selection import Selection
 
@@ -51,6 +52,7 @@ def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
         evidence=record["evidence"],
         stdout=record["stdout"],
         stderr=record["stderr"],
+        loader=reduce_to_dict(record.get("loader")),
     )
     if record["expected"] != cell.expected:
         print(

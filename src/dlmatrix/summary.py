@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlmatrix.changes import Changes
-from dlmatrix.headlines import headlines, seed_answer
+from dlmatrix.headlines import by_family, headlines, seed_answer
 from dlmatrix.results import ResultSet
 
 
@@ -23,7 +23,10 @@ def summary_markdown(results: ResultSet, changes: Changes) -> str:
         f"commit {results.run.get('git_commit') or 'unknown'}."
     )
     lines += ["", "## Per runtime variant", ""]
-    lines += [f"- **{h.runtime}**: {_escape(h.sentence())}" for h in headlines(results.cells)]
+    for family, runtimes in by_family(headlines(results.cells)):
+        lines += [f"### {family or 'other'}", ""]
+        lines += [f"- **{h.runtime}**: {_escape(h.sentence())}" for h in runtimes]
+        lines.append("")
     lines += ["", "## Since the previous run", ""]
     if changes.previous_run is None:
         lines.append("No previous results to compare with.")

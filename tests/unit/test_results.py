@@ -45,13 +45,13 @@ def test_judged_cell_classifies_against_expectations():
 def test_results_round_trip_and_follow_the_schema(tmp_path):
     matrix = load_matrix()
     cells = uniform_cells(matrix, GLIBC, "build-error", "cc: not found", scenario_glob="reopen")
-    assert len(cells) == len(matrix.pairs(scenario_glob="reopen")) == 12  # 4 model, 8 LTTng-UST
+    assert len(cells) == len(matrix.pairs(scenario_glob="reopen")) == 20  # 4 model, 8 LTTng-UST, 8 libraries
     assert {c.verdict for c in cells} == {"unexpected"}
     path = tmp_path / "results.json"
     write_results(ResultSet(RUN, cells), path)
     data = json.loads(path.read_text())
     jsonschema.validate(data, schema())
-    assert data["schema_version"] == 1 and data["summary"] == {"unexpected": 12}
+    assert data["schema_version"] == 1 and data["summary"] == {"unexpected": 20}
     assert read_results(path).cells == cells
 
 

@@ -1,0 +1,91 @@
+"""One cell told in full: its expectation, outcome, the runtime's ELF facts, evidence and the
+loader's account (`dlmatrix explain`; the report's cell panel shows the same sections)."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Any
+
+from dlmatrix.errors import DlmatrixError
+from dlmatrix.loader import story
+from dlmatrix.results import Cell
+
+ELF_KEYS = ("elf_soname", "package", "elf_nodelete", "elf_static_tls", "elf_bind_now", "elf_gnu_unique")
+ELF_WORDS = {
+    "elf_soname": "soname",
+    "package": "package",
+    "elf_nodelete": "DF_1_NODELETE",
+    "elf_static_tls": "STATIC_TLS",
+    "elf_bind_now": "BIND_NOW",
+    "elf_gnu_unique": "GNU_UNIQUE symbols",
+}
+
+
+def find_cells(cells: list[Cell], spec: str) -> list[Cell]:
+    """IMAGE/SCENARIO/RUNTIME, each part a glob."""
+    parts = spec.split("/")
+    if len(parts) != 3 or not all(parts):
+        raise DlmatrixError(
+            f"{spec!r} does not name a cell",
+            "write IMAGE/SCENARIO/RUNTIME (globs allowed), e.g. "
+            "debian-bookworm-glibc/app-dlopen-dlclose/libgomp",
+        )
+    image, scenario, runtime = parts
+    found = [
+        c
+        for c in cells
+        if fnmatchcase(c.image, image)
+        and fnmatchcase(c.scenario, scenario)
+        and fnmatchcase(c.runtime, runtime)
+    ]
+    if not found:
+        raise DlmatrixError(
+            f"no cell of these results matches {spec!r}",
+            "`dlmatrix show DIR` lists the cells; mind the order IMAGE/SCENARIO/RUNTIME",
+        )
+    return found
+
+
+def elf_facts(evidence: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(ELF_WORDS[key], _text(evidence[key])) for key in ELF_KEYS if key in evidence]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "null" if value is None else str(value)
+
+
+def sections(cell: Cell) -> list[tuple[str, list[str]]]:
+    """The cell as (heading, lines), shared by the terminal and the report."""
+    libc = f"{cell.libc['family']} {cell.libc['version'] or '?'}"
+    attempts = ", ".join(a.result for a in cell.attempts)
+    evidence = [f"{k}: {_text(v)}" for k, v in cell.evidence.items() if k not in ELF_KEYS]
+    said = [
+        (
+            "cell",
+            [
+                f"{cell.image} ({libc}), scenario {cell.scenario}, "
+                f"runtime {cell.runtime} ({cell.family or '?'})"
+            ],
+        ),
+        ("expected", [f"{cell.expected or 'nothing declared'}: {cell.reason}"]),
+        ("outcome", [f"{cell.words} (verdict {cell.verdict}); attempts: {attempts}"]),
+        (
+            "runtime library",
+            [f"{name}: {value}" for name, value in elf_facts(cell.evidence)] or ["no ELF facts"],
+        ),
+        ("loader", story(cell.loader, cell.evidence, str(cell.libc["family"]))),
+        ("evidence", evidence or ["none"]),
+    ]
+    if cell.stderr.strip():
+        said.append(("stderr", cell.stderr.strip().splitlines()[-12:]))
+    return said
+
+
+def explain_text(cell: Cell) -> str:
+    out = []
+    for heading, lines in sections(cell):
+        out.append(f"{heading}:")
+        out.extend(f"  {line}" for line in lines)
+    return "\n".join(out)

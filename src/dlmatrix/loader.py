@@ -1,0 +1,136 @@
+"""The loader's account of a cell: glibc's LD_DEBUG=files lines reduced to what dlclose() did.
+
+dlm-suite keeps the lines that matter (fini calls, destroyed link maps, NODELETE markings,
+init calls, and the driver's own marks of where each step began) from the driver's
+LD_DEBUG_OUTPUT file; this turns them into which objects each step's dlclose() destroyed, in
+which order their finalizers ran, and which objects glibc marked NODELETE, why and when.
+On musl there is no such account: its dlclose() unloads nothing, which the cell's own
+mapped@LABEL evidence shows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+LINE = re.compile(r"^\s*(\d+):\s?(.*)$")
+STEP = re.compile(r"^dlm step (\S+)$")
+FINI = re.compile(r"calling fini: ?(.*?)(?: ?\[\d+\])?$")
+DESTROYED = re.compile(r"file=(.+?) \[\d+\];\s+destroying link map")
+NODELETE = re.compile(r"marking (.+?) \[\d+\] as NODELETE(?: (.*))?$")
+INIT = re.compile(r"calling init: (.+?)(?: \[\d+\])?$")
+CLOSING_STEPS = ("close", "close-in-thread", "close-runtime", "cycles")  # listed even when nothing unmapped
+LIST_LIMIT = 40  # names kept per list (200 cycles would otherwise repeat them 200 times)
+
+
+def _short(path: str) -> str:
+    return PurePosixPath(path).name if path else "(the program)"
+
+
+@dataclass
+class Step:
+    """What the loader did during one driver step: finalizers in call order, link maps destroyed."""
+
+    step: str
+    fini: list[str] = field(default_factory=list)
+    destroyed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Account:
+    steps: list[Step] = field(default_factory=list)  # the steps that closed something or unmapped
+    nodelete: list[dict[str, str]] = field(default_factory=list)  # object, cause, step
+    inits: list[str] = field(default_factory=list)  # load order: constructors as they ran
+    at_exit: list[str] = field(default_factory=list)  # finalizers run by exit(), not by a dlclose()
+    other_processes: int = 0  # lines of forked children, left out
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _add(names: list[str], name: str) -> None:
+    if len(names) < LIST_LIMIT:
+        names.append(name)
+    elif len(names) == LIST_LIMIT:
+        names.append("...")
+
+
+def reduce(text: str) -> Account:
+    """The account of the driver (the first process in the log); its forks' lines are only counted.
+    The driver marks where each step begins ("dlm step close:a"), and "dlm step exit" when exit()
+    begins, so each finalizer and unmapping lands in the step that caused it."""
+    account = Account()
+    driver: str | None = None
+    current = Step("start-up")
+    steps = [current]
+    for raw in text.splitlines():
+        match = LINE.match(raw)
+        if not match:
+            continue
+        pid, message = match.group(1), match.group(2).strip()
+        driver = driver or pid
+        if pid != driver:
+            account.other_processes += 1
+        elif found := STEP.match(message):
+            current = Step(found.group(1))
+            steps.append(current)
+        elif found := FINI.search(message):
+            _add(current.fini, _short(found.group(1)))
+        elif found := DESTROYED.search(message):
+            _add(current.destroyed, _short(found.group(1)))
+        elif found := NODELETE.search(message):
+            cause = (found.group(2) or "").removeprefix("due to ").strip() or "RTLD_NODELETE or DF_1_NODELETE"
+            account.nodelete.append({"object": _short(found.group(1)), "cause": cause, "step": current.step})
+        elif found := INIT.search(message):
+            _add(account.inits, _short(found.group(1)))
+    for step in steps:
+        if step.step == "exit":
+            account.at_exit = step.fini
+        elif step.fini or step.destroyed or step.step.split(":")[0] in CLOSING_STEPS:
+            account.steps.append(step)
+    return account
+
+
+def reduce_to_dict(text: str | None) -> dict[str, Any] | None:
+    return None if not text else reduce(text).as_dict()
+
+
+def _soname_stem(soname: str) -> str:
+    return soname.split(".so")[0] + ".so"
+
+
+def story(loader: dict[str, Any] | None, evidence: dict[str, Any], family: str) -> list[str]:
+    """The account in sentences, for `dlmatrix explain` and the report's cell panel."""
+    soname = str(evidence.get("elf_soname") or "")
+    if loader is None:
+        if family != "musl":
+            return ["no loader account (LD_DEBUG output missing: the cell did not run, or ran elsewhere)"]
+        after = {k: v for k, v in evidence.items() if k.startswith("mapped@")}
+        shown = ", ".join(f"{k} {str(v).lower()}" for k, v in after.items()) or "no check ran"
+        return [
+            f"musl: dlclose() unloads nothing (it only drops the handle); the runtime's evidence: {shown}"
+        ]
+    lines = []
+    for step in loader["steps"]:
+        if step["destroyed"]:
+            fini = ", ".join(step["fini"]) or "none"
+            said = f"{step['step']}: fini {fini}; unmapped {', '.join(step['destroyed'])}"
+        else:
+            said = f"{step['step']}: nothing unmapped" + (
+                f" (fini {', '.join(step['fini'])})" if step["fini"] else ""
+            )
+        lines.append(said)
+    for mark in loader["nodelete"]:
+        lines.append(f"NODELETE at {mark['step']}: {mark['object']} ({mark['cause']})")
+    if soname:
+        stem = _soname_stem(soname)
+        gone = [s["step"] for s in loader["steps"] if any(d.startswith(stem) for d in s["destroyed"])]
+        lines.append(
+            f"{soname}: "
+            + (f"unmapped at {', '.join(gone)}" if gone else "never unmapped while the program ran")
+        )
+    if loader["other_processes"]:
+        lines.append(f"({loader['other_processes']} lines of forked children left out)")
+    return lines or ["the loader reported no dlclose()"]
