@@ -435,6 +435,20 @@ def _runtime(index: int, item: dict[str, Any]) -> Runtime:
     )
 
 
+def _rule(item: dict[str, Any]) -> Rule:
+    """An expectation rule, from matrix/expectations.yaml or a plug-in's runtime.yaml."""
+    return Rule(
+        scenario=item["scenario"],
+        runtime=item["runtime"],
+        libc=item["libc"],
+        versions=item.get("versions", "*"),
+        outcome=item["outcome"],
+        reason=item["reason"],
+        racy=item.get("racy", False),
+        otherwise=item.get("otherwise", "pass"),
+    )
+
+
 def _plugin_runtime(loaded: Loaded) -> tuple[Runtime, list[Rule]]:
     """A plug-in's runtime and its expectations (which come before matrix/expectations.yaml's)."""
     if loaded.problem is not None:
@@ -449,17 +463,7 @@ def _plugin_runtime(loaded: Loaded) -> tuple[Runtime, list[Rule]]:
         ), []
     data = loaded.data
     rules = [
-        Rule(
-            scenario=item.get("scenario", "*"),
-            runtime=data["name"],
-            libc=item["libc"],
-            versions=item.get("versions", "*"),
-            outcome=item["outcome"],
-            reason=item["reason"],
-            racy=item.get("racy", False),
-            otherwise=item.get("otherwise", "pass"),
-        )
-        for item in data.get("expectations", [])
+        _rule({"scenario": "*", **item, "runtime": data["name"]}) for item in data.get("expectations", [])
     ]
     runtime = Runtime(
         name=data["name"],
@@ -506,17 +510,7 @@ def load_matrix(root: Path | None = None, runtime_dirs: Sequence[Path] = ()) -> 
         for item in scenario_data["scenarios"]
     )
     rules = tuple(plugin_rules) + tuple(
-        Rule(
-            scenario=item["scenario"],
-            runtime=item["runtime"],
-            libc=item["libc"],
-            versions=item.get("versions", "*"),
-            outcome=item["outcome"],
-            reason=item["reason"],
-            racy=item.get("racy", False),
-            otherwise=item.get("otherwise", "pass"),
-        )
-        for item in load_file(root, "expectations.yaml")["expectations"]
+        _rule(item) for item in load_file(root, "expectations.yaml")["expectations"]
     )
     hosts = tuple(Host(**item) for item in load_file(root, "hosts.yaml")["hosts"])
     images = tuple(
