@@ -31,7 +31,7 @@ class Headline:
     fails_on: tuple[str, ...] = ()  # "glibc 2.31", ...: where some scenario crashed, exited or hung
 
     def sentence(self) -> str:
-        where = f"fails on {', '.join(self.fails_on)}" if self.fails_on else "fails on no C library here"
+        where = f"fails on {'; '.join(self.fails_on)}" if self.fails_on else "fails on no C library here"
         lead = f"Protection: {self.protection}; {where}. " if self.protection else ""
         return lead + "; ".join(_words(f) for f in self.findings) + "."
 
@@ -65,7 +65,7 @@ def protection(cells: list[Cell]) -> str:
     if marks:
         return f"the loader marks {marks[0]['object']} NODELETE ({marks[0]['cause']})"
     if evidence.get("mapped@after-close") is True:
-        return "it stays mapped after dlclose() (it pins itself)"
+        return "it stays mapped after dlclose(): a reference outlives the provider's (self-pin or other)"
     threads = evidence.get("listener_threads@after-close", evidence.get("listeners_live@after-close"))
     if all(c.outcome == "pass" for c in seeds) and threads == 0:
         return "unloaded, but its destructor stops its threads first"
@@ -119,8 +119,8 @@ def headlines(cells: list[Cell]) -> list[Headline]:
             if c.outcome in ("crash", "exit", "timeout")
         }
         fails_on = tuple(
-            f"{family} {version}"
-            for family, version in sorted(failing, key=lambda f: (f[0], version_key(f[1])))
+            f"{family} {', '.join(sorted((v for f, v in failing if f == family), key=version_key))}"
+            for family in sorted({f for f, _ in failing})
         )
         result.append(Headline(runtime, tuple(findings), every[0].family, protection(every), fails_on))
     return result
