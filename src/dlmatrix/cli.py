@@ -29,12 +29,12 @@ from dlmatrix.host import run_hosts
 from dlmatrix.interrupts import Interrupted, add_notes, shielded
 from dlmatrix.interrupts import install as install_signal_handlers
 from dlmatrix.outdir import PARTIAL, OutputDir
-from dlmatrix.plugins import write_skeleton
 from dlmatrix.progress import RunProgress
 from dlmatrix.prune import prune_plan
 from dlmatrix.render import stale, write_all
 from dlmatrix.report import report_files
 from dlmatrix.results import Cell, ResultSet, read_results, results_json, run_metadata
+from dlmatrix.runtimes.plugins import write_skeleton
 from dlmatrix.selection import Selection
 from dlmatrix.sources import SourceDirs, cache_dir, fetch, snapshots
 from dlmatrix.terminal import cell_table, counts_line, print_outcome
@@ -164,14 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_list(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     table = Table("environment", "libc", "scenario", "runtime", "expected", "reason")
-    for host in matrix.hosts:
-        if not fnmatchcase(host.name, args.image):
+    environments: list[tuple[str, str, str | None]] = [(h.name, h.libc, None) for h in matrix.hosts]
+    environments += [(i.name, i.libc, i.libc_version) for i in matrix.images]
+    for name, libc, version in environments:
+        if not fnmatchcase(name, args.image):
             continue
         for scenario, runtime in matrix.pairs(args.scenario, args.runtime):
-            expectation = expect(matrix.rules, scenario.name, runtime.name, host.libc, None)
+            expectation = expect(matrix.rules, scenario.name, runtime.name, libc, version)
             table.add_row(
-                host.name,
-                host.libc,
+                name,
+                f"{libc} {version}" if version else libc,
                 scenario.name,
                 runtime.name,
                 expectation.outcome or "-",
@@ -254,7 +256,15 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
         files: dict[str, str | bytes] = {"results.json": results_json(results)}
         if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
             files[PREVIOUS] = results_json(previous)
-        files.update(report_files(results, previous))
+        try:
+            files.update(report_files(results, previous))
+        except Exception as bug:  # a bug in the report must not cost the run's results
+            out.write(files, remove=(PARTIAL,))
+            bug.add_note(
+                f"dlmatrix: results.json is written in {out.path}; once this is fixed, "
+                f"`dlmatrix report {out.path}` renders the rest from it"
+            )
+            raise
         written = out.write(files, remove=(PARTIAL,))
     print_outcome(results, written, console, args.table)
     return 1 if results.failing() else 0

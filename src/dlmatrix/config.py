@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ import yaml
 from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.expectations import VERSION_RANGE_PATTERN, Rule
 from dlmatrix.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
-from dlmatrix.plugins import DEFAULT_SCENARIOS, Loaded, Plugin, discover, plugin_of, read
+from dlmatrix.runtimes.kinds import FAMILIES, RUNTIME_KINDS
+from dlmatrix.runtimes.plugins import DEFAULT_SCENARIOS, Loaded, Plugin, discover, plugin_of, read
 
 # Lengths that dlm-suite and the drivers hold in fixed buffers (names in paths and group names,
 # steps and environment values after @RT@ expansion): refused here rather than cut there.
@@ -44,12 +45,6 @@ STEP_HELP = (
     "(P: a, b or origin; N and MS up to 6 digits; 64 characters at most)"
 )
 DRIVERS = ("dlm-driver", "dlm-driver-linked", "dlm-driver-tracepoints")
-# model: src/c/runtime.c built with the entry's flags; lttng-ust: the image's own liblttng-ust;
-# lttng-ust-source: LTTng-UST built from an upstream snapshot (its upstream and patches);
-# plugin: a library from the image's packages with a provider of its own (dlmatrix.plugins)
-RUNTIME_KINDS = ("model", "lttng-ust", "lttng-ust-source", "plugin")
-# how the report groups runtimes: a plug-in names its own family, "library" unless it says
-FAMILIES = {"model": "model", "lttng-ust": "LTTng-UST", "lttng-ust-source": "LTTng-UST", "plugin": "library"}
 SHA256 = {"type": "string", "pattern": r"^[0-9a-f]{64}$"}
 FILE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"}
 TEMPLATES = "dockerfiles/templates"
@@ -477,6 +472,21 @@ def _plugin_runtime(loaded: Loaded) -> tuple[Runtime, list[Rule]]:
     return runtime, rules
 
 
+def _checked_plugin(runtime: Runtime, rules: Sequence[Rule], scenarios: Sequence[str]) -> Runtime:
+    """A plug-in whose scenarios or expectations name no scenario of the catalog has a typo that
+    would silently never apply: it becomes a broken plug-in that says so."""
+    if runtime.kind != "plugin" or runtime.problem is not None or runtime.plugin is None:
+        return runtime
+    label = runtime.plugin.directory / "runtime.yaml"
+    globs = [("scenarios", g) for g in runtime.scenarios]
+    globs += [("expectations.scenario", r.scenario) for r in rules if r.runtime == runtime.name]
+    for key, pattern in globs:
+        if not any(fnmatchcase(name, pattern) for name in scenarios):
+            problem = f"{label}: {key}: {pattern!r} matches no scenario of matrix/scenarios.yaml"
+            return replace(runtime, problem=problem + f" (allowed: {', '.join(scenarios)})", plugin=None)
+    return runtime
+
+
 def load_plugins(root: Path, extra: Sequence[Path]) -> tuple[list[Runtime], list[Rule]]:
     runtimes: list[Runtime] = []
     rules: list[Rule] = []
@@ -530,6 +540,7 @@ def load_matrix(root: Path | None = None, runtime_dirs: Sequence[Path] = ()) -> 
     _unique("matrix/images.yaml", "images", (i.name for i in images))
     _check_templates(root, images)
     _check_globs(rules[len(plugin_rules) :], [s.name for s in scenarios], [r.name for r in runtimes])
+    runtimes = tuple(_checked_plugin(r, plugin_rules, [s.name for s in scenarios]) for r in runtimes)
     _check_steps(scenarios)
     for index, rule in enumerate(rules):
         if rule.otherwise != "pass" and not rule.racy:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from dlmatrix.expectations import version_key
 from dlmatrix.results import Cell
+from dlmatrix.runtimes.kinds import FAMILY_ORDER
 
 SEED = "app-dlopen-dlclose"
 
@@ -28,15 +29,21 @@ class Headline:
     findings: tuple[Finding, ...]
     family: str = ""
     protection: str = ""  # as found in the seed's cells: ELF flags, the loader's account, threads
-    fails_on: tuple[str, ...] = ()  # "glibc 2.31", ...: where some scenario crashed, exited or hung
+    crashes_on: tuple[str, ...] = ()  # "glibc 2.31, 2.36", ...: where some scenario crashed
+
+    def headline(self) -> str:
+        """One sentence: the protection found and the C library versions where it crashes."""
+        where = (
+            f"crashes on {'; '.join(self.crashes_on)}" if self.crashes_on else "crashes on no C library here"
+        )
+        return f"Protection: {self.protection}; {where}." if self.protection else f"It {where}."
+
+    def details(self) -> str:
+        """Per C library: how many scenarios ended how, and the expectation's reason."""
+        return "; ".join(_words(f) for f in self.findings) + "."
 
     def sentence(self) -> str:
-        where = f"fails on {'; '.join(self.fails_on)}" if self.fails_on else "fails on no C library here"
-        lead = f"Protection: {self.protection}; {where}. " if self.protection else ""
-        return lead + "; ".join(_words(f) for f in self.findings) + "."
-
-
-FAMILY_ORDER = ("model", "LTTng-UST", "library")
+        return f"{self.headline()} {self.details()}"
 
 
 def by_family(items: list[Headline]) -> list[tuple[str, list[Headline]]]:
@@ -113,16 +120,12 @@ def headlines(cells: list[Cell]) -> list[Headline]:
             for (family, _), members in sorted(grouped.items(), key=lambda item: item[0][0])
         ]
         every = [c for group in by_libc.values() for c in group]
-        failing = {
-            (str(c.libc["family"]), c.libc["version"] or "?")
-            for c in every
-            if c.outcome in ("crash", "exit", "timeout")
-        }
-        fails_on = tuple(
+        failing = {(str(c.libc["family"]), c.libc["version"] or "?") for c in every if c.outcome == "crash"}
+        crashes_on = tuple(
             f"{family} {', '.join(sorted((v for f, v in failing if f == family), key=version_key))}"
             for family in sorted({f for f, _ in failing})
         )
-        result.append(Headline(runtime, tuple(findings), every[0].family, protection(every), fails_on))
+        result.append(Headline(runtime, tuple(findings), every[0].family, protection(every), crashes_on))
     return result
 
 

@@ -20,6 +20,7 @@ from dlmatrix.config import Image, load_matrix
 from dlmatrix.containers import DockerBackend
 from dlmatrix.engine import SANDBOX, Engine
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.loader import story
 from dlmatrix.results import Cell
 from dlmatrix.selection import Selection
 from dlmatrix.sources import SourceDirs, snapshots
@@ -93,10 +94,10 @@ def built(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Built:
 def test_bookworm_images_run_every_cell_as_declared(built, sources):
     matrix = built.matrix
     assert len(built.cells) == 2 * len(matrix.pairs())
-    debian_on_musl = [
+    debian_on_musl = [  # Debian's own packages serve glibc: its LTTng-UST and the libraries' plug-ins
         ("debian-bookworm-musl", c.scenario, c.runtime, "skipped")
         for c in built.cells
-        if c.image == "debian-bookworm-musl" and c.runtime == "lttng-ust"
+        if c.image == "debian-bookworm-musl" and (c.runtime == "lttng-ust" or c.family == "library")
     ]
     not_provided = [
         (c.image, c.scenario, c.runtime, "skipped")
@@ -134,6 +135,34 @@ def test_the_seed_crashes_on_glibc_and_survives_on_musl_for_a_different_reason(b
     assert musl.result == "pass" and musl.evidence["mapped@after-close"] is True
     pinned = built.cell("debian-bookworm-glibc", "app-dlopen-dlclose", "pinned")
     assert pinned.result == "pass" and pinned.evidence["mapped@after-close"] is True
+
+
+def test_the_loader_tells_which_dlclose_unmapped_the_runtime_and_musl_unmaps_nothing(built):
+    glibc = built.cell("debian-bookworm-glibc", "app-dlopen-dlclose", "unpinned")
+    assert glibc.evidence["elf_soname"] == "libdlmrt.so.1" and glibc.evidence["elf_nodelete"] is False
+    close = next(step for step in glibc.loader["steps"] if step["step"] == "close:a")
+    assert close["destroyed"] == ["libdlmprov_a.so", "libdlmrt.so.1"]
+    assert "libdlmrt.so.1" in close["fini"]
+    znodelete = built.cell("debian-bookworm-glibc", "app-dlopen-dlclose", "znodelete")
+    assert znodelete.evidence["elf_nodelete"] is True
+    assert (
+        "libdlmrt.so.1"
+        not in next(s for s in znodelete.loader["steps"] if s["step"] == "close:a")["destroyed"]
+    )
+    musl = built.cell("debian-bookworm-musl", "app-dlopen-dlclose", "unpinned")
+    assert musl.loader is None and musl.evidence["package"] == "none (built here)"
+    assert "musl: dlclose() unloads nothing" in story(musl.loader, musl.evidence, "musl")[0]
+
+
+def test_debian_libraries_run_on_glibc_with_their_package_and_are_skipped_on_musl(built):
+    zmq = built.cell("debian-bookworm-glibc", "app-dlopen-dlclose", "libzmq")
+    assert zmq.result == "crash:SIGSEGV" and zmq.evidence["package"].startswith("libzmq5 4.3.4")
+    assert any("libzmq.so.5" in step["destroyed"] for step in zmq.loader["steps"])
+    pulse = built.cell("debian-bookworm-glibc", "app-dlopen-dlclose", "libpulse")
+    assert pulse.result == "pass" and pulse.evidence["elf_nodelete"] is True
+    assert pulse.evidence["mapped@after-close"] is True
+    skipped = built.cell("debian-bookworm-musl", "app-dlopen-dlclose", "libzmq")
+    assert skipped.result == "skipped" and "Debian builds its packages against glibc" in skipped.stderr
 
 
 def test_the_real_lttng_ust_survives_and_traces_after_reopen(built):
@@ -418,9 +447,9 @@ def test_a_catalog_only_change_rebuilds_nothing(built, engine, project, tmp_path
     assert {c.verdict for c in cells if c.libc["family"] == "glibc" and c.runtime in provided} == {"ok"}
     musl = {(c.runtime, c.verdict) for c in cells if c.libc["family"] == "musl" and c.runtime in provided}
     assert {verdict for _, verdict in musl} == {"ok", "skipped"}
-    assert {runtime for runtime, verdict in musl if verdict == "skipped"} == {
-        "lttng-ust"
-    }  # Debian's: glibc only
+    libraries = {r.name for r in edited.plugins()}
+    # Debian's own packages serve glibc only: its LTTng-UST and the libraries' plug-ins
+    assert {runtime for runtime, verdict in musl if verdict == "skipped"} == {"lttng-ust"} | libraries
 
 
 FOUR_ATTEMPTS = ("--runtime", "lttng-ust", "--repeat", "4", "--jobs", "4")

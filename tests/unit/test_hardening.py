@@ -158,6 +158,24 @@ def test_a_bug_exits_70_with_its_traceback(monkeypatch, capsys):
     assert "RuntimeError: a bug" in err and "this is a bug in dlmatrix" in err
 
 
+def test_a_bug_in_the_report_keeps_the_results_of_the_run(tmp_path, monkeypatch, capsys):
+    matrix = load_matrix()
+    env = Environment("img", "glibc", "2.36", "gcc")
+    cells = [judged_cell(matrix, env, "app-dlopen-dlclose", "pinned", ["pass"], [0.1])]
+
+    def broken_report(*_: object) -> dict[str, str | bytes]:
+        raise RuntimeError("a bug in the report")
+
+    monkeypatch.setattr(cli, "make_backend", lambda *_: (lambda: cells, None))
+    monkeypatch.setattr(cli, "report_files", broken_report)
+    out = tmp_path / "out"
+    assert cli.main(["run", "--out", str(out)]) == cli.EXIT_BUG
+    assert [c.runtime for c in read_results(out / "results.json").cells] == ["pinned"]
+    assert not (out / "index.html").exists()
+    err = capsys.readouterr().err
+    assert "a bug in the report" in err and f"dlmatrix report {out}" in err
+
+
 @pytest.mark.parametrize(
     ("stderr", "cause", "fix"),
     [

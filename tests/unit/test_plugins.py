@@ -13,9 +13,9 @@ from dlmatrix.errors import DlmatrixError
 from dlmatrix.explain import explain_text, find_cells
 from dlmatrix.headlines import by_family, headlines, protection
 from dlmatrix.loader import reduce, story
-from dlmatrix.plugins import read, write_skeleton
 from dlmatrix.render import render
 from dlmatrix.results import Environment, judged_cell
+from dlmatrix.runtimes.plugins import read, write_skeleton
 from tests.conftest import REPO
 
 GOOD = """\
@@ -71,6 +71,13 @@ def test_a_bad_runtime_yaml_gets_one_message_naming_the_key(tmp_path: Path, chan
     assert loaded.problem is not None and "runtime.yaml" in loaded.problem
     for word in words:
         assert word in loaded.problem
+
+
+def test_a_scenario_glob_that_matches_nothing_is_a_problem_of_that_plugin(tmp_path: Path) -> None:
+    typo = plugin(tmp_path, GOOD.replace("{libc: glibc,", "{scenario: app-dlopen-dlclsoe, libc: glibc,"))
+    runtime = next(r for r in load_matrix(REPO, [typo]).runtimes if r.name == "my-lib")
+    assert runtime.problem is not None
+    assert "expectations.scenario: 'app-dlopen-dlclsoe' matches no scenario" in runtime.problem
 
 
 def test_a_missing_provider_is_named_with_the_fix(tmp_path: Path) -> None:
@@ -188,10 +195,10 @@ def test_the_headline_names_the_protection_found_and_where_it_fails() -> None:
     assert protection([cells[1]]) == "unloaded, but its destructor stops its threads first"
     said = {h.runtime: h.sentence() for h in headlines(cells)}
     assert said["libzmq"].startswith(
-        "Protection: none found: it is unmapped while its threads run; fails on glibc 2.31, 2.41."
+        "Protection: none found: it is unmapped while its threads run; crashes on glibc 2.31, 2.41."
     )
     assert said["libuv"].startswith(
-        "Protection: unloaded, but its destructor stops its threads first; fails on no C"
+        "Protection: unloaded, but its destructor stops its threads first; crashes on no C"
     )
     assert [family for family, _ in by_family(headlines(cells))] == ["library"]
 

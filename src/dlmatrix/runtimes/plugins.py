@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.errors import DlmatrixError
 
 MANAGERS = ("apt", "apk", "dnf")
 LANGUAGES = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++"}
@@ -173,21 +173,17 @@ class Loaded:
 def discover(root: Path, extra: tuple[Path, ...] = ()) -> list[Path]:
     """The repository's plug-ins, then those of each --runtimes DIR (a plug-in, or a directory of them)."""
     found = sorted(p.parent for p in root.joinpath(*REPOSITORY_DIR).glob(f"*/{PLUGIN_FILE}"))
+    fix = "name a plug-in's directory (`dlmatrix new-runtime NAME` makes one), or a directory of them"
     for directory in extra:
         if not directory.is_dir():
-            raise ConfigError(
-                str(directory), "(--runtimes)", "is not a directory", "a runtime plug-in directory"
-            )
+            raise DlmatrixError(f"--runtimes {directory}: no such directory", fix)
         if (directory / PLUGIN_FILE).is_file():
             found.append(directory)
             continue
         inside = sorted(p.parent for p in directory.glob(f"*/{PLUGIN_FILE}"))
         if not inside:
-            raise ConfigError(
-                str(directory),
-                "(--runtimes)",
-                f"holds no {PLUGIN_FILE}, nor do its subdirectories",
-                "a directory made by `dlmatrix new-runtime NAME`",
+            raise DlmatrixError(
+                f"--runtimes {directory}: no {PLUGIN_FILE} in it or in a directory in it", fix
             )
         found.extend(inside)
     return found
@@ -207,7 +203,9 @@ def _key(error: jsonschema.ValidationError) -> str:
 
 def read(root: Path, directory: Path) -> Loaded:
     """A plug-in's runtime.yaml checked against the format; never raises for a bad plug-in."""
-    from dlmatrix.config import StrictLoader  # one YAML dialect for all of matrix/
+    from dlmatrix.config import (
+        StrictLoader,
+    )  # one YAML dialect for all of matrix/ (a late import: config imports this)
 
     label = _label(root, directory)
     fallback = "".join(c if c.isalnum() or c in "._-" else "-" for c in directory.name.lower()) or "plugin"
@@ -243,8 +241,9 @@ def plugin_of(loaded: Loaded) -> Plugin:
     threads = data["threads"]
     if "name" in threads:
         env["DLM_THREAD_PATTERN"] = threads["name"]
-    else:
+    else:  # the driver counts the threads beyond its own; the declared count goes with the evidence
         env["DLM_THREADS_ADDED"] = str(threads["added"])
+        env["DLM_EVIDENCE_THREADS_DECLARED"] = str(threads["added"])
     wake = data.get("wake", {})
     if "sleep_ms" in wake:
         env["DLM_WAKE_SLEEP_MS"] = str(wake["sleep_ms"])

@@ -1,0 +1,1 @@
+"""Runtime kinds and runtime plug-ins: what a runtime under test is and how it is described."""
