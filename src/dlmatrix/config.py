@@ -21,6 +21,7 @@ from dlmatrix.expectations import VERSION_RANGE_PATTERN, Rule
 from dlmatrix.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
 from dlmatrix.runtimes.kinds import FAMILIES, RUNTIME_KINDS
 from dlmatrix.runtimes.plugins import DEFAULT_SCENARIOS, Loaded, Plugin, discover, plugin_of, read
+from dlmatrix.strictyaml import StrictLoader
 
 # Lengths that dlm-suite and the drivers hold in fixed buffers (names in paths and group names,
 # steps and environment values after @RT@ expansion): refused here rather than cut there.
@@ -313,25 +314,6 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     if "properties" in schema:
         return "keys " + ", ".join(schema["properties"])
     return ""
-
-
-class StrictLoader(yaml.SafeLoader):
-    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
-
-
-def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen and key != "<<":
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} is given twice (the first would be lost)", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 
 def load_file(root: Path, name: str) -> dict[str, Any]:

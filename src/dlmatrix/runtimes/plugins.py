@@ -17,6 +17,9 @@ import jsonschema
 import yaml
 
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.expectations import VERSION_RANGE_PATTERN
+from dlmatrix.outcomes import OUTCOME_PATTERN
+from dlmatrix.strictyaml import StrictLoader
 
 MANAGERS = ("apt", "apk", "dnf")
 LANGUAGES = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++"}
@@ -33,8 +36,6 @@ DEFAULT_SCENARIOS = (
     "ld-preload",
     "runtime-abs-first",
 )
-OUTCOME = r"^(pass|timeout|build-error|error|skipped|crash:SIG[A-Z0-9]+|exit:[0-9]{1,3})$"
-VERSIONS = r"^(\*|(==|>=|<=|>|<)?[0-9]+(\.[0-9]+)*(\s*,\s*(==|>=|<=|>|<)?[0-9]+(\.[0-9]+)*)*)$"
 SONAME = r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.so(\.[0-9]+)*$"
 WORDS = {"type": "string", "pattern": r"^[^\t\n'\"\\`$]*$"}  # flags, quoted for build.sh
 
@@ -102,11 +103,11 @@ SCHEMA = _object(
                 {
                     "scenario": {"type": "string", "minLength": 1},
                     "libc": {"enum": ["*", "glibc", "musl"]},
-                    "versions": {"type": "string", "pattern": VERSIONS},
-                    "outcome": {"type": "string", "pattern": OUTCOME},
+                    "versions": {"type": "string", "pattern": VERSION_RANGE_PATTERN},
+                    "outcome": {"type": "string", "pattern": OUTCOME_PATTERN},
                     "reason": {"type": "string", "pattern": r"^[^\t\n]+$"},
                     "racy": {"type": "boolean"},
-                    "otherwise": {"type": "string", "pattern": OUTCOME},
+                    "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
                 },
                 ["libc", "outcome", "reason"],
             ),
@@ -203,10 +204,6 @@ def _key(error: jsonschema.ValidationError) -> str:
 
 def read(root: Path, directory: Path) -> Loaded:
     """A plug-in's runtime.yaml checked against the format; never raises for a bad plug-in."""
-    from dlmatrix.config import (
-        StrictLoader,
-    )  # one YAML dialect for all of matrix/ (a late import: config imports this)
-
     label = _label(root, directory)
     fallback = "".join(c if c.isalnum() or c in "._-" else "-" for c in directory.name.lower()) or "plugin"
     try:
