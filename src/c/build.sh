@@ -200,8 +200,9 @@ build_lttng() { # name kind
 }
 
 # Where the image's package layer left each plug-in's marker: NAME.ok,
-# NAME.FAILED (the package manager's log) or NAME.NOT-APPLICABLE.  Unset on
-# a host: its packages are the host's own.
+# NAME.FAILED (the package manager's log) or NAME.NOT-APPLICABLE (the host
+# backend marks every plug-in so).  Unset when build.sh is run by hand: the
+# plug-ins' packages are then taken to be installed.
 packages=${DLM_PACKAGES:-}
 
 # Where a plug-in's runtime library is: beside the -L directories it links
@@ -247,13 +248,13 @@ build_plugin() { # name
 		$compiler $warn -fPIC -shared -DPROVIDER_NAME="\"$p\"" -o "$rt/lib/libdlmprov_$p.so" \
 			"$dir/$PROVIDER_SOURCE" $BUILD_CFLAGS $flags $BUILD_LIBS || return 1
 	done
-	needed=$(objdump -p "$rt/lib/libdlmprov_a.so" | sed -n 's/^ *NEEDED *//p')
+	needed=$(objdump -p "$rt/lib/libdlmprov_a.so" | sed -n 's/^ *NEEDED *//p' | tr '\n' ' ')
 	SONAME=""
 	for candidate in $SONAMES; do
-		[ "$(has_word "$(echo $needed)" "$candidate")" = true ] && SONAME=$candidate && break
+		[ "$(has_word "$needed" "$candidate")" = true ] && SONAME=$candidate && break
 	done
 	if [ -z "$SONAME" ]; then
-		echo "the provider links none of $SONAMES (soname in runtime.yaml); it needs:" $needed
+		echo "the provider links none of $SONAMES (soname in runtime.yaml); it needs: $needed"
 		return 1
 	fi
 	library=$(find_library "$SONAME" "$rt/lib/libdlmprov_a.so" "$flags $BUILD_LIBS")

@@ -17,7 +17,7 @@
  *   rt/VARIANT/BUILD-FAILED    the build log, when that variant did not build
  *   rt/VARIANT/NOT-APPLICABLE  why that variant cannot exist here (its cells are skipped)
  * On glibc each attempt runs with LD_DEBUG=files written to a file in its working
- * directory (never to the driver's stderr); the lines about closing, fini calls,
+ * directory (never to the driver's stderr); its lines about init and fini calls,
  * destroyed link maps and NODELETE markings, with the driver's marks of where
  * each step began, become the cell's "loader" account. */
 #define _GNU_SOURCE
@@ -49,6 +49,7 @@
 #define CAPTURE 32768
 #define EXCERPT 2000
 #define LD_DEBUG_FILE "ld-debug" /* glibc appends .PID */
+#define TRUNCATED "0:\tdlm step truncated-here\n"
 
 struct cell {
 	char *scenario, *runtime, *driver, *env, *steps, *description;
@@ -667,7 +668,9 @@ static void read_loader_account(const struct slot *slot)
 		n = strlen(line);
 		if (i == sizeof(wanted) / sizeof(*wanted))
 			continue;
-		if (ld->length + n > CAPTURE) {
+		if (ld->length + n > CAPTURE - sizeof(TRUNCATED)) { /* says so, as a step of its own */
+			memcpy(ld->data + ld->length, TRUNCATED, sizeof(TRUNCATED) - 1);
+			ld->length += sizeof(TRUNCATED) - 1;
 			ld->truncated = 1;
 			break;
 		}

@@ -1,4 +1,5 @@
-"""Command line: dlmatrix list | run | show | render | bases | sources | report | bench | prune."""
+"""Command line: dlmatrix list | run | show | explain | new-runtime | render | bases | sources | report |
+bench | prune."""
 
 from __future__ import annotations
 

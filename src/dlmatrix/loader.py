@@ -21,6 +21,7 @@ FINI = re.compile(r"calling fini: ?(.*?)(?: ?\[\d+\])?$")
 DESTROYED = re.compile(r"file=(.+?) \[\d+\];\s+destroying link map")
 NODELETE = re.compile(r"marking (.+?) \[\d+\] as NODELETE(?: (.*))?$")
 INIT = re.compile(r"calling init: (.+?)(?: \[\d+\])?$")
+TRUNCATED = "dlm step truncated-here"  # dlm-suite's last line when it kept no more
 CLOSING_STEPS = ("close", "close-in-thread", "close-runtime", "cycles")  # listed even when nothing unmapped
 LIST_LIMIT = 40  # names kept per list (200 cycles would otherwise repeat them 200 times)
 
@@ -45,6 +46,7 @@ class Account:
     inits: list[str] = field(default_factory=list)  # load order: constructors as they ran
     at_exit: list[str] = field(default_factory=list)  # finalizers run by exit(), not by a dlclose()
     other_processes: int = 0  # lines of forked children, left out
+    truncated: bool = False  # dlm-suite keeps 32 KiB of the log: what came after is missing
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +72,9 @@ def reduce(text: str) -> Account:
         if not match:
             continue
         pid, message = match.group(1), match.group(2).strip()
+        if message == TRUNCATED:
+            account.truncated = True
+            continue
         driver = driver or pid
         if pid != driver:
             account.other_processes += 1
@@ -131,6 +136,8 @@ def story(loader: dict[str, Any] | None, evidence: dict[str, Any], family: str) 
             f"{soname}: "
             + (f"unmapped at {', '.join(gone)}" if gone else "never unmapped while the program ran")
         )
+    if loader.get("truncated"):
+        lines.append("(the loader's log was longer than dlm-suite keeps: later steps are missing)")
     if loader["other_processes"]:
         lines.append(f"({loader['other_processes']} lines of forked children left out)")
     return lines or ["the loader reported no dlclose()"]

@@ -154,7 +154,8 @@ def test_the_loader_account_puts_each_unmapping_in_the_step_that_caused_it() -> 
     assert account.nodelete == [{"object": "libbar.so.2", "cause": "unique symbol", "step": "open:a"}]
     assert account.at_exit == ["(the program)", "libc.so.6"]
     assert account.inits == ["libc.so.6", "libfoo.so.1", "libdlmprov_a.so"]
-    assert account.other_processes == 1
+    assert account.other_processes == 1 and not account.truncated
+    assert reduce(LOG + "0:\tdlm step truncated-here\n").truncated
     told = story(account.as_dict(), {"elf_soname": "libfoo.so.1"}, "glibc")
     assert "libfoo.so.1: unmapped at close:a" in told
     assert "NODELETE at open:a: libbar.so.2 (unique symbol)" in told
