@@ -20,13 +20,20 @@ mkdir -p "$out/bin" "$out/share" || exit 1
 if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
 $cc $warn -o "$out/bin/dlm-suite" "$src/suite.c" || exit 1
 
-providers() { # rt, then compiler arguments for the providers
-	rt=$1
-	shift
+providers() { # rt compiler source, then compiler arguments: providers a and b in rt/lib
+	prov_rt=$1 prov_cc=$2 prov_src=$3
+	shift 3
 	for p in a b; do
-		$cc $warn -fPIC -shared -DPROVIDER_NAME="\"$p\"" -o "$rt/lib/libdlmprov_$p.so" \
-			"$src/provider.c" "$@" || return 1
+		# shellcheck disable=SC2086 # the compiler may be a command with words (CC="gcc -m32")
+		$prov_cc $warn -fPIC -shared -DPROVIDER_NAME="\"$p\"" -o "$prov_rt/lib/libdlmprov_$p.so" "$prov_src" "$@" ||
+			return 1
 	done
+}
+
+driver() { # rt name, then compiler arguments: the scenario driver as rt/bin/name
+	drv_rt=$1 drv_name=$2
+	shift 2
+	$cc $warn -o "$drv_rt/bin/$drv_name" "$src/driver.c" "$@" -pthread -ldl
 }
 
 # Is word $2 among the words of $1?
@@ -81,13 +88,13 @@ build_model() { # name cflags ldflags
 	# shellcheck disable=SC2086 # flags are word lists on purpose
 	$cc $warn $2 -DDLM_VARIANT="\"$1\"" -fPIC -shared -Wl,-soname,libdlmrt.so.1 $3 \
 		-o "$rt/lib/libdlmrt.so.1" "$src/runtime.c" -pthread -ldl &&
-	providers "$rt" -L"$rt/lib" -l:libdlmrt.so.1 &&
+	providers "$rt" "$cc" "$src/provider.c" -L"$rt/lib" -l:libdlmrt.so.1 &&
 	# reachable only through RUNPATH=$ORIGIN: the suite sets no LD_LIBRARY_PATH for it
 	$cc $warn -fPIC -shared -DPROVIDER_NAME='"origin"' -o "$rt/lib/libdlmprov_origin.so" \
 		"$src/provider.c" -L"$rt/lib" -l:libdlmrt.so.1 '-Wl,-rpath,$ORIGIN' -Wl,--enable-new-dtags &&
-	$cc $warn -o "$rt/bin/dlm-driver" "$src/driver.c" -pthread -ldl &&
-	$cc $warn -DDLM_LINKED_MODEL -o "$rt/bin/dlm-driver-linked" "$src/driver.c" -Wl,--no-as-needed \
-		-L"$rt/lib" -l:libdlmrt.so.1 '-Wl,-rpath,$ORIGIN/../lib' -pthread -ldl &&
+	driver "$rt" dlm-driver &&
+	driver "$rt" dlm-driver-linked -DDLM_LINKED_MODEL -Wl,--no-as-needed \
+		-L"$rt/lib" -l:libdlmrt.so.1 '-Wl,-rpath,$ORIGIN/../lib' &&
 	{
 		printf 'DLM_RUNTIME_SONAME=libdlmrt.so.1\nDLM_RUNTIME_LIB=@RT@/lib/libdlmrt.so.1\n'
 		elf_facts "$rt/lib/libdlmrt.so.1"
@@ -157,11 +164,11 @@ build_lttng() { # name kind
 			"$rt/obj/$p/provider.c" -llttng-ust -ldl || return 1
 	done
 	# shellcheck disable=SC2086
-	$cc $warn -o "$rt/bin/dlm-driver" "$src/driver.c" -pthread -ldl &&
-	$cc $warn $flags -o "$rt/bin/dlm-driver-linked" "$src/driver.c" -Wl,--no-as-needed -llttng-ust -pthread -ldl &&
+	driver "$rt" dlm-driver &&
+	driver "$rt" dlm-driver-linked $flags -Wl,--no-as-needed -llttng-ust &&
 	# an application that defines tracepoints itself (probes come with a dlopen()ed provider)
 	$cc -Wall -Wextra -O1 -c -I"$rt/obj/app" $flags -o "$rt/obj/app/app-tracepoints.o" "$rt/obj/app/app-tracepoints.c" &&
-	$cc $warn -o "$rt/bin/dlm-driver-tracepoints" "$src/driver.c" "$rt/obj/app/app-tracepoints.o" -pthread -ldl &&
+	driver "$rt" dlm-driver-tracepoints "$rt/obj/app/app-tracepoints.o" &&
 	$cc $warn -o "$rt/bin/dlm-futex-wake" "$src/lttng/futex-wake.c" ||
 		return 1
 	soname=$(objdump -p "$rt/lib/libdlmprov_a.so" | sed -n 's/^ *NEEDED *\(liblttng-ust\.so\.[0-9]*\)$/\1/p')
@@ -243,11 +250,8 @@ build_plugin() { # name
 			return 1
 		}
 	fi
-	for p in a b; do
-		# shellcheck disable=SC2086 # flags are word lists on purpose
-		$compiler $warn -fPIC -shared -DPROVIDER_NAME="\"$p\"" -o "$rt/lib/libdlmprov_$p.so" \
-			"$dir/$PROVIDER_SOURCE" $BUILD_CFLAGS $flags $BUILD_LIBS || return 1
-	done
+	# shellcheck disable=SC2086 # flags are word lists on purpose
+	providers "$rt" "$compiler" "$dir/$PROVIDER_SOURCE" $BUILD_CFLAGS $flags $BUILD_LIBS || return 1
 	needed=$(objdump -p "$rt/lib/libdlmprov_a.so" | sed -n 's/^ *NEEDED *//p' | tr '\n' ' ')
 	SONAME=""
 	for candidate in $SONAMES; do
@@ -260,9 +264,7 @@ build_plugin() { # name
 	library=$(find_library "$SONAME" "$rt/lib/libdlmprov_a.so" "$flags $BUILD_LIBS")
 	[ -n "$library" ] || { echo "cannot find $SONAME, which the provider links" && return 1; }
 	# shellcheck disable=SC2086
-	$cc $warn -o "$rt/bin/dlm-driver" "$src/driver.c" -pthread -ldl &&
-		$cc $warn -o "$rt/bin/dlm-driver-linked" "$src/driver.c" -Wl,--no-as-needed $flags $BUILD_LIBS \
-			-pthread -ldl || return 1
+	driver "$rt" dlm-driver && driver "$rt" dlm-driver-linked -Wl,--no-as-needed $flags $BUILD_LIBS || return 1
 	{
 		echo "DLM_RUNTIME_SONAME=$SONAME"
 		echo "DLM_RUNTIME_LIB=$library"

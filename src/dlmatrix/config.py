@@ -435,7 +435,7 @@ def _plugin_runtime(loaded: Loaded) -> tuple[Runtime, list[Rule]]:
             description,
             "plugin",
             scenarios=DEFAULT_SCENARIOS,
-            family="library",
+            family=FAMILIES["plugin"],
             problem=loaded.problem,
         ), []
     data = loaded.data

@@ -10,8 +10,7 @@ from dlmatrix.errors import DlmatrixError
 from dlmatrix.loader import story
 from dlmatrix.results import Cell
 
-ELF_KEYS = ("elf_soname", "package", "elf_nodelete", "elf_static_tls", "elf_bind_now", "elf_gnu_unique")
-ELF_WORDS = {
+ELF_WORDS = {  # the ELF facts shown apart from the other evidence, in this order, as named here
     "elf_soname": "soname",
     "package": "package",
     "elf_nodelete": "DF_1_NODELETE",
@@ -19,6 +18,7 @@ ELF_WORDS = {
     "elf_bind_now": "BIND_NOW",
     "elf_gnu_unique": "GNU_UNIQUE symbols",
 }
+ELF_KEYS = tuple(ELF_WORDS)
 
 
 def find_cells(cells: list[Cell], spec: str) -> list[Cell]:

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from dlmatrix.expectations import version_key
+from dlmatrix.loader import soname_stem
 from dlmatrix.results import Cell
 from dlmatrix.runtimes.kinds import FAMILY_ORDER
 
@@ -67,7 +68,7 @@ def protection(cells: list[Cell]) -> str:
     evidence = seed.evidence
     if evidence.get("elf_nodelete") is True:
         return f"{evidence.get('elf_soname', 'the library')} is linked with -z nodelete (DF_1_NODELETE)"
-    stem = str(evidence.get("elf_soname", "")).split(".so")[0] + ".so"
+    stem = soname_stem(str(evidence.get("elf_soname", "")))
     marks = [m for m in (seed.loader or {}).get("nodelete", []) if m["object"].startswith(stem)]
     if marks:
         return f"the loader marks {marks[0]['object']} NODELETE ({marks[0]['cause']})"

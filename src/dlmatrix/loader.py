@@ -102,7 +102,8 @@ def reduce_to_dict(text: str | None) -> dict[str, Any] | None:
     return None if not text else reduce(text).as_dict()
 
 
-def _soname_stem(soname: str) -> str:
+def soname_stem(soname: str) -> str:
+    """libfoo.so.1 -> libfoo.so: what names the library's files, whatever their version suffix."""
     return soname.split(".so")[0] + ".so"
 
 
@@ -130,7 +131,7 @@ def story(loader: dict[str, Any] | None, evidence: dict[str, Any], family: str) 
     for mark in loader["nodelete"]:
         lines.append(f"NODELETE at {mark['step']}: {mark['object']} ({mark['cause']})")
     if soname:
-        stem = _soname_stem(soname)
+        stem = soname_stem(soname)
         gone = [s["step"] for s in loader["steps"] if any(d.startswith(stem) for d in s["destroyed"])]
         lines.append(
             f"{soname}: "

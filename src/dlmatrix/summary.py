@@ -25,7 +25,7 @@ def summary_markdown(results: ResultSet, changes: Changes) -> str:
     lines += ["", "## Per runtime variant", ""]
     for family, runtimes in by_family(headlines(results.cells)):
         lines += [f"### {family or 'other'}", ""]
-        lines += [f"- **{h.runtime}**: {_escape(h.headline())} {_escape(h.details())}" for h in runtimes]
+        lines += [f"- **{h.runtime}**: {_escape(h.sentence())}" for h in runtimes]
         lines.append("")
     lines += ["", "## Since the previous run", ""]
     if changes.previous_run is None:
