@@ -1014,7 +1014,7 @@ static void default_root(const char *argv0)
 
 static void usage(void)
 {
-	puts("usage: dlm-suite [--json] [--list] [--scenario GLOB] [--runtime GLOB] [--repeat N] [--jobs N]\n"
+	puts("usage: dlm-suite [--json] [--list] [--scenario GLOB,...] [--runtime GLOB,...] [--repeat N] [--jobs N]\n"
 	     "                 [--suite FILE|-] [--tokens] [--root DIR]\n"
 	     "Runs this environment's dlopen/dlclose scenarios, up to --jobs attempts at once (default 4),\n"
 	     "and prints the cells in the catalog's order; exits 1 when a verdict is not ok.\n"
@@ -1065,6 +1065,28 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fail("%s", "--tokens needs --json and --suite - (the tokens follow the catalog on standard input)");
 }
 
+/* Whether name matches one glob of a comma-separated list (names hold no comma). */
+static int selected(const char *globs, const char *name)
+{
+	char glob[256]; /* a name is at most 48 (config.NAME); a longer glob matches no name */
+	const char *start = globs, *end;
+
+	for (;; start = end + 1) {
+		size_t length;
+
+		end = strchr(start, ',');
+		length = end ? (size_t)(end - start) : strlen(start);
+		if (length < sizeof(glob)) {
+			memcpy(glob, start, length);
+			glob[length] = '\0';
+			if (!fnmatch(glob, name, 0))
+				return 1;
+		}
+		if (!end)
+			return 0;
+	}
+}
+
 /* The selected cells, in the catalog's order, each with room for its attempts. */
 static int select_jobs(const struct options *o, struct job **out)
 {
@@ -1076,7 +1098,7 @@ static int select_jobs(const struct options *o, struct job **out)
 	for (i = 0; i < cell_count; i++) {
 		struct job *job = &jobs[count];
 
-		if (fnmatch(o->scenario_glob, cells[i].scenario, 0) || fnmatch(o->runtime_glob, cells[i].runtime, 0))
+		if (!selected(o->scenario_glob, cells[i].scenario) || !selected(o->runtime_glob, cells[i].runtime))
 			continue;
 		job->cell = &cells[i];
 		job->rule = expectation(&cells[i]);

@@ -1,4 +1,5 @@
-"""Base images: use one that is present, pull it where a registry answers, else build it offline.
+"""Base images: use one that is present, copy it from another engine of the run that has it, pull
+it where a registry answers, else build it offline.
 
 Offline, a Debian suite's base is mmdebstrap's tarball piped into `docker import` under a
 stable local tag (dlmatrix-base/debian:SUITE); the Dockerfiles take it as BASE_IMAGE, so
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ class Base:
 
     ref: str
     image_id: str
-    how: str  # present | pulled | built offline
+    how: str  # present | copied from ENGINE | pulled | built offline
 
 
 class BaseUnavailable(DlmatrixError):
@@ -56,8 +58,9 @@ def mmdebstrap_command(suite: str) -> list[str]:
 class BaseProvider:
     """Provides each base once per run; remembers that the registry did not answer."""
 
-    def __init__(self, engine: Engine, logdir: Path) -> None:
+    def __init__(self, engine: Engine, logdir: Path, peers: Sequence[Engine] = ()) -> None:
         self.engine = engine
+        self.peers = [peer for peer in peers if peer is not engine]  # the run's other engines
         self.logdir = logdir
         self.registry_failed = False
 
@@ -73,6 +76,9 @@ class BaseProvider:
         present = self.present(image)
         if present is not None:
             return present
+        copied = self.copy_from_peer(image)
+        if copied is not None:
+            return copied
         if not self.registry_failed:
             pulled = self.engine.pull(image.base)
             found = self.engine.image_id(image.base) if pulled else None
@@ -87,6 +93,17 @@ class BaseProvider:
                 f"on a machine whose engine reaches a registry: docker pull {image.base}",
             )
         return self.build_offline(image, image.offline_suite)
+
+    def copy_from_peer(self, image: Image) -> Base | None:
+        """Another engine of the run has it: a copy (save | load) is faster than any registry and
+        gives the same image, so the same image tags on every engine."""
+        for peer in self.peers:
+            for ref in (image.base, local_tag(image)):
+                if peer.image_id(ref) and self.engine.copy_image(peer, ref, self.logdir / "copy.log"):
+                    found = self.engine.image_id(ref)
+                    if found:
+                        return Base(ref, found, f"copied from {peer.spec.name}")
+        return None
 
     def build_offline(self, image: Image, suite: str) -> Base:
         if shutil.which("mmdebstrap") is None:

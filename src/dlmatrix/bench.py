@@ -7,6 +7,8 @@ long an edit of the catalog takes to reach a result. It prints and records; it a
   against ours on the same image and cells.
 - edit: one expectation's reason changed in a copy of the project, one scenario re-run on
   every image: seconds, and how many images that rebuilt (0 by design).
+- spread (with --spread-engine): the warm run on the default engine and on it plus another,
+  the images spread between them; what is missing on the other is built first, not measured.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from rich.table import Table
 from dlmatrix.budget import CellBudget, default_budget
 from dlmatrix.bundle import catalog_input
 from dlmatrix.config import Matrix, load_matrix
-from dlmatrix.containers import DockerBackend
+from dlmatrix.containers import ContainerBackend
 from dlmatrix.engine import Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.progress import RunProgress
 from dlmatrix.results import Cell
-from dlmatrix.selection import Selection, suite_arguments
+from dlmatrix.selector import Selector
+from dlmatrix.suitecommand import suite_arguments
 from dlmatrix.suiteoutput import parse_lines
 
 
@@ -53,6 +56,11 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=default_budget(), metavar="N", help="attempts in flight")
     parser.add_argument(
         "--out", type=Path, default=Path("bench-results.json"), metavar="FILE", help="figures, as JSON"
+    )
+    parser.add_argument(
+        "--spread-engine",
+        metavar="ENGINE",
+        help="also time the warm run spread over the default engine and this one",
     )
 
 
@@ -76,29 +84,33 @@ def measure(work: Callable[[], list[Cell]]) -> Measured:
     return Measured(time.monotonic() - started, busy_cpu_seconds() - busy, cells)
 
 
-def docker_cells(matrix: Matrix, selection: Selection, jobs: int, console: Console) -> DockerBackend:
+def docker_cells(
+    matrix: Matrix, selection: Selector, jobs: int, console: Console, engines: tuple[str, ...] = ("default",)
+) -> ContainerBackend:
     """Our design, run: its cells, the images it had to build and the tags it ran."""
     with tempfile.TemporaryDirectory(prefix="dlmatrix-bench-") as scratch, RunProgress(console) as progress:
-        backend = DockerBackend(matrix, Engine(), Path(scratch), selection, progress, CellBudget(jobs))
+        on = [Engine(spec) for spec in engines]
+        backend = ContainerBackend(matrix, on, Path(scratch), selection, progress, CellBudget(jobs))
         backend.cells = backend.run()
         return backend
 
 
-def naive_cells(matrix: Matrix, selection: Selection, tag: str, jobs: int) -> list[Cell]:
+def naive_cells(matrix: Matrix, selection: Selector, tag: str, jobs: int) -> list[Cell]:
     """The naive design: one container per cell, `jobs` containers at once."""
     engine, catalog = Engine(), catalog_input(matrix)
-    pairs = matrix.pairs(selection.scenario, selection.runtime)
+    image = selection.images.include[0]
+    pairs = selection.pairs(matrix, image)
 
     def one(index: int) -> list[Cell]:
         scenario, runtime = pairs[index]
-        cell = Selection(scenario.name, runtime.name, selection.image, selection.repeat)
+        cell = Selector.of(scenario.name, runtime.name, image, selection.repeat)
         name = f"dlmatrix-naive-{os.getpid()}-{index}"
-        with engine.container(name, tag, [*suite_arguments(cell, 1), "--suite", "-"], catalog) as p:
+        with engine.container(name, tag, [*suite_arguments(matrix, cell, 1), "--suite", "-"], catalog) as p:
             assert p.stdin is not None and p.stdout is not None
             p.stdin.close()
             lines = p.stdout.readlines()
             p.wait()
-        return parse_lines(matrix, selection.image, lines).cells
+        return parse_lines(matrix, image, lines).cells
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return [cell for batch in pool.map(one, range(len(pairs))) for cell in batch]
@@ -131,7 +143,7 @@ def verdicts(cells: list[Cell]) -> dict[str, int]:
 
 def command_bench(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     cores = os.cpu_count() or 1
-    selection = Selection(args.scenario, args.runtime, args.image)
+    selection = Selector.of(args.scenario, args.runtime, args.image)
     console.print("bench: building what is missing (not measured)")
     built_first = len(docker_cells(matrix, selection, args.jobs, console).built)
     warm = measure(lambda: docker_cells(matrix, selection, args.jobs, console).cells)
@@ -154,6 +166,8 @@ def command_bench(matrix: Matrix, args: argparse.Namespace, console: Console) ->
     }
     figures["naive"] = naive_figures(matrix, args, cores, console)
     figures["edit"] = edit_figures(matrix, args, console)
+    if args.spread_engine:
+        figures["spread"] = spread_figures(matrix, selection, args, warm, console)
     print_figures(figures, previous_figures(args.out), console)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=1) + "\n")
@@ -162,7 +176,7 @@ def command_bench(matrix: Matrix, args: argparse.Namespace, console: Console) ->
 
 
 def naive_figures(matrix: Matrix, args: argparse.Namespace, cores: int, console: Console) -> dict[str, Any]:
-    selection = Selection(args.scenario, args.runtime, args.naive_image)
+    selection = Selector.of(args.scenario, args.runtime, args.naive_image)
     tags: dict[str, str] = {}
 
     def ours_work() -> list[Cell]:
@@ -188,7 +202,7 @@ def naive_figures(matrix: Matrix, args: argparse.Namespace, cores: int, console:
 def edit_figures(matrix: Matrix, args: argparse.Namespace, console: Console) -> dict[str, Any]:
     scenario = "app-dlopen-dlclose"
     with edited_copy(matrix) as edited:
-        selection = Selection(scenario, args.runtime, args.image)
+        selection = Selector.of(scenario, args.runtime, args.image)
         rebuilt: list[int] = []
 
         def work() -> list[Cell]:
@@ -205,6 +219,23 @@ def edit_figures(matrix: Matrix, args: argparse.Namespace, console: Console) -> 
     }
 
 
+def spread_figures(
+    matrix: Matrix, selection: Selector, args: argparse.Namespace, warm: Measured, console: Console
+) -> dict[str, Any]:
+    engines = ("default", args.spread_engine)
+    console.print(f"bench: building what is missing on {args.spread_engine} (not measured)")
+    docker_cells(matrix, selection, args.jobs, console, engines)
+    spread = measure(lambda: docker_cells(matrix, selection, args.jobs, console, engines).cells)
+    return {
+        "engines": list(engines),
+        "one_engine_wall_s": round(warm.wall_s, 1),
+        "two_engines_wall_s": round(spread.wall_s, 1),
+        "two_engines_busy_cpu_s": round(spread.busy_cpu_s, 1),
+        "speedup": round(warm.wall_s / spread.wall_s, 2) if spread.wall_s else None,
+        "same_verdicts": verdicts(warm.cells) == verdicts(spread.cells),
+    }
+
+
 def previous_figures(path: Path) -> dict[str, Any] | None:
     try:
         loaded: dict[str, Any] = json.loads(path.read_text())
@@ -215,7 +246,12 @@ def previous_figures(path: Path) -> dict[str, Any] | None:
 
 def _rows(figures: dict[str, Any]) -> dict[str, str]:
     warm, naive, edit = figures["warm"], figures["naive"], figures["edit"]
-    return {
+    spread = figures.get("spread") or {}
+    spreading = {
+        "warm wall, two engines (s)": str(spread.get("two_engines_wall_s")),
+        "one engine / two engines": str(spread.get("speedup")),
+    }
+    return (spreading if spread else {}) | {
         "warm wall (s)": str(warm["wall_s"]),
         "busy CPU (s, all cores)": str(warm["busy_cpu_s"]),
         "longest attempt (s)": str(warm["longest_attempt_s"]),

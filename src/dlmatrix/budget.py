@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from dlmatrix.config import Matrix
 from dlmatrix.results import ResultSet
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Selector
 
 # Attempts in flight per core. Measured on 2 cores (docs/performance.md): the whole matrix
 # keeps every verdict at this level, and the wall time stops falling well below it.
@@ -63,6 +63,16 @@ class CellBudget:
             return self.size - self._free
 
 
+def measured_seconds(previous: ResultSet | None) -> dict[tuple[str, str, str], float]:
+    """Seconds per attempt of each cell an earlier run measured, by (image, scenario, runtime). A
+    skipped cell measured nothing (where it runs, it costs what the others do)."""
+    return {
+        cell.key: sum(a.duration_s for a in cell.attempts) / len(cell.attempts)
+        for cell in (previous.cells if previous else [])
+        if cell.attempts and cell.outcome != "skipped"
+    }
+
+
 @dataclass(frozen=True)
 class WorkEstimate:
     """Seconds of work per image for a selection: from an earlier run where it measured the
@@ -72,17 +82,14 @@ class WorkEstimate:
 
     @classmethod
     def of(
-        cls, matrix: Matrix, images: Iterable[str], selection: Selection, previous: ResultSet | None
+        cls, matrix: Matrix, images: Iterable[str], selector: Selector, previous: ResultSet | None
     ) -> WorkEstimate:
-        measured: dict[tuple[str, str, str], float] = {}
-        for cell in previous.cells if previous else []:
-            if cell.attempts:
-                measured[cell.key] = sum(a.duration_s for a in cell.attempts) / len(cell.attempts)
+        measured = measured_seconds(previous)
         seconds = {}
         for image in images:
             total = 0.0
-            for scenario, runtime in matrix.pairs(selection.scenario, selection.runtime):
-                attempts = max(selection.repeat, runtime.attempts)
+            for scenario, runtime in selector.pairs(matrix, image):
+                attempts = max(selector.repeat, runtime.attempts)
                 per_attempt = measured.get((image, scenario.name, runtime.name), DEFAULT_ATTEMPT_S)
                 total += attempts * per_attempt
             seconds[image] = total

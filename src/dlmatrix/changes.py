@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 from dlmatrix.outcomes import FAILING_VERDICTS
 from dlmatrix.results import Cell, ResultSet
+from dlmatrix.selector import Selector
 
 Key = tuple[str, str, str]
 
@@ -68,12 +68,8 @@ def compare(previous: ResultSet | None, current: ResultSet) -> Changes:
 
 
 def selected(cell: Cell, before: dict[str, Any], run: dict[str, Any]) -> bool:
-    """Whether a run covers a cell of the run before: same backend, and its selection (--image,
-    --scenario, --runtime) takes the cell. A cell a run did not select was not removed by it."""
+    """Whether a run covers a cell of the run before: same backend, and its selection (include and
+    exclude globs, a shard's units) takes the cell. A cell a run did not select was not removed by it."""
     if before.get("backend") != run.get("backend"):
         return False
-    chosen = run.get("selection") or {}
-    return all(
-        fnmatchcase(value, chosen.get(axis, "*"))
-        for axis, value in (("image", cell.image), ("scenario", cell.scenario), ("runtime", cell.runtime))
-    )
+    return Selector.from_metadata(run.get("selection") or {}).covers(cell.image, cell.scenario, cell.runtime)

@@ -1,42 +1,44 @@
-"""Command line: dlmatrix list | run | show | explain | new-runtime | render | bases | sources | report |
-bench | prune."""
+"""Command line: dlmatrix list | run | plan | merge | show | explain | new-runtime | render | bases |
+sources | report | bench | prune."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from dlmatrix.backends import BACKENDS, HELP, RunRequest, environments, make_backend
 from dlmatrix.bases import BaseProvider, BaseUnavailable
 from dlmatrix.bench import add_bench_arguments, command_bench
-from dlmatrix.budget import ATTEMPTS_PER_CORE, CellBudget, default_budget
+from dlmatrix.budget import ATTEMPTS_PER_CORE, default_budget
 from dlmatrix.config import Image, Matrix, find_root, load_matrix
-from dlmatrix.containers import DockerBackend
-from dlmatrix.engine import Engine, EngineFailure
+from dlmatrix.engine import ENGINE_FORMS, Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.explain import explain_text, find_cells
-from dlmatrix.host import run_hosts
 from dlmatrix.interrupts import Interrupted, add_notes, shielded
 from dlmatrix.interrupts import install as install_signal_handlers
+from dlmatrix.merge import merge, results_path
 from dlmatrix.outdir import PARTIAL, OutputDir
 from dlmatrix.progress import RunProgress
 from dlmatrix.prune import prune_plan
 from dlmatrix.render import stale, write_all
 from dlmatrix.report import report_files
-from dlmatrix.results import Cell, ResultSet, read_results, results_json, run_metadata
+from dlmatrix.results import ResultSet, read_results, results_json, run_metadata
 from dlmatrix.runtimes.plugins import write_skeleton
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Patterns, Selector, selector_from, split_globs
+from dlmatrix.shards import plan, render_plan, shard_selector
 from dlmatrix.sources import SourceDirs, cache_dir, fetch, snapshots
 from dlmatrix.terminal import cell_table, counts_line, print_outcome
 
@@ -56,9 +58,55 @@ def positive(text: str) -> int:
 
 
 def _selection_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenario", default="*", metavar="GLOB", help="scenarios to include (glob)")
-    parser.add_argument("--runtime", default="*", metavar="GLOB", help="runtime variants to include (glob)")
-    parser.add_argument("--image", default="*", metavar="GLOB", help="images or host environments (glob)")
+    """Include and exclude globs per axis: each option repeatable, each value a comma-separated list."""
+    for axis, what in (
+        ("scenario", "scenarios"),
+        ("runtime", "runtime variants"),
+        ("image", "images or hosts"),
+    ):
+        parser.add_argument(
+            f"--{axis}",
+            action="append",
+            default=[],
+            metavar="GLOB[,GLOB]",
+            help=f"{what} to include (default: all)",
+        )
+        parser.add_argument(
+            f"--skip-{axis}", action="append", default=[], metavar="GLOB[,GLOB]", help=f"{what} to leave out"
+        )
+
+
+def selector_of(args: argparse.Namespace) -> Selector:
+    return selector_from(
+        args.image or "*",
+        args.scenario or "*",
+        args.runtime or "*",
+        args.skip_image,
+        args.skip_scenario,
+        args.skip_runtime,
+        getattr(args, "repeat", 1),
+    )
+
+
+def _engine_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        action="append",
+        default=[],
+        metavar="ENGINE[,ENGINE]",
+        help="the engine(s) to run on, repeatable; images are spread across them by load. "
+        f"An engine is {ENGINE_FORMS}",
+    )
+
+
+def _durations_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--durations",
+        type=Path,
+        metavar="PATH",
+        help="a results.json (or its directory) whose measured durations balance the shards "
+        "(default: cell counts); plan and every run --shard must be given the same one",
+    )
 
 
 def _runtimes_argument(parser: argparse.ArgumentParser) -> None:
@@ -91,12 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="build and run the scenarios, write results.json and index.html")
     _selection_arguments(run)
     _runtimes_argument(run)
-    run.add_argument(
-        "--backend",
-        choices=["host", "docker"],
-        default="host",
-        help="host: this machine's glibc and musl; docker: every image of matrix/images.yaml",
-    )
+    run.add_argument("--backend", choices=sorted(BACKENDS), default="host", help=HELP)
+    _engine_argument(run)
+    run.add_argument("--shard", metavar="K/N", help="run exactly shard K of N (`dlmatrix plan` shows them)")
+    _durations_argument(run)
     run.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the results")
     run.add_argument("--repeat", type=positive, default=1, metavar="N", help="attempts per cell (1-100)")
     run.add_argument(
@@ -118,6 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="results.json to compare with (default: the one in --out, else reports/)",
     )
+    planning = commands.add_parser(
+        "plan", help="split the selected cells into N balanced shards, as a matrix a CI job reads"
+    )
+    _selection_arguments(planning)
+    _runtimes_argument(planning)
+    planning.add_argument("--shards", type=positive, required=True, metavar="N")
+    planning.add_argument("--format", choices=["json", "github", "gitlab"], default="json")
+    planning.add_argument("--backend", choices=sorted(BACKENDS), default="docker", help="whose environments")
+    planning.add_argument("--repeat", type=positive, default=1, metavar="N", help="as `run --repeat`")
+    _durations_argument(planning)
+    merging = commands.add_parser("merge", help="one results.json and report from the results of shards")
+    merging.add_argument(
+        "results", type=Path, nargs="+", metavar="RESULTS", help="results.json files or their directories"
+    )
+    merging.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="where to write the merged report"
+    )
+    merging.add_argument(
+        "--allow-mixed", action="store_true", help="merge results of different commits or dlmatrix versions"
+    )
+    merging.add_argument("--previous", type=Path, metavar="FILE", help="results.json to compare with")
     explain = commands.add_parser(
         "explain", help="print one cell's expectation, outcome, ELF facts, evidence and loader account"
     )
@@ -138,13 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render dockerfiles/*/Dockerfile from the templates")
     render.add_argument("--check", action="store_true", help="fail if a committed Dockerfile is stale")
     bases = commands.add_parser("bases", help="provide every base image: present, pulled or built offline")
-    bases.add_argument("--image", default="*", metavar="GLOB", help="images whose bases to provide (glob)")
+    bases.add_argument(
+        "--image", action="append", default=[], metavar="GLOB[,GLOB]", help="images whose bases to provide"
+    )
+    _engine_argument(bases)
     bases.add_argument("--jobs", type=positive, default=2, metavar="N", help="bases provided in parallel")
     sources = commands.add_parser(
         "sources", help="check the upstream snapshots of the runtimes built from source; fetch missing ones"
     )
     _sources_argument(sources)
-    sources.add_argument("--runtime", default="*", metavar="GLOB", help="runtime variants (glob)")
+    sources.add_argument(
+        "--runtime", action="append", default=[], metavar="GLOB[,GLOB]", help="runtime variants"
+    )
     sources.add_argument("--offline", action="store_true", help="only check; fetch nothing")
     report = commands.add_parser(
         "report", help="render index.html, junit.xml, summary.md from DIR/results.json"
@@ -165,12 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_list(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     table = Table("environment", "libc", "scenario", "runtime", "expected", "reason")
-    environments: list[tuple[str, str, str | None]] = [(h.name, h.libc, None) for h in matrix.hosts]
-    environments += [(i.name, i.libc, i.libc_version) for i in matrix.images]
-    for name, libc, version in environments:
-        if not fnmatchcase(name, args.image):
+    selector = selector_of(args)
+    places: list[tuple[str, str, str | None]] = [(h.name, h.libc, None) for h in matrix.hosts]
+    places += [(i.name, i.libc, i.libc_version) for i in matrix.images]
+    for name, libc, version in places:
+        if not selector.image(name):
             continue
-        for scenario, runtime in matrix.pairs(args.scenario, args.runtime):
+        for scenario, runtime in selector.pairs(matrix, name):
             expectation = expect(matrix.rules, scenario.name, runtime.name, libc, version)
             table.add_row(
                 name,
@@ -204,56 +277,53 @@ def previous_results(
         return None, None
 
 
-def make_backend(
-    matrix: Matrix,
-    args: argparse.Namespace,
-    console: Console,
-    selection: Selection,
-    previous: ResultSet | None,
-    workdir: Path,
-) -> tuple[Callable[[], list[Cell]], DockerBackend | None]:
-    """The chosen backend's run, and the docker backend itself (it keeps what finished)."""
-    if args.backend == "host":
-        return lambda: run_hosts(matrix, workdir, selection, args.jobs), None
-    backend = DockerBackend(
-        matrix,
-        Engine(),
-        workdir,
-        selection,
-        RunProgress(console),
-        CellBudget(args.jobs),
-        previous,
-        sources=SourceDirs.from_option(args.sources),
-        logs=args.out / "logs",
-    )
-    return backend.run, backend
+def durations(args: argparse.Namespace) -> ResultSet | None:
+    return read_results(results_path(args.durations)) if args.durations else None
+
+
+def run_selector(matrix: Matrix, args: argparse.Namespace) -> Selector:
+    """The selection, narrowed to one shard with --shard."""
+    selector = selector_of(args)
+    if args.shard is None:
+        return selector
+    return shard_selector(matrix, selector, environments(args.backend, matrix), args.shard, durations(args))
 
 
 def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     if not 1 <= args.repeat <= 100:
         raise DlmatrixError(f"--repeat {args.repeat} is out of range", "use a value from 1 to 100")
-    selection = Selection(args.scenario, args.runtime, args.image, args.repeat)
-    chosen = {"image": args.image, "scenario": args.scenario, "runtime": args.runtime}
+    selector = run_selector(matrix, args)
     started = datetime.now(UTC)
     with OutputDir(args.out) as out, tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
         _, previous = previous_results(matrix, args, console)
-        run, backend = make_backend(
-            matrix, args, console, selection, previous, args.keep_build or Path(scratch)
+        request = RunRequest(
+            matrix,
+            selector,
+            args.keep_build or Path(scratch),
+            args.jobs,
+            console,
+            previous,
+            SourceDirs.from_option(args.sources),
+            args.out / "logs",
+            list(split_globs(args.engine)),
         )
+        backend = make_backend(args.backend, request)
+
+        def metadata() -> dict[str, Any]:
+            return run_metadata(
+                matrix, started, args.backend, args.repeat, backend.docker_version, selector.metadata(),
+                backend.engine_records(),
+            )  # fmt: skip
+
         try:
-            with backend.progress if backend else contextlib.nullcontext():
-                cells = run()
+            with backend.progress or contextlib.nullcontext():
+                cells = backend.run()
         except (Interrupted, EngineFailure) as stopped:
-            finished = backend.finished() if backend else []
-            metadata = run_metadata(matrix, started, args.backend, args.repeat, None, chosen)
-            keep_partial(out, ResultSet(metadata, finished), stopped)
+            keep_partial(out, ResultSet(metadata(), backend.finished()), stopped)
             raise
         if not cells:
-            raise DlmatrixError(
-                "the selection matched no cell", "check --image, --scenario and --runtime globs"
-            )
-        version = backend.docker_version if backend else None
-        results = ResultSet(run_metadata(matrix, started, args.backend, args.repeat, version, chosen), cells)
+            raise DlmatrixError("the selection matched no cell", f"check the globs: {selector.describe()}")
+        results = ResultSet(metadata(), cells)
         files: dict[str, str | bytes] = {"results.json": results_json(results)}
         if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
             files[PREVIOUS] = results_json(previous)
@@ -268,6 +338,45 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
             raise
         written = out.write(files, remove=(PARTIAL,))
     print_outcome(results, written, console, args.table)
+    return 1 if results.failing() else 0
+
+
+def command_plan(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
+    """Prints the shards (stdout only: a CI captures it); what they weigh goes to stderr."""
+    measured = durations(args)
+    selector = selector_of(args)
+    order = environments(args.backend, matrix)
+    shards = plan(matrix, selector, order, args.shards, measured)
+    for shard in shards:
+        cells = sum(unit.cell_count for unit in shard.units)
+        weight = f"~{shard.weight:.0f} attempt-seconds, {cells} cells" if measured else f"{cells} cells"
+        print(f"shard {shard.name}: {weight}: {', '.join(shard.images(order))}", file=sys.stderr)
+    print(render_plan(shards, order, measured is not None, args.format, shlex.join(plan_options(args))))
+    return 0
+
+
+def plan_options(args: argparse.Namespace) -> list[str]:
+    """The options that made the plan: every `run --shard` must be given them to run its part of it."""
+    options = []
+    for axis in ("image", "scenario", "runtime"):
+        options += [item for value in getattr(args, axis) for item in (f"--{axis}", value)]
+        options += [item for value in getattr(args, f"skip_{axis}") for item in (f"--skip-{axis}", value)]
+    options += [item for directory in args.runtimes for item in ("--runtimes", str(directory))]
+    options += ["--repeat", str(args.repeat)] if args.repeat != 1 else []
+    return options + (["--durations", str(args.durations)] if args.durations else [])
+
+
+def command_merge(args: argparse.Namespace, console: Console) -> int:
+    results = merge(args.results, args.allow_mixed)
+    previous = read_results(args.previous) if args.previous else None
+    files: dict[str, str | bytes] = {"results.json": results_json(results)}
+    if previous is not None:
+        files[PREVIOUS] = results_json(previous)
+    with OutputDir(args.out) as out:
+        files.update(report_files(results, previous))
+        written = out.write(files)
+    console.print(f"merged {len(args.results)} results: {counts_line(results)}", markup=False)
+    console.print(f"wrote {', '.join(map(str, written))}", markup=False)
     return 1 if results.failing() else 0
 
 
@@ -289,7 +398,7 @@ def command_sources(matrix: Matrix, args: argparse.Namespace, console: Console) 
     dirs = SourceDirs.from_option(args.sources)
     target = Path(args.sources) if args.sources else cache_dir()
     missing = 0
-    for upstream, runtimes, patches in snapshots(matrix, args.runtime):
+    for upstream, runtimes, patches in snapshots(matrix, Patterns.of(args.runtime or "*")):
         found = dirs.find(upstream.snapshot, upstream.sha256)
         if found is None and not args.offline:
             console.print(f"fetching {upstream.snapshot} from {upstream.repository} ({upstream.commit[:12]})")
@@ -319,13 +428,8 @@ def command_sources(matrix: Matrix, args: argparse.Namespace, console: Console) 
 
 def command_show(args: argparse.Namespace, console: Console) -> int:
     results = read_results(args.directory / "results.json")
-    cells = [
-        c
-        for c in results.cells
-        if fnmatchcase(c.image, args.image)
-        and fnmatchcase(c.scenario, args.scenario)
-        and fnmatchcase(c.runtime, args.runtime)
-    ]
+    selector = selector_of(args)
+    cells = [c for c in results.cells if selector.covers(c.image, c.scenario, c.runtime)]
     console.print(cell_table(cells))
     console.print(counts_line(ResultSet(results.run, cells)))
     return 0
@@ -379,9 +483,21 @@ def command_render(matrix: Matrix, args: argparse.Namespace, console: Console) -
 
 
 def command_bases(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
-    engine, log = Engine(), RunProgress(console).log
-    log(f"engine: Docker {engine.server_version()}")
-    provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")
+    """Every selected image's base, on every engine named (copied from one to the others)."""
+    log = RunProgress(console).log
+    engines = [Engine(spec) for spec in split_globs(args.engine) or ["default"]]
+    return max(provide_bases(matrix, args, engine, engines, log) for engine in engines)
+
+
+def provide_bases(
+    matrix: Matrix,
+    args: argparse.Namespace,
+    engine: Engine,
+    engines: list[Engine],
+    log: Callable[[str], None],
+) -> int:
+    log(f"engine: {engine.describe()}")
+    provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases", engines)
 
     def provide(image: Image) -> bool:
         """True when a base that can be had here (pulled or built offline) could not be."""
@@ -393,7 +509,8 @@ def command_bases(matrix: Matrix, args: argparse.Namespace, console: Console) ->
         log(f"{image.base}: {base.ref} ({base.how})")
         return False
 
-    images = {i.base: i for i in matrix.images if fnmatchcase(i.name, args.image)}.values()
+    chosen = Patterns.of(args.image or "*")
+    images = {i.base: i for i in matrix.images if chosen(i.name)}.values()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         try:
             missing = sum(pool.map(provide, images))
@@ -453,12 +570,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_show(args, console)
         if args.command == "explain":
             return command_explain(args, console)
+        if args.command == "merge":
+            return command_merge(args, console)
         if args.command == "new-runtime":
             return command_new_runtime(args, console)
         matrix = load_matrix(runtime_dirs=getattr(args, "runtimes", []))
         warn_broken_plugins(matrix)
         if args.command == "list":
             return command_list(matrix, args, console)
+        if args.command == "plan":
+            return command_plan(matrix, args, console)
         if args.command == "render":
             return command_render(matrix, args, console)
         if args.command == "bases":

@@ -268,18 +268,13 @@ class Matrix:
         """The runtimes built from an upstream snapshot, each in a build stage of its own."""
         return [r for r in self.runtimes if r.upstream is not None]
 
-    def select_scenarios(self, pattern: str = "*") -> list[Scenario]:
-        return [s for s in self.scenarios if fnmatchcase(s.name, pattern)]
-
-    def select_runtimes(self, pattern: str = "*") -> list[Runtime]:
-        return [r for r in self.runtimes if fnmatchcase(r.name, pattern)]
-
-    def pairs(self, scenario_glob: str = "*", runtime_glob: str = "*") -> list[tuple[Scenario, Runtime]]:
-        """The cells of one environment: each selected scenario with each runtime it applies to."""
+    def pairs(self) -> list[tuple[Scenario, Runtime]]:
+        """The cells of one environment: each scenario with each runtime it applies to, in the
+        catalog's order (which of them a run takes is dlmatrix.selector's business)."""
         return [
             (scenario, runtime)
-            for scenario in self.select_scenarios(scenario_glob)
-            for runtime in self.select_runtimes(runtime_glob)
+            for scenario in self.scenarios
+            for runtime in self.runtimes
             if runtime.runs(scenario.name) and runtime.kind in scenario.kinds
         ]
 

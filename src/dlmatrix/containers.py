@@ -1,20 +1,24 @@
-"""Docker backend: per image, provide its base, build it (unless an identical one exists) and run
-its whole suite in one sandboxed container, handing it the current catalog.
+"""Container backend (docker or podman engines, one or several): per image, provide its base,
+build it (unless an identical one exists) and run its whole suite in one sandboxed container,
+handing it the current catalog.
 
 Builds compute, so they are bounded by the cores; suites wait, so they all run at once and
-share one budget of attempts in flight (dlmatrix.budget), the longest suites first.
+share one budget of attempts in flight (dlmatrix.budget), the longest suites first. With several
+engines, each image goes to the least loaded one (by estimated seconds) and stays there: its
+base, its build and its suite.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import IO
 
@@ -29,8 +33,9 @@ from dlmatrix.interrupts import add_notes, shielded
 from dlmatrix.progress import RunProgress
 from dlmatrix.render import render, stale
 from dlmatrix.results import Cell, Environment, ResultSet, uniform_cells
-from dlmatrix.selection import Selection, suite_arguments, suite_timeout
+from dlmatrix.selector import Selector
 from dlmatrix.sources import SourceDirs, context_digest, upstream_context, verify, write_context
+from dlmatrix.suitecommand import suite_arguments, suite_timeout
 from dlmatrix.suiteoutput import parse_lines, suite_cells, tail
 
 BUILD_TIMEOUT_S = 1800
@@ -110,13 +115,24 @@ class TokenFeeder:
             self.budget.release(held)
 
 
-class DockerBackend:
+def place(names: Sequence[str], seconds: dict[str, float], engines: Sequence[Engine]) -> dict[str, Engine]:
+    """Longest first, each image to the engine with the least work so far (ties: the first named)."""
+    load = [0.0] * len(engines)
+    placed = {}
+    for name in sorted(names, key=lambda n: (-seconds.get(n, 0.0), n)):
+        least = min(range(len(engines)), key=lambda i: (load[i], i))
+        placed[name] = engines[least]
+        load[least] += seconds.get(name, 0.0) or 1.0
+    return placed
+
+
+class ContainerBackend:
     def __init__(
         self,
         matrix: Matrix,
-        engine: Engine,
+        engines: Engine | Sequence[Engine],
         workdir: Path,
-        selection: Selection,
+        selection: Selector,
         progress: RunProgress,
         budget: CellBudget,
         previous: ResultSet | None = None,
@@ -126,20 +142,27 @@ class DockerBackend:
     ) -> None:
         self.matrix = matrix
         self.sources = sources or SourceDirs.from_option()
-        self.engine = engine
+        self.engines = [engines] if isinstance(engines, Engine) else list(engines)
         self.workdir = workdir
         self.selection = selection
         self.progress = progress
         self.budget = budget
         names = [image.name for image in self.images()]
         self.estimate = WorkEstimate.of(matrix, names, selection, previous)  # from previous, if any
-        self.bases = BaseProvider(engine, workdir / "logs")
+        self.bases = {id(e): BaseProvider(e, workdir / "logs", self.engines) for e in self.engines}
+        # One lock per base across engines: a second engine waits, then copies the first one's.
         self.base_locks = {image.base: threading.Lock() for image in matrix.images}
-        self.build_slots = threading.Semaphore(build_jobs or os.cpu_count() or 1)  # builds compute
+        slots = build_jobs or os.cpu_count() or 1  # builds compute: local engines share these cores
+        shared = threading.Semaphore(slots)
+        self.build_slots = {
+            id(e): shared if e.spec.local else threading.Semaphore(slots) for e in self.engines
+        }
+        self.placement: dict[str, Engine] = {}
+        self.versions: list[str] = []
         self.digest = bundle_digest(matrix)
         self.catalog = catalog_input(matrix)
         self.stop = threading.Event()
-        self.docker_version: str | None = None
+        self.docker_version: str | None = None  # every engine's version ("Docker 28.2.2; podman 4.3.1")
         self.built: list[str] = []  # images this run had to build (the others were up to date)
         self.tags: dict[str, str] = {}  # image -> the tag its suite ran in
         self.cells: list[Cell] = []  # what run() returned (kept for dlmatrix bench)
@@ -150,7 +173,7 @@ class DockerBackend:
         self.failure: EngineFailure | None = None
 
     def images(self) -> list[Image]:
-        return [i for i in self.matrix.images if fnmatchcase(i.name, self.selection.image)]
+        return [i for i in self.matrix.images if self.selection.image(i.name)]
 
     def check_rendered(self) -> None:
         outdated = stale(self.matrix)
@@ -162,12 +185,18 @@ class DockerBackend:
 
     def run(self) -> list[Cell]:
         self.check_rendered()
-        verify(self.matrix, self.selection.runtime, self.sources)  # a wrong checksum stops it here
-        self.docker_version = self.engine.server_version()
-        self.progress.log(f"engine: Docker {self.docker_version}; {self.budget.size} attempts in flight")
+        verify(self.matrix, self.selection.runtimes, self.sources)  # a wrong checksum stops it here
+        self.versions = [engine.describe() for engine in self.engines]
+        self.docker_version = "; ".join(self.versions)
+        self.progress.log(f"engine: {self.docker_version}; {self.budget.size} attempts in flight")
         images = {image.name: image for image in self.images()}
         if not images:
             return []
+        self.placement = place(list(images), self.estimate.seconds, self.engines)
+        if len(self.engines) > 1:
+            for engine in self.engines:
+                mine = [name for name in images if self.placement[name] is engine]
+                self.progress.log(f"{engine.spec.name}: {', '.join(mine) or 'nothing'}")
         watch = threading.Thread(target=self.watch_engine, name="engine-watch", daemon=True)
         watch.start()
         pool = ThreadPoolExecutor(max_workers=len(images))
@@ -187,14 +216,21 @@ class DockerBackend:
         pool.shutdown()
         return [cell for batch in batches for cell in batch]
 
+    def engine_records(self) -> list[dict[str, str]]:
+        """Each engine with its version; none before every engine answered (a run stopped early)."""
+        answered = zip(self.engines, self.versions, strict=False)
+        return [{"name": engine.spec.name, "version": version} for engine, version in answered]
+
     def abort(self, pool: ThreadPoolExecutor, stop: BaseException) -> None:
         """A signal, an engine failure or a bug: no container or child outlives the run, and the
         workers stop waiting on them. Another signal meanwhile waits until this is done."""
         with shielded():
             self.stop.set()
-            self.engine.cancel()
+            for engine in self.engines:
+                engine.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
-        add_notes(self.failure or stop, self.engine.cleanup().lines())  # what run() raises
+        lines = [line for engine in self.engines for line in engine.cleanup().lines()]
+        add_notes(self.failure or stop, lines)  # what run() raises
 
     def fail(self, failure: EngineFailure) -> None:
         """The first engine failure stops the run; the workers see their children die."""
@@ -202,19 +238,21 @@ class DockerBackend:
             if self.failure is None:
                 self.failure = failure
         self.stop.set()
-        self.engine.children.kill_all()
+        for engine in self.engines:
+            engine.children.kill_all()
 
     def watch_engine(self) -> None:
         """An engine that dies or freezes mid-run ends it within a minute, whatever is waiting on it."""
-        misses = 0
+        misses = dict.fromkeys(range(len(self.engines)), 0)
         while not self.stop.wait(WATCH_INTERVAL_S):
-            cause = self.engine.unanswered()
-            misses = misses + 1 if cause else 0
-            if cause and misses >= WATCH_MISSES:
-                self.fail(
-                    EngineFailure(f"the Docker engine stopped answering during the run: {cause}", START_HINT)
-                )
-                return
+            for index, engine in enumerate(self.engines):
+                cause = engine.unanswered()
+                misses[index] = misses[index] + 1 if cause else 0
+                if cause and misses[index] >= WATCH_MISSES:
+                    self.fail(
+                        EngineFailure(f"{engine.title} stopped answering during the run: {cause}", START_HINT)
+                    )
+                    return
 
     def finished(self) -> list[Cell]:
         """The cells that did run, whatever stopped the run: whole suites and the cells read so far
@@ -226,38 +264,41 @@ class DockerBackend:
             done += parse_lines(self.matrix, name, list(lines)).cells
         return done
 
-    def provide_base(self, image: Image) -> Base:
+    def provide_base(self, image: Image, engine: Engine) -> Base:
         with self.base_locks[image.base]:  # the glibc and musl image of a suite share one base
-            return self.bases.provide(image)
+            return self.bases[id(engine)].provide(image)
 
     def run_image(self, image: Image) -> list[Cell]:
+        engine = self.placement.get(image.name, self.engines[0])
         try:
-            cells = self.image_cells(image)
+            cells = self.image_cells(image, engine)
         except EngineFailure as failure:
             self.fail(failure)
             raise
+        for cell in cells:
+            cell.engine = engine.spec.name
         with self.lock:
             self.batches[image.name] = cells
             self.reading.pop(image.name, None)
         return cells
 
-    def image_cells(self, image: Image) -> list[Cell]:
+    def image_cells(self, image: Image, engine: Engine) -> list[Cell]:
         env = declared_env(image)
-        with self.build_slots:
+        with self.build_slots[id(engine)]:
             if self.stop.is_set():
                 raise Cancelled()
             try:
-                base = self.provide_base(image)
+                base = self.provide_base(image, engine)
             except BaseUnavailable as missing:
                 self.progress.stage(image.name, "skipped", missing.cause)
                 return self.uniform(env, "skipped", str(missing))
-            tag = self.build(image, base)
+            tag = self.build(image, base, engine)
         if tag is None:
             log = self.keep_log(image)
             self.progress.stage(image.name, "failed", f"build failed; log: {log}")
             return self.uniform(env, "build-error", f"log: {log}\n" + tail(log.read_text(errors="replace")))
         try:
-            return self.run_suite(image, tag)
+            return self.run_suite(image, tag, engine)
         except ContainerFailed as failed:  # the engine answers: this image's cells only
             self.progress.stage(image.name, "failed", failed.cause)
             return self.uniform(env, "error", str(failed))
@@ -272,19 +313,18 @@ class DockerBackend:
         return kept
 
     def uniform(self, env: Environment, result: str, message: str) -> list[Cell]:
-        return uniform_cells(
-            self.matrix, env, result, message, self.selection.scenario, self.selection.runtime
-        )
+        return uniform_cells(self.matrix, env, result, message, self.selection.pairs(self.matrix, env.image))
 
     def build_log(self, image: Image) -> Path:
         return self.workdir / "logs" / f"build-{image.name}.log"
 
-    def build(self, image: Image, base: Base) -> str | None:
+    def build(self, image: Image, base: Base, engine: Engine) -> str | None:
         dockerfile = render(self.matrix, image)  # the committed one, plus any --runtimes packages
-        upstream = upstream_context(self.matrix, image, self.selection.runtime, self.sources)
+        wanted = functools.partial(self.selection.runtime, image=image.name)
+        upstream = upstream_context(self.matrix, image, wanted, self.sources)
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag
-        if self.engine.image_id(tag):
+        if engine.image_id(tag):
             self.progress.stage(image.name, "built", f"{tag} is up to date")
             return tag
         context = self.workdir / "context" / image.name
@@ -295,9 +335,10 @@ class DockerBackend:
         (context / "Dockerfile").write_text(dockerfile)
         write_context(upstream, context / "upstream")
         self.build_log(image).parent.mkdir(parents=True, exist_ok=True)
-        self.progress.stage(image.name, "building", f"{tag} from {base.ref} ({base.how})")
+        where = f" on {engine.spec.name}" if len(self.engines) > 1 else ""
+        self.progress.stage(image.name, "building", f"{tag}{where} from {base.ref} ({base.how})")
         started = time.monotonic()
-        built = self.engine.build(
+        built = engine.build(
             tag,
             context,
             {"BASE_IMAGE": base.ref},
@@ -312,13 +353,13 @@ class DockerBackend:
 
     def harness_timeout(self) -> float:
         """Bounds a container whatever the budget makes it wait: every selected suite in a row."""
-        return suite_timeout(self.matrix, self.selection) * max(1, len(self.images()))
+        return sum(suite_timeout(self.matrix, self.selection, image.name) for image in self.images())
 
-    def run_suite(self, image: Image, tag: str) -> list[Cell]:
-        args = suite_arguments(self.selection, self.budget.size, tokens=True)
+    def run_suite(self, image: Image, tag: str, engine: Engine) -> list[Cell]:
+        args = suite_arguments(self.matrix, self.selection, self.budget.size, image.name, tokens=True)
         name = f"dlmatrix-{image.name}-{os.getpid()}"
         timeout = self.harness_timeout()
-        total = len(self.matrix.pairs(self.selection.scenario, self.selection.runtime))
+        total = len(self.selection.pairs(self.matrix, image.name))
         lines: list[str] = []
         expired = threading.Event()
         with self.lock:
@@ -326,7 +367,7 @@ class DockerBackend:
 
         self.progress.stage(image.name, "running")
         self.progress.cells(image.name, 0, total)
-        with self.engine.container(name, tag, args, stdin=self.catalog) as process:
+        with engine.container(name, tag, args, stdin=self.catalog) as process:
             assert process.stdin is not None and process.stdout is not None and process.stderr is not None
 
             def expire() -> None:  # ends the reading below; leaving the block removes the container
@@ -353,7 +394,7 @@ class DockerBackend:
             problem = f"the container exited {code}: {tail(stderr)}"
         cells, missing = suite_cells(self.matrix, declared_env(image), lines, problem, self.selection)
         if missing:
-            self.engine.check(stderr, f"running the suite of {image.name}")  # or was it the engine?
+            engine.check(stderr, f"running the suite of {image.name}")  # or was it the engine?
         self.progress.stage(
             image.name,
             "failed" if missing else "done",

@@ -1,8 +1,11 @@
-"""The Docker engine, driven through its CLI: every call, its deadline and its failure in one place."""
+"""A container engine, driven through its docker-compatible CLI (docker, or podman): every call, its
+deadline and its failure in one place. Which engine is what `--engine` names (EngineSpec)."""
 
 from __future__ import annotations
 
 import os
+import re
+import resource
 import shutil
 import subprocess
 import threading
@@ -21,6 +24,7 @@ GROUP_HINT = "add yourself to the docker group (`sudo usermod -aG docker $USER`)
 FROZEN_HINT = "check `docker info`; restart the engine if it does not answer, then run again"
 DISK_HINT = "free space: `dlmatrix prune`, `docker builder prune`; then run again"
 NO_SPACE = "no space left on device"
+MISSING_IMAGE = ("no such image", "image not known")  # docker's words, podman's
 LABEL = "org.dlmatrix=1"  # on every image and container dlmatrix makes (`dlmatrix prune` finds them)
 # Deadlines (seconds) of calls that should answer at once: an engine that misses one is frozen.
 QUICK_S = 30
@@ -35,6 +39,53 @@ SANDBOX = (
     "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "1024", "--init",
 )
 # fmt: on
+
+
+ENGINE_FORMS = (
+    "`default` (DOCKER_HOST or the current docker context), a docker context name, a DOCKER_HOST "
+    "URL (unix://, tcp://, ssh://), `podman`, or podman+URL (podman+ssh://user@host/run/podman/podman.sock)"
+)
+PODMAN_NPROC = 4096
+URL = re.compile(r"^(unix|tcp|ssh|npipe)://\S+$")
+CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine as `--engine` names it: which CLI, and the global options that point it there."""
+
+    name: str
+    cli: str = "docker"
+    options: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> EngineSpec:
+        if text in ("", "default"):
+            return cls("default")
+        if text == "podman":
+            return cls(text, "podman")
+        if text.startswith("podman+") and URL.match(text.removeprefix("podman+")):
+            return cls(text, "podman", ("--url", text.removeprefix("podman+")))
+        if URL.match(text):
+            return cls(text, "docker", ("--host", text))
+        if CONTEXT.match(text):
+            return cls(text, "docker", ("--context", text))
+        raise DlmatrixError(f"--engine {text!r} names no engine", f"use {ENGINE_FORMS}")
+
+    @property
+    def local(self) -> bool:
+        """On this machine (its cores are this machine's): no URL, or a unix socket."""
+        return not self.options or self.options[1].startswith("unix://")
+
+
+def podman_limits() -> tuple[str, ...]:
+    """Podman as root raises RLIMIT_NOFILE and RLIMIT_NPROC in its containers to its own defaults;
+    where the hard limits it runs under are lower (a sandboxed machine), runc may not, and every
+    container and build step fails. This process's own open-files limit, and a process limit far
+    above what a container may hold (SANDBOX's --pids-limit), work everywhere."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    files = hard if soft == resource.RLIM_INFINITY else soft
+    return ("--ulimit", f"nofile={files}:{files}", "--ulimit", f"nproc={PODMAN_NPROC}:{PODMAN_NPROC}")
 
 
 class EngineFailure(DlmatrixError):
@@ -80,11 +131,16 @@ def last_line(text: str) -> str:
 
 
 class Engine:
-    """A docker CLI bound to one engine (DOCKER_HOST, if set); tracks what a run started so that a
-    stop can end it: its child processes and its containers (labelled with the run's id)."""
+    """A docker-compatible CLI bound to one engine (by default DOCKER_HOST's, if set); tracks what a
+    run started so that a stop can end it: its child processes and its containers (labelled with
+    the run's id)."""
 
-    def __init__(self, docker: str = "docker") -> None:
-        self.docker = docker
+    def __init__(self, spec: str | EngineSpec = "default", cli: str | None = None) -> None:
+        self.spec = spec if isinstance(spec, EngineSpec) else EngineSpec.parse(spec)
+        self.docker = cli or self.spec.cli
+        self.command = [self.docker, *self.spec.options]  # what every call starts with
+        podman_local = self.spec.cli == "podman" and self.spec.local
+        self.limits = podman_limits() if podman_local else ()  # for builds and containers
         self.children = Children()
         self.run_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._containers: set[str] = set()
@@ -94,7 +150,7 @@ class Engine:
 
     def _run(self, args: Sequence[str], timeout: float = QUICK_S) -> subprocess.CompletedProcess[str]:
         try:
-            return self.children.run([self.docker, *args], timeout=timeout)
+            return self.children.run([*self.command, *args], timeout=timeout)
         except subprocess.TimeoutExpired:
             if self.children.cancelled.is_set():
                 raise Cancelled() from None
@@ -105,7 +161,10 @@ class Engine:
     def server_version(self) -> str:
         """The engine's version, or a DlmatrixError saying why there is none and how to get one."""
         if shutil.which(self.docker) is None:
-            raise DlmatrixError("the docker client is not installed", "apt-get install -y docker.io")
+            package = "podman catatonit" if self.spec.cli == "podman" else "docker.io"
+            raise DlmatrixError(
+                f"the {self.spec.cli} client is not installed", f"apt-get install -y {package}"
+            )
         try:
             result = self._run(["version", "--format", "{{.Server.Version}}"], timeout=PING_S)
         except EngineFailure:
@@ -114,6 +173,21 @@ class Engine:
             known = failure_from(result.stderr, "answering")
             raise known or EngineFailure(f"no Docker engine answers: {last_line(result.stderr)}", START_HINT)
         return result.stdout.strip()
+
+    @property
+    def title(self) -> str:
+        """For messages: "the Docker engine", "the podman engine ssh://ci@builder"."""
+        kind = "Docker" if self.spec.cli == "docker" else self.spec.cli
+        return f"the {kind} engine" + (
+            "" if self.spec.name in ("default", "podman") else f" {self.spec.name}"
+        )
+
+    def describe(self) -> str:
+        """For people and results.json: which engine, and its version ("podman 4.3.1 (podman)")."""
+        kind = "Docker" if self.spec.cli == "docker" else self.spec.cli
+        return f"{kind} {self.server_version()}" + (
+            "" if self.spec.name == "default" else f" ({self.spec.name})"
+        )
 
     def unanswered(self) -> str | None:
         """Why the engine does not answer now, or None when it does."""
@@ -135,7 +209,7 @@ class Engine:
 
     def image_id(self, ref: str) -> str | None:
         result = self._run(["image", "inspect", "--format", "{{.Id}}", ref])
-        if result.returncode != 0 and "no such image" not in result.stderr.lower():
+        if result.returncode != 0 and not any(m in result.stderr.lower() for m in MISSING_IMAGE):
             self.check(result.stderr, f"looking up {ref}")
         return result.stdout.strip() if result.returncode == 0 else None
 
@@ -150,7 +224,7 @@ class Engine:
         with log.open("w") as log_file:
             maker = self.children.popen(producer, stdout=subprocess.PIPE, stderr=log_file)
             importer = self.children.popen(
-                [self.docker, "import", "--change", 'CMD ["/bin/sh"]', "-", tag],
+                [*self.command, "import", "--change", 'CMD ["/bin/sh"]', "-", tag],
                 stdin=maker.stdout,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -179,6 +253,31 @@ class Engine:
                 f"see {log}; check that Debian's archive is reachable",
             )
 
+    def copy_image(self, source: Engine, ref: str, log: Path, timeout: float = 600) -> bool:
+        """`source save ref | this load`: whether the image arrived (the log says why not)."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as log_file:
+            saver = self.children.popen(
+                [*source.command, "save", ref], stdout=subprocess.PIPE, stderr=log_file
+            )
+            loader = self.children.popen(
+                [*self.command, "load"], stdin=saver.stdout, stdout=log_file, stderr=log_file
+            )
+            assert saver.stdout is not None
+            saver.stdout.close()
+            try:
+                loaded, saved = loader.wait(timeout=timeout), saver.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                saver.kill()
+                loader.kill()
+                return False
+            finally:
+                self.children.forget(saver)
+                self.children.forget(loader)
+        if self.children.cancelled.is_set():
+            raise Cancelled()
+        return loaded == 0 and saved == 0
+
     def listing(self, args: Sequence[str]) -> list[str]:
         """The lines a listing command (images, ps, inspect) prints; EngineFailure if it fails."""
         result = self._run(args)
@@ -202,14 +301,14 @@ class Engine:
         labels: dict[str, str] | None = None,
     ) -> bool:
         """False when the build failed (its log says why); EngineFailure when the engine did."""
-        args = ["build", "--force-rm", "--tag", tag, "--label", LABEL]
+        args = ["build", "--force-rm", *self.limits, "--tag", tag, "--label", LABEL]
         for key, value in (labels or {}).items():
             args += ["--label", f"{key}={value}"]
         for key, value in build_args.items():
             args += ["--build-arg", f"{key}={value}"]
         with log.open("w") as log_file:
             try:
-                result = self.children.run([self.docker, *args, str(context)], timeout, stdout=log_file)
+                result = self.children.run([*self.command, *args, str(context)], timeout, stdout=log_file)
             except subprocess.TimeoutExpired:
                 log_file.write(f"\ndlmatrix: the build did not finish within {timeout:.0f} s\n")
                 return False
@@ -235,7 +334,18 @@ class Engine:
         labels = ["--label", LABEL, "--label", f"org.dlmatrix.run={self.run_id}"]
         try:
             created = self._run(
-                ["create", "--rm", "--name", name, *labels, *interactive, *SANDBOX, image, *args]
+                [
+                    "create",
+                    "--rm",
+                    "--name",
+                    name,
+                    *labels,
+                    *interactive,
+                    *SANDBOX,
+                    *self.limits,
+                    image,
+                    *args,
+                ]
             )
         except BaseException:
             self.remove(name)
@@ -248,7 +358,7 @@ class Engine:
                 "check `docker info` and that the image exists (`docker images dlmatrix/*`)",
             )
         process = self.children.popen(
-            [self.docker, "start", "--attach", *interactive, name],
+            [*self.command, "start", "--attach", *interactive, name],
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -287,7 +397,7 @@ class Engine:
         try:
             while True:
                 done = subprocess.run(
-                    [self.docker, "rm", "--force", name], capture_output=True, text=True, timeout=CLEANUP_S
+                    [*self.command, "rm", "--force", name], capture_output=True, text=True, timeout=CLEANUP_S
                 )
                 if "already in progress" not in done.stderr or time.monotonic() >= deadline:
                     break
@@ -306,7 +416,7 @@ class Engine:
             names = set(self._containers)
         try:
             listed = subprocess.run(
-                [self.docker, "ps", "--all", "--filter", f"label=org.dlmatrix.run={self.run_id}",
+                [*self.command, "ps", "--all", "--filter", f"label=org.dlmatrix.run={self.run_id}",
                  "--format", "{{.Names}}"],
                 capture_output=True, text=True, timeout=CLEANUP_S, check=False,
             )  # fmt: skip

@@ -3,12 +3,12 @@ loader's account (`dlmatrix explain`; the report's cell panel shows the same sec
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import Any
 
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.loader import story
 from dlmatrix.results import Cell
+from dlmatrix.selector import Selector
 
 ELF_WORDS = {  # the ELF facts shown apart from the other evidence, in this order, as named here
     "elf_soname": "soname",
@@ -31,13 +31,8 @@ def find_cells(cells: list[Cell], spec: str) -> list[Cell]:
             "debian-bookworm-glibc/app-dlopen-dlclose/libgomp",
         )
     image, scenario, runtime = parts
-    found = [
-        c
-        for c in cells
-        if fnmatchcase(c.image, image)
-        and fnmatchcase(c.scenario, scenario)
-        and fnmatchcase(c.runtime, runtime)
-    ]
+    chosen = Selector.of(scenario, runtime, image)
+    found = [c for c in cells if chosen.covers(c.image, c.scenario, c.runtime)]
     if not found:
         raise DlmatrixError(
             f"no cell of these results matches {spec!r}",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from dlmatrix.bundle import write_bundle
 from dlmatrix.children import Children
 from dlmatrix.config import Host, Matrix
 from dlmatrix.results import Cell, Environment, uniform_cells
-from dlmatrix.selection import Selection, suite_arguments, suite_timeout
+from dlmatrix.selector import Selector
+from dlmatrix.suitecommand import suite_arguments, suite_timeout
 from dlmatrix.suiteoutput import suite_cells, tail
 
 BUILD_TIMEOUT_S = 600
@@ -34,7 +34,7 @@ def run_host(
     matrix: Matrix,
     host: Host,
     workdir: Path,
-    selection: Selection,
+    selection: Selector,
     jobs: int,
     children: Children | None = None,
 ) -> list[Cell]:
@@ -47,8 +47,7 @@ def run_host(
             env,
             "skipped",
             f"{host.cc} is not installed; fix: {host.install}",
-            selection.scenario,
-            selection.runtime,
+            selection.pairs(matrix, host.name),
         )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
     packages = package_markers(matrix, workdir / host.name / "packages")
@@ -70,12 +69,11 @@ def run_host(
             env,
             "build-error",
             f"dlm-suite did not build with {cc}:\n" + tail(build.stderr + build.stdout),
-            selection.scenario,
-            selection.runtime,
+            selection.pairs(matrix, host.name),
         )
-    command = [str(out / "bin" / "dlm-suite"), *suite_arguments(selection, jobs)]
+    command = [str(out / "bin" / "dlm-suite"), *suite_arguments(matrix, selection, jobs, host.name)]
     try:
-        run = children.run(command, suite_timeout(matrix, selection))
+        run = children.run(command, suite_timeout(matrix, selection, host.name))
         stdout, problem = run.stdout, tail(run.stderr)
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
@@ -85,12 +83,12 @@ def run_host(
 
 
 def run_hosts(
-    matrix: Matrix, workdir: Path, selection: Selection, budget: int, children: Children | None = None
+    matrix: Matrix, workdir: Path, selection: Selector, budget: int, children: Children | None = None
 ) -> list[Cell]:
     """Every selected host environment at once, sharing the budget of attempts in flight; a stop
     (children.kill_all()) ends their builds and suites."""
     children = children or Children()
-    hosts = [h for h in matrix.hosts if fnmatchcase(h.name, selection.image)]
+    hosts = [h for h in matrix.hosts if selection.image(h.name)]
     if not hosts:
         return []
     jobs = max(1, budget // len(hosts))

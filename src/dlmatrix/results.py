@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 
 from dlmatrix import __version__
-from dlmatrix.config import Matrix
+from dlmatrix.config import Matrix, Runtime, Scenario
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.outcomes import FAILING_VERDICTS, Outcome, representative, verdict
@@ -51,6 +51,7 @@ class Cell:
     racy: bool = False  # the expectation allows passing attempts: the attempts give the rate
     family: str = ""  # the runtime's family, how the report groups it (model, LTTng-UST, library)
     loader: dict[str, Any] | None = None  # glibc's account of the dlclose()s (dlmatrix.loader)
+    engine: str = ""  # the engine that ran it, as --engine named it; "host" on the host backend
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -135,15 +136,15 @@ def uniform_cells(
     env: Environment,
     result: str,
     message: str,
-    scenario_glob: str = "*",
-    runtime_glob: str = "*",
+    pairs: Iterable[tuple[Scenario, Runtime]],
     done: Iterable[Cell] = (),
 ) -> list[Cell]:
-    """Selected cells not in done, all with one result (build-error, skipped, error) and message."""
+    """Cells of pairs (the selected ones) not in done, all with one result (build-error, skipped,
+    error) and message."""
     have = {(cell.scenario, cell.runtime) for cell in done}
     return [
         judged_cell(matrix, env, s.name, r.name, [result], [0.0], stderr=message)
-        for s, r in matrix.pairs(scenario_glob, runtime_glob)
+        for s, r in pairs
         if (s.name, r.name) not in have
     ]
 
@@ -168,7 +169,8 @@ def run_metadata(
     backend: str,
     repeat: int,
     docker_version: str | None = None,
-    selection: dict[str, str] | None = None,
+    selection: dict[str, Any] | None = None,
+    engines: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     return {
         "docker_version": docker_version,
@@ -182,6 +184,7 @@ def run_metadata(
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "selection": selection or {"image": "*", "scenario": "*", "runtime": "*"},
+        **({"engines": engines} if engines else {}),
         "runtimes": {
             r.name: {"family": r.family, "description": r.description}
             | ({"starts": r.plugin.starts} if r.plugin else {})

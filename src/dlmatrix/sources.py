@@ -13,8 +13,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from dlmatrix.config import Image, Matrix, Patch, Upstream
@@ -125,12 +125,12 @@ def fetch(upstream: Upstream, target: Path) -> Path:
     return target / upstream.snapshot
 
 
-def snapshots(matrix: Matrix, runtime_glob: str) -> list[tuple[Upstream, list[str], list[Patch]]]:
+def snapshots(matrix: Matrix, wanted: Callable[[str], bool]) -> list[tuple[Upstream, list[str], list[Patch]]]:
     """Each upstream snapshot the selected source runtimes need (once), who needs it, their patches;
     userspace-rcu for the musl builds comes with them."""
     needed: dict[str, tuple[Upstream, list[str], list[Patch]]] = {}
     for runtime in matrix.source_runtimes():
-        if runtime.upstream is None or not fnmatchcase(runtime.name, runtime_glob):
+        if runtime.upstream is None or not wanted(runtime.name):
             continue
         entry = needed.setdefault(runtime.upstream.snapshot, (runtime.upstream, [], []))
         entry[1].append(runtime.name)
@@ -141,9 +141,9 @@ def snapshots(matrix: Matrix, runtime_glob: str) -> list[tuple[Upstream, list[st
     return list(needed.values())
 
 
-def verify(matrix: Matrix, runtime_glob: str, dirs: SourceDirs) -> None:
+def verify(matrix: Matrix, wanted: Callable[[str], bool], dirs: SourceDirs) -> None:
     """Every present snapshot and patch the selection needs has its declared sha256 (or raise)."""
-    for upstream, _, patches in snapshots(matrix, runtime_glob):
+    for upstream, _, patches in snapshots(matrix, wanted):
         dirs.find(upstream.snapshot, upstream.sha256)
         for patch in patches:
             dirs.find(patch.file, patch.sha256)
@@ -182,12 +182,12 @@ def _stage_files(
 
 
 def upstream_context(
-    matrix: Matrix, image: Image, runtime_glob: str, dirs: SourceDirs
+    matrix: Matrix, image: Image, wanted: Callable[[str], bool], dirs: SourceDirs
 ) -> dict[str, bytes | Path]:
     """The upstream/ part of an image's build context, by relative path: content or a file to copy.
     Variants the run does not select get NOT-SELECTED, so their stages finish at once."""
     files: dict[str, bytes | Path] = {"build-upstream.sh": matrix.root.joinpath(*BUILD_SCRIPT)}
-    selected = [r for r in matrix.source_runtimes() if fnmatchcase(r.name, runtime_glob)]
+    selected = [r for r in matrix.source_runtimes() if wanted(r.name)]
     for runtime in matrix.source_runtimes():
         assert runtime.upstream is not None
         if runtime not in selected:

@@ -11,7 +11,7 @@ from typing import Any
 from dlmatrix.config import Matrix
 from dlmatrix.loader import reduce_to_dict
 from dlmatrix.results import Cell, Environment, judged_cell, uniform_cells
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Selector
 
 
 @dataclass
@@ -64,7 +64,7 @@ def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
 
 
 def suite_cells(
-    matrix: Matrix, fallback: Environment, lines: Iterable[str], problem: str, selection: Selection
+    matrix: Matrix, fallback: Environment, lines: Iterable[str], problem: str, selector: Selector
 ) -> tuple[list[Cell], int]:
     """The judged cells of one suite run, plus an error cell for each selected cell it did not
     report (a crash of the runner, a harness timeout), so that no cell silently vanishes.
@@ -75,8 +75,7 @@ def suite_cells(
         output.environment or fallback,
         "error",
         f"dlm-suite stopped before this cell: {problem}",
-        selection.scenario,
-        selection.runtime,
+        selector.pairs(matrix, fallback.image),
         done=output.cells,
     )
     return output.cells + missing, len(missing)

@@ -3,13 +3,10 @@ slow scenario, the musl image it runs in, and a private second engine to kill or
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -19,10 +16,11 @@ import pytest
 
 from dlmatrix.budget import CellBudget
 from dlmatrix.config import load_matrix
-from dlmatrix.containers import DockerBackend
+from dlmatrix.containers import ContainerBackend
 from dlmatrix.engine import Engine
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Selector
 from tests.conftest import REPO, Recorder, edit_yaml
+from tests.engines import PrivateEngine, need_a_private_engine, private_engine_in, short_root
 
 pytestmark = pytest.mark.faults
 IMAGE = "debian-bookworm-musl"
@@ -113,126 +111,17 @@ def slow_project(project: Path) -> Path:
 @pytest.fixture(scope="session")
 def musl_tag(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The bookworm musl image with the model runtimes only (CI's benchmark shares it)."""
-    backend = DockerBackend(
+    backend = ContainerBackend(
         load_matrix(REPO),
         engine,
         tmp_path_factory.mktemp("musl"),
-        Selection("app-linked", "pinned", IMAGE),
+        Selector.of("app-linked", "pinned", IMAGE),
         Recorder(),
         CellBudget(4),
     )
     cells = backend.run()
     assert cells and all(cell.verdict == "ok" for cell in cells), [c.stderr for c in cells]
     return backend.tags[IMAGE]
-
-
-class PrivateEngine:
-    """A second Docker engine of this suite's own (socket, data root, exec root, pidfile and a bridge
-    of its own, never docker0), so that killing or freezing it touches nothing else."""
-
-    BRIDGE = "dlmfault0"
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.host = f"unix://{root}/docker.sock"
-        self.daemon: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        if subprocess.run(["ip", "link", "show", self.BRIDGE], capture_output=True).returncode != 0:
-            subprocess.run(["ip", "link", "add", self.BRIDGE, "type", "bridge"], check=True)
-            subprocess.run(["ip", "addr", "add", "10.213.0.1/24", "dev", self.BRIDGE], check=True)
-            subprocess.run(["ip", "link", "set", self.BRIDGE, "up"], check=True)
-        self.wait_for_old_containerd()
-        log = (self.root / "dockerd.log").open("ab")
-        self.daemon = subprocess.Popen(
-            ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
-             "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "docker.pid"),
-             "--bridge", self.BRIDGE, "--iptables=false", "--ip-masq=false"],
-            stdout=log, stderr=log, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while self.docker("version").returncode != 0:
-            if time.monotonic() > deadline or self.daemon.poll() is not None:
-                raise AssertionError("the private engine did not start: " + self.log_tail())
-            time.sleep(0.5)
-
-    def wait_for_old_containerd(self) -> None:
-        """After a kill, the engine's containerd lingers a moment; a new engine that finds it
-        still running waits for it in vain."""
-        pidfile = self.root / "exec" / "containerd" / "containerd.pid"
-        if not pidfile.exists():
-            return
-        pid = int(pidfile.read_text().strip() or 0)
-        deadline = time.monotonic() + 30
-        while pid and Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if pid and Path(f"/proc/{pid}").exists():
-            os.kill(pid, signal.SIGKILL)
-        pidfile.unlink(missing_ok=True)
-
-    def docker(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        try:
-            return subprocess.run(
-                ["docker", "--host", self.host, *args], capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired:
-            return subprocess.CompletedProcess(args, 124, "", "timed out")
-
-    def load(self, *refs: str) -> None:
-        saver = subprocess.Popen(["docker", "save", *refs], stdout=subprocess.PIPE)
-        loaded = subprocess.run(
-            ["docker", "--host", self.host, "load"], stdin=saver.stdout, capture_output=True
-        )
-        assert saver.wait() == 0 and loaded.returncode == 0, loaded.stderr
-
-    def signal(self, signum: int) -> None:
-        assert self.daemon is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.daemon.pid, signum)
-
-    def stop(self) -> None:
-        if self.daemon is None:
-            return
-        self.signal(signal.SIGCONT)
-        self.signal(signal.SIGTERM)
-        try:
-            self.daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.daemon.wait()
-        self.daemon = None
-
-    def log_tail(self) -> str:
-        return (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
-
-
-def need_a_private_engine() -> None:
-    if os.geteuid() != 0 or shutil.which("dockerd") is None:
-        pytest.skip("PRIVATE ENGINE UNAVAILABLE (needs root and dockerd): engine faults not injected")
-
-
-@contextlib.contextmanager
-def private_engine_in(root: Path) -> Iterator[PrivateEngine]:
-    """A private engine under root, stopped, unmounted and removed afterwards, whatever was done to it."""
-    private = PrivateEngine(root)
-    try:
-        private.start()
-        yield private
-    finally:
-        private.stop()
-        private.start()  # a clean stop after a kill: the engine unmounts what it left
-        for name in private.docker("ps", "--all", "--quiet").stdout.split():
-            private.docker("rm", "--force", name)
-        private.stop()
-        subprocess.run(["ip", "link", "delete", PrivateEngine.BRIDGE], check=False)
-        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-        for mount in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
-            subprocess.run(["umount", "--lazy", mount], check=False)  # the engine's bind of its data root
-        shutil.rmtree(root)
-
-
-def short_root() -> Path:
-    return Path(tempfile.mkdtemp(prefix="dlmfault-", dir="/tmp"))  # socket paths must be short
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, edit_yaml
-from tests.faults.conftest import IMAGE, PrivateEngine, Run, children_of, containers, wait_for_container
+from tests.engines import PrivateEngine
+from tests.faults.conftest import IMAGE, Run, children_of, containers, wait_for_container
 
 pytestmark = pytest.mark.faults
 SLOW_RUN = ["run", "--backend", "docker", "--image", IMAGE, "--runtime", "pinned"]

@@ -17,12 +17,12 @@ from dlmatrix.bases import BaseProvider, BaseUnavailable
 from dlmatrix.budget import CellBudget
 from dlmatrix.bundle import catalog_input
 from dlmatrix.config import Image, load_matrix
-from dlmatrix.containers import DockerBackend
+from dlmatrix.containers import ContainerBackend
 from dlmatrix.engine import SANDBOX, Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.loader import story
 from dlmatrix.results import Cell
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Patterns, Selector
 from dlmatrix.sources import SourceDirs, snapshots
 from tests.conftest import Recorder, edit_yaml
 
@@ -39,7 +39,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
     directory = tmp_path_factory.mktemp("sources")
     available = SourceDirs.from_option()
     complete = True
-    for upstream, _, patches in snapshots(load_matrix(), FROM_SOURCE):
+    for upstream, _, patches in snapshots(load_matrix(), Patterns.of(FROM_SOURCE)):
         for name, sha256 in [(upstream.snapshot, upstream.sha256), *[(p.file, p.sha256) for p in patches]]:
             found = available.find(name, sha256)
             complete &= found is not None
@@ -70,14 +70,15 @@ class Built:
     def __init__(self, engine: Engine, workdir: Path) -> None:
         self.progress = Recorder()
         self.matrix = load_matrix()
-        self.backend = DockerBackend(
-            self.matrix, engine, workdir, Selection(image=BOOKWORM, repeat=2), self.progress, CellBudget(8)
+        self.backend = ContainerBackend(
+            self.matrix, engine, workdir, Selector.of(image=BOOKWORM, repeat=2), self.progress, CellBudget(8)
         )
         self.cells = self.backend.run()
 
     def tag(self, name: str) -> str:
         image = next(i for i in self.matrix.images if i.name == name)
-        tag = self.backend.build(image, self.backend.provide_base(image))
+        engine = self.backend.engines[0]
+        tag = self.backend.build(image, self.backend.provide_base(image, engine), engine)
         assert tag is not None
         return tag
 
@@ -240,7 +241,9 @@ def test_docker_run_prints_the_table_and_its_exit_code_follows_the_verdicts(buil
     ).stdout
     lines = listing.splitlines()
     assert lines[2].split() == ["SCENARIO", "RUNTIME", "EXPECTED", "DESCRIPTION"]
-    assert len(lines) == 3 + len(built.matrix.pairs(runtime_glob="pinned"))  # banner, blank, header, cells
+    assert len(lines) == 3 + len(
+        Selector.of(runtime="pinned").pairs(built.matrix)
+    )  # banner, blank, header, cells
 
 
 def test_the_musl_image_holds_no_glibc(built):
@@ -313,11 +316,11 @@ def test_a_failed_build_becomes_build_error_cells(engine, project, tmp_path):
     (project / "src" / "c" / "suite.c").write_text("this is not C\n")
     matrix = load_matrix(project)
     progress = Recorder()
-    cells = DockerBackend(
+    cells = ContainerBackend(
         matrix,
         engine,
         tmp_path,
-        Selection(image="debian-bookworm-musl", scenario="reopen"),
+        Selector.of(image="debian-bookworm-musl", scenario="reopen"),
         progress,
         CellBudget(1),
     ).run()
@@ -342,11 +345,11 @@ def test_a_wrong_expectation_inside_an_image_makes_docker_run_fail(engine, proje
         ),
     )
     matrix = load_matrix(project)
-    backend = DockerBackend(
-        matrix, engine, tmp_path, Selection(image="debian-bookworm-musl"), Recorder(), CellBudget(1)
+    backend = ContainerBackend(
+        matrix, engine, tmp_path, Selector.of(image="debian-bookworm-musl"), Recorder(), CellBudget(1)
     )
     image = next(i for i in matrix.images if i.name == "debian-bookworm-musl")
-    tag = backend.build(image, backend.provide_base(image))
+    tag = backend.build(image, backend.provide_base(image, engine), engine)
     assert tag is not None
     # the edited catalog is not baked into the image (it rebuilds nothing): it comes on stdin
     run = subprocess.run(
@@ -371,8 +374,8 @@ def test_registry_only_images_are_skipped_with_the_reason(engine, tmp_path):
         pass
     else:
         pytest.skip("a registry answered here: the alpine image is buildable")
-    cells = DockerBackend(
-        matrix, engine, tmp_path, Selection(image=alpine.name, scenario="reopen"), Recorder(), CellBudget(1)
+    cells = ContainerBackend(
+        matrix, engine, tmp_path, Selector.of(image=alpine.name, scenario="reopen"), Recorder(), CellBudget(1)
     ).run()
     assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
     assert "no registry answered" in cells[0].stderr and "has no offline recipe" in cells[0].stderr
@@ -419,7 +422,7 @@ def test_no_engine_is_one_clear_message(monkeypatch):
     assert "no Docker engine answers" in str(caught.value)
     assert "fix: start one with `bash .ci/start-dockerd`" in str(caught.value)
     with pytest.raises(DlmatrixError, match="docker client is not installed"):
-        Engine(docker="/nonexistent/docker").server_version()
+        Engine(cli="/nonexistent/docker").server_version()
 
 
 def test_a_catalog_only_change_rebuilds_nothing(built, engine, project, tmp_path, sources):
@@ -431,11 +434,11 @@ def test_a_catalog_only_change_rebuilds_nothing(built, engine, project, tmp_path
     edit_yaml(project, "expectations.yaml", lambda d: d["expectations"][0].update(reason="edited reason"))
     edit_yaml(project, "scenarios.yaml", lambda d: d["scenarios"][1].update(description="edited"))
     edited = load_matrix(project)
-    backend = DockerBackend(
+    backend = ContainerBackend(
         edited,
         engine,
         tmp_path,
-        Selection(image=BOOKWORM, scenario="app-dlopen-dlclose"),
+        Selector.of(image=BOOKWORM, scenario="app-dlopen-dlclose"),
         Recorder(),
         CellBudget(4),
     )

@@ -17,7 +17,7 @@ from dlmatrix.config import load_matrix
 from dlmatrix.expectations import expect
 from dlmatrix.host import run_host
 from dlmatrix.results import Cell, read_results
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Selector
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.native
@@ -168,7 +168,7 @@ def test_a_hung_scenario_times_out_and_the_rest_still_run(project, tmp_path, mon
     assert code == 1
     hung = cell(cells, "host-glibc", "hangs", "pinned")
     assert hung.result == "timeout" and hung.verdict == "unexpected" and hung.duration_s < 5
-    assert len(cells) == len(load_matrix(project).pairs(runtime_glob="pinned"))
+    assert len(cells) == len(Selector.of(runtime="pinned").pairs(load_matrix(project)))
     assert all(c.verdict == "ok" for c in cells if c.scenario != "hangs")
 
 
@@ -187,7 +187,7 @@ def test_a_variant_that_fails_to_build_becomes_build_error_cells(project, tmp_pa
         ),
     )
     matrix = load_matrix(project)
-    cells = run_host(matrix, matrix.hosts[0], tmp_path, Selection(scenario="app-*"), 4)
+    cells = run_host(matrix, matrix.hosts[0], tmp_path, Selector.of(scenario="app-*"), 4)
     broken = [c for c in cells if c.runtime == "broken"]
     assert {c.result for c in broken} == {"build-error"}
     assert "no-such-option" in broken[0].stderr
@@ -197,7 +197,7 @@ def test_a_variant_that_fails_to_build_becomes_build_error_cells(project, tmp_pa
 def test_missing_compiler_is_skipped_with_the_fix(project, tmp_path):
     edit_yaml(project, "hosts.yaml", lambda d: d["hosts"][1].update(cc="no-such-cc"))
     matrix = load_matrix(project)
-    cells = run_host(matrix, matrix.hosts[1], tmp_path, Selection(scenario="reopen"), 4)
+    cells = run_host(matrix, matrix.hosts[1], tmp_path, Selector.of(scenario="reopen"), 4)
     assert {(c.result, c.verdict) for c in cells} == {("skipped", "skipped")}
     assert "no-such-cc is not installed; fix: apt-get install -y musl-tools" in cells[0].stderr
 
@@ -233,7 +233,7 @@ def suite_json(suite: Path, *args: str, stdin: str | None = None) -> list[dict[s
 def test_cells_come_out_in_catalog_order_whatever_the_jobs(full_run, full_build):
     """Concurrent attempts finish in any order; the cells are printed in the catalog's."""
     suite = full_build / "host-glibc" / "out" / "bin" / "dlm-suite"
-    catalog = [(s.name, r.name) for s, r in load_matrix().pairs("*", "[pu]*")]
+    catalog = [(s.name, r.name) for s, r in Selector.of(runtime="[pu]*").pairs(load_matrix())]
     for jobs in ("1", "8"):
         records = suite_json(suite, "--runtime", "[pu]*", "--repeat", "3", "--jobs", jobs)
         cells = [(r["scenario"], r["runtime"]) for r in records if r["type"] == "cell"]

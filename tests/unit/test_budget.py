@@ -8,7 +8,7 @@ import time
 from dlmatrix.budget import CellBudget, WorkEstimate
 from dlmatrix.config import load_matrix
 from dlmatrix.results import Attempt, Environment, ResultSet, judged_cell
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Selector
 
 
 def test_the_budget_bounds_attempts_in_flight_across_suites():
@@ -55,7 +55,7 @@ def test_a_stopped_run_stops_waiting():
 
 def test_estimates_come_from_the_previous_run_else_a_default():
     matrix = load_matrix()
-    selection = Selection(scenario="reopen", runtime="pinned")
+    selection = Selector.of(scenario="reopen", runtime="pinned")
     plain = WorkEstimate.of(matrix, ["x", "y"], selection, None)
     assert plain.seconds == {"x": 1.0, "y": 1.0}
     cell = judged_cell(matrix, Environment("y", "glibc", "2.36", None), "reopen", "pinned", ["pass"], [0])

@@ -4,6 +4,7 @@ import pytest
 
 from dlmatrix.config import load_matrix
 from dlmatrix.errors import ConfigError
+from dlmatrix.selector import Selector
 from tests.conftest import edit_yaml
 
 
@@ -28,9 +29,9 @@ def test_shipped_matrix_loads():
     assert [p.file for p in nopin.patches] == ["lttng-ust-v2.13.9-no-self-pin.patch"]
     assert "CFLAGS=-O2 -g -fcommon" in nopin.upstream.configure
     assert [u.snapshot for u in matrix.musl_dependencies] == ["userspace-rcu-v0.12.5.tar.gz"]
-    lttng = [s.name for s, r in matrix.pairs(runtime_glob="lttng-ust")]
+    lttng = [s.name for s, r in Selector.of(runtime="lttng-ust").pairs(matrix)]
     assert "lttng-end-to-end" in lttng and "cycles" not in lttng
-    assert "lttng-end-to-end" not in [s.name for s, r in matrix.pairs(runtime_glob="pinned")]
+    assert "lttng-end-to-end" not in [s.name for s, r in Selector.of(runtime="pinned").pairs(matrix)]
     assert len(matrix.scenarios) >= 14
     assert all(s.description for s in matrix.scenarios)
     assert matrix.scenarios[0].env == {"LD_LIBRARY_PATH": "@RT@/lib"}  # from defaults

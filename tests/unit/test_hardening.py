@@ -24,7 +24,7 @@ from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.interrupts import Interrupted, install
 from dlmatrix.junit import junit_xml
 from dlmatrix.outdir import OutputDir
-from dlmatrix.results import Environment, ResultSet, judged_cell, read_results, write_results
+from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, read_results, write_results
 from tests.conftest import edit_yaml
 
 RUN = {
@@ -166,7 +166,20 @@ def test_a_bug_in_the_report_keeps_the_results_of_the_run(tmp_path, monkeypatch,
     def broken_report(*_: object) -> dict[str, str | bytes]:
         raise RuntimeError("a bug in the report")
 
-    monkeypatch.setattr(cli, "make_backend", lambda *_: (lambda: cells, None))
+    class Canned:  # a backend (dlmatrix.backends.Backend) whose run gives these cells
+        progress = None
+        docker_version = None
+
+        def run(self) -> list[Cell]:
+            return cells
+
+        def finished(self) -> list[Cell]:
+            return []
+
+        def engine_records(self) -> list[dict[str, str]]:
+            return []
+
+    monkeypatch.setattr(cli, "make_backend", lambda *_: Canned())
     monkeypatch.setattr(cli, "report_files", broken_report)
     out = tmp_path / "out"
     assert cli.main(["run", "--out", str(out)]) == cli.EXIT_BUG

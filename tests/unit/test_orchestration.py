@@ -14,15 +14,15 @@ import pytest
 
 from dlmatrix.budget import CellBudget
 from dlmatrix.config import load_matrix
-from dlmatrix.containers import DockerBackend
+from dlmatrix.containers import ContainerBackend
 from dlmatrix.engine import ContainerFailed, Engine, EngineFailure
 from dlmatrix.expectations import expect
-from dlmatrix.selection import Selection
+from dlmatrix.selector import Selector
 from tests.conftest import Recorder
 
 MATRIX = load_matrix()
 LIBC = {"debian-bookworm-glibc": ("glibc", "2.36"), "debian-bookworm-musl": ("musl", "1.2.3")}
-SELECTION = Selection("app-linked", "pinned", "debian-bookworm-*")
+SELECTION = Selector.of("app-linked", "pinned", "debian-bookworm-*")
 
 
 class FakeProcess:
@@ -43,7 +43,7 @@ class FakeProcess:
 def suite_lines(image: str, result: str = "pass") -> list[str]:
     family, version = LIBC[image]
     lines = [json.dumps({"type": "env", "libc": {"family": family, "version": version}, "compiler": "cc"})]
-    for scenario, runtime in MATRIX.pairs(SELECTION.scenario, SELECTION.runtime):
+    for scenario, runtime in SELECTION.pairs(MATRIX, image):
         expected = expect(MATRIX.rules, scenario.name, runtime.name, family, version).outcome
         record: dict[str, Any] = {
             "type": "cell",
@@ -62,8 +62,8 @@ def suite_lines(image: str, result: str = "pass") -> list[str]:
 class ScriptedEngine(Engine):
     """An engine whose answers a test sets: present images, pull, builds, containers."""
 
-    def __init__(self, present: set[str], pulls: bool = False) -> None:
-        super().__init__()
+    def __init__(self, present: set[str], pulls: bool = False, spec: str = "default") -> None:
+        super().__init__(spec)
         self.present = set(present)
         self.pulls = pulls
         self.calls: list[str] = []
@@ -86,6 +86,11 @@ class ScriptedEngine(Engine):
         if self.pulls:
             self.present.add(ref)
         return self.pulls
+
+    def copy_image(self, source: Engine, ref: str, log: Path, timeout: float = 0) -> bool:
+        self.calls.append(f"copy {ref} from {source.spec.name}")
+        self.present.add(ref)
+        return True
 
     def import_tarball(self, producer: Any, tag: str, log: Path, timeout: float = 0) -> None:
         self.calls.append(f"import {tag}")
@@ -112,8 +117,10 @@ class ScriptedEngine(Engine):
         self.cancelled = True
 
 
-def backend(engine: Engine, tmp_path: Path, selection: Selection = SELECTION) -> DockerBackend:
-    return DockerBackend(
+def backend(
+    engine: Engine | list[Engine], tmp_path: Path, selection: Selector = SELECTION
+) -> ContainerBackend:
+    return ContainerBackend(
         MATRIX,
         engine,
         tmp_path / "work",
@@ -158,7 +165,7 @@ def test_a_pulled_base_is_preferred_to_an_offline_build(tmp_path):
 
 def test_a_registry_only_base_that_cannot_be_pulled_skips_its_cells(tmp_path):
     engine = ScriptedEngine(present=set())
-    cells = backend(engine, tmp_path, Selection("app-linked", "pinned", "alpine-*")).run()
+    cells = backend(engine, tmp_path, Selector.of("app-linked", "pinned", "alpine-*")).run()
     assert cells and {c.outcome for c in cells} == {"skipped"}
     assert all("has no offline recipe" in c.stderr for c in cells)
 
@@ -210,3 +217,15 @@ def test_base_unavailable_is_a_message_not_a_traceback(tmp_path, monkeypatch):
     cells = backend(engine, tmp_path).run()
     assert {c.outcome for c in cells} == {"skipped"}
     assert all("mmdebstrap is not installed" in c.stderr for c in cells)
+
+
+def test_two_engines_share_the_images_and_the_second_copies_its_base(tmp_path):
+    first = ScriptedEngine(present={"debian:bookworm"})
+    second = ScriptedEngine(present=set(), spec="unix:///tmp/second.sock")
+    cells = backend([first, second], tmp_path).run()
+    engines = {c.image: {cell.engine for cell in cells if cell.image == c.image} for c in cells}
+    assert sorted(map(sorted, engines.values())) == [["default"], ["unix:///tmp/second.sock"]]
+    assert "copy debian:bookworm from default" in second.calls  # no pull, no offline build
+    assert not [c for c in second.calls if c.startswith(("pull", "import"))]
+    built = [c.split()[1] for c in first.calls + second.calls if c.startswith("build")]
+    assert sorted(built) == ["debian-bookworm-glibc", "debian-bookworm-musl"]  # each image once

@@ -14,6 +14,7 @@ from dlmatrix.results import (
     uniform_cells,
     write_results,
 )
+from dlmatrix.selector import Selector
 from dlmatrix.suiteoutput import parse_lines
 
 GLIBC = Environment("host-glibc", "glibc", "2.36", "gcc 12.2.0")
@@ -44,8 +45,8 @@ def test_judged_cell_classifies_against_expectations():
 
 def test_results_round_trip_and_follow_the_schema(tmp_path):
     matrix = load_matrix()
-    cells = uniform_cells(matrix, GLIBC, "build-error", "cc: not found", scenario_glob="reopen")
-    assert len(cells) == len(matrix.pairs(scenario_glob="reopen")) == 20  # 4 model, 8 LTTng-UST, 8 libraries
+    cells = uniform_cells(matrix, GLIBC, "build-error", "cc: not found", Selector.of("reopen").pairs(matrix))
+    assert len(cells) == len(Selector.of("reopen").pairs(matrix)) == 20  # 4 model, 8 LTTng-UST, 8 libraries
     assert {c.verdict for c in cells} == {"unexpected"}
     path = tmp_path / "results.json"
     write_results(ResultSet(RUN, cells), path)

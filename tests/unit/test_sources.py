@@ -13,6 +13,7 @@ import pytest
 from dlmatrix.cli import main
 from dlmatrix.config import Upstream, load_matrix
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.selector import Patterns
 from dlmatrix.sources import NOT_SELECTED, SourceDirs, context_digest, fetch, upstream_context, verify
 
 
@@ -113,7 +114,7 @@ def test_the_stage_directories_follow_the_selection_and_the_sources(tmp_path):
     stand_ins = [replace(r, upstream=fake, patches=(fake_patch,) if r.patches else ()) for r in same]
     matrix = replace(matrix, runtimes=(*[r for r in matrix.runtimes if r not in same], *stand_ins))
     dirs = SourceDirs((tmp_path,))
-    files = upstream_context(matrix, glibc, "lttng-ust-2.1[23]*", dirs)
+    files = upstream_context(matrix, glibc, Patterns.of("lttng-ust-2.1[23]*"), dirs)
     assert files["lttng-ust-2.13.9-nopin/snapshot.tar.gz"] == snapshot
     assert files["lttng-ust-2.13.9-nopin/patches/00-lttng-ust-v2.13.9-no-self-pin.patch"] == patch
     assert b"CFLAGS=-O2 -g -fcommon\n" in files["lttng-ust-2.13.9-nopin/configure.args"]  # type: ignore[operator]
@@ -124,9 +125,9 @@ def test_the_stage_directories_follow_the_selection_and_the_sources(tmp_path):
     assert b"lttng-ust-v2.12.10.tar.gz" in missing and b"`dlmatrix sources` fetches it" in missing
     assert files["lttng-ust-2.10.7/NOT-SELECTED"] == NOT_SELECTED.encode()
     assert not any(name.startswith("musl-deps/") for name in files)
-    assert "musl-deps/MISSING" in upstream_context(matrix, musl, "*", dirs)
+    assert "musl-deps/MISSING" in upstream_context(matrix, musl, Patterns.of("*"), dirs)
     # a variant's selection changes the context, and so the image's identity
-    assert context_digest(files) != context_digest(upstream_context(matrix, glibc, "*", dirs))
+    assert context_digest(files) != context_digest(upstream_context(matrix, glibc, Patterns.of("*"), dirs))
 
 
 def test_a_run_with_a_corrupt_snapshot_stops_before_any_build(tmp_path):
@@ -134,9 +135,9 @@ def test_a_run_with_a_corrupt_snapshot_stops_before_any_build(tmp_path):
     upstream = first_upstream()
     (tmp_path / upstream.snapshot).write_bytes(b"corrupt")
     with pytest.raises(DlmatrixError) as wrong:
-        verify(matrix, "*", SourceDirs((tmp_path,)))
+        verify(matrix, Patterns.of("*"), SourceDirs((tmp_path,)))
     assert upstream.snapshot in str(wrong.value) and "dlmatrix sources" in str(wrong.value)
-    verify(matrix, "lttng-ust-2.13*", SourceDirs((tmp_path,)))  # not selected: not looked at
+    verify(matrix, Patterns.of("lttng-ust-2.13*"), SourceDirs((tmp_path,)))  # not selected: not looked at
 
 
 def test_the_sources_command_names_what_is_missing_and_exits_2(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,154 @@
+"""Scaling out with real engines: a 4-shard run spread over two Docker engines (the usual one and a
+private second dockerd), merged and compared cell by cell with a single run on one engine; one
+run across both engines at once; and podman running a glibc and a musl image."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlmatrix.engine import Engine
+from tests.conftest import REPO
+from tests.engines import PrivateEngine, need_a_private_engine, private_engine_in, short_root
+
+pytestmark = pytest.mark.docker
+# 2 images x 4 model runtimes x 2 scenarios: 16 cells, no runtime built from source (the images
+# are the ones the other docker tests and CI's benchmark use).
+SELECTION = ["--image", "debian-bookworm-glibc,debian-bookworm-musl",
+             "--runtime", "unpinned,pinned,znodelete,adaptive", "--scenario", "app-*"]  # fmt: skip
+TIMING = ("duration_s", "attempts", "engine")  # what may differ between two runs of the same cells
+
+
+def dlmatrix(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dlmatrix", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def ran(*args: str) -> str:
+    done = dlmatrix(*args)
+    assert done.returncode == 0, (
+        f"dlmatrix {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    )
+    return done.stdout + done.stderr
+
+
+def cells(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    data = json.loads((out / "results.json").read_text())
+    return {(c["image"], c["scenario"], c["runtime"]): c for c in data["cells"]}
+
+
+def comparable(cell: dict[str, Any]) -> dict[str, Any]:
+    """A cell as two runs of it must agree: outcome, verdict, expectation, evidence, the loader's account."""
+    return {key: value for key, value in cell.items() if key not in TIMING} | {
+        "attempts": [attempt["result"] for attempt in cell["attempts"]]
+    }
+
+
+@pytest.fixture(scope="module")
+def second_engine(engine: Engine) -> Iterator[PrivateEngine]:
+    """A second dockerd with its own socket, data root, exec root, pidfile and bridge (routed, so
+    that its builds reach Debian's archive), never docker0."""
+    need_a_private_engine()
+    with private_engine_in(short_root(), bridge="dlmscale0", subnet="10.214.0", routed=True) as private:
+        yield private
+
+
+@pytest.fixture(scope="module")
+def single(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("single")
+    ran("run", "--backend", "docker", *SELECTION, "--out", str(out))
+    return out
+
+
+def test_four_shards_on_two_engines_merge_into_the_single_run(single, second_engine, tmp_path):
+    both = f"default,{second_engine.host}"
+    provided = ran("bases", "--engine", both, "--image", "debian-bookworm-*")
+    assert "copied from default" in provided  # the second engine gets the first one's base
+    plan = json.loads(dlmatrix("plan", "--shards", "4", *SELECTION, "--format", "json").stdout)
+    assert [entry["cells"] for entry in plan["include"]] == [4, 4, 4, 4]
+
+    def shards_on(engine: str, numbers: tuple[int, ...]) -> None:
+        for number in numbers:
+            out = str(tmp_path / f"shard-{number}")
+            ran(
+                "run",
+                "--backend",
+                "docker",
+                "--engine",
+                engine,
+                "--shard",
+                f"{number}/4",
+                *SELECTION,
+                "--out",
+                out,
+            )
+
+    with ThreadPoolExecutor(2) as pool:  # shards 1, 2 on the usual engine while 3, 4 run on the second
+        list(pool.map(shards_on, ["default", second_engine.host], [(1, 2), (3, 4)]))
+    ran("merge", "--out", str(tmp_path / "merged"), *(str(tmp_path / f"shard-{n}") for n in range(1, 5)))
+
+    merged, alone = cells(tmp_path / "merged"), cells(single)
+    assert sorted(merged) == sorted(alone) and len(alone) == 16
+    for key, cell in merged.items():
+        assert comparable(cell) == comparable(alone[key]), key
+    assert {cell["engine"] for cell in merged.values()} == {"default", second_engine.host}
+    run = json.loads((tmp_path / "merged" / "results.json").read_text())["run"]
+    assert sorted(m["shard"] for m in run["merged"]) == ["1/4", "2/4", "3/4", "4/4"]
+
+    missing = dlmatrix(
+        "merge", "--out", str(tmp_path / "three"), *(str(tmp_path / f"shard-{n}") for n in (1, 2, 4))
+    )
+    assert missing.returncode == 2 and "shard(s) 3/4 missing" in missing.stderr
+
+
+def test_one_run_spreads_its_images_over_two_engines(single, second_engine, tmp_path):
+    out = tmp_path / "spread"
+    log = ran(
+        "run",
+        "--backend",
+        "docker",
+        "--engine",
+        f"default,{second_engine.host}",
+        *SELECTION,
+        "--out",
+        str(out),
+    )
+    spread, alone = cells(out), cells(single)
+    engines = {image: {c["engine"] for c in spread.values() if c["image"] == image} for image, _, _ in spread}
+    assert all(len(on) == 1 for on in engines.values()), engines  # an image stays on its engine
+    assert set.union(*engines.values()) == {"default", second_engine.host}, log  # two images, two engines
+    assert all(comparable(cell) == comparable(alone[key]) for key, cell in spread.items())
+    recorded = json.loads((out / "results.json").read_text())["run"]["engines"]
+    assert [e["name"] for e in recorded] == ["default", second_engine.host]
+
+
+@pytest.fixture(scope="module")
+def podman() -> str:
+    if shutil.which("podman") is None:
+        pytest.skip("PODMAN NOT INSTALLED (bash .ci/setup installs it): the podman engine not tested")
+    return "podman"
+
+
+def test_podman_runs_a_glibc_and_a_musl_image(single, podman, tmp_path):
+    ran("bases", "--engine", "default,podman", "--image", "debian-bookworm-*")
+    out = tmp_path / "podman"
+    ran("run", "--backend", "podman", *SELECTION, "--out", str(out))
+    on_podman, alone = cells(out), cells(single)
+    assert sorted(on_podman) == sorted(alone)
+    assert {(c["libc"]["family"], c["engine"]) for c in on_podman.values()} == {
+        ("glibc", "podman"),
+        ("musl", "podman"),
+    }
+    for key, cell in on_podman.items():
+        assert comparable(cell) == comparable(alone[key]), key
+    version = json.loads((out / "results.json").read_text())["run"]["engines"][0]["version"]
+    assert version.startswith("podman "), version
