@@ -5,6 +5,7 @@ run across both engines at once; and podman running a glibc and a musl image."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,14 +28,15 @@ SELECTION = ["--image", "debian-bookworm-glibc,debian-bookworm-musl",
 TIMING = ("duration_s", "attempts", "engine")  # what may differ between two runs of the same cells
 
 
-def dlmatrix(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+def dlmatrix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dlmatrix", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
-    )
+        [sys.executable, "-m", "dlmatrix", *args],
+        cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
 
 
-def ran(*args: str) -> str:
-    done = dlmatrix(*args)
+def ran(*args: str, env: dict[str, str] | None = None) -> str:
+    done = dlmatrix(*args, env=env)
     assert done.returncode == 0, (
         f"dlmatrix {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     )
@@ -111,24 +113,20 @@ def test_four_shards_on_two_engines_merge_into_the_single_run(single, second_eng
 
 
 def test_one_run_spreads_its_images_over_two_engines(single, second_engine, tmp_path):
+    """The second engine named by a docker context, in a docker configuration of the test's own."""
+    config = {"DOCKER_CONFIG": str(tmp_path / "docker-config")}
+    context = ["docker", "context", "create", "dlmscale", "--docker", f"host={second_engine.host}"]
+    subprocess.run(context, env={**os.environ, **config}, check=True, capture_output=True)
     out = tmp_path / "spread"
-    log = ran(
-        "run",
-        "--backend",
-        "docker",
-        "--engine",
-        f"default,{second_engine.host}",
-        *SELECTION,
-        "--out",
-        str(out),
-    )
+    engines = ["--engine", "default,dlmscale"]
+    log = ran("run", "--backend", "docker", *engines, *SELECTION, "--out", str(out), env=config)
     spread, alone = cells(out), cells(single)
-    engines = {image: {c["engine"] for c in spread.values() if c["image"] == image} for image, _, _ in spread}
-    assert all(len(on) == 1 for on in engines.values()), engines  # an image stays on its engine
-    assert set.union(*engines.values()) == {"default", second_engine.host}, log  # two images, two engines
+    placed = {image: {c["engine"] for c in spread.values() if c["image"] == image} for image, _, _ in spread}
+    assert all(len(on) == 1 for on in placed.values()), placed  # an image stays on its engine
+    assert set.union(*placed.values()) == {"default", "dlmscale"}, log  # two images, two engines
     assert all(comparable(cell) == comparable(alone[key]) for key, cell in spread.items())
     recorded = json.loads((out / "results.json").read_text())["run"]["engines"]
-    assert [e["name"] for e in recorded] == ["default", second_engine.host]
+    assert [e["name"] for e in recorded] == ["default", "dlmscale"]
 
 
 @pytest.fixture(scope="module")
