@@ -324,21 +324,27 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
         if not cells:
             raise DlmatrixError("the selection matched no cell", f"check the globs: {selector.describe()}")
         results = ResultSet(metadata(), cells)
-        files: dict[str, str | bytes] = {"results.json": results_json(results)}
-        if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
-            files[PREVIOUS] = results_json(previous)
-        try:
-            files.update(report_files(results, previous))
-        except Exception as bug:  # a bug in the report must not cost the run's results
-            out.write(files, remove=(PARTIAL,))
-            bug.add_note(
-                f"dlmatrix: results.json is written in {out.path}; once this is fixed, "
-                f"`dlmatrix report {out.path}` renders the rest from it"
-            )
-            raise
-        written = out.write(files, remove=(PARTIAL,))
+        written = write_report_set(out, results, previous)
     print_outcome(results, written, console, args.table)
     return 1 if results.failing() else 0
+
+
+def write_report_set(out: OutputDir, results: ResultSet, previous: ResultSet | None) -> list[Path]:
+    """results.json, the previous results and the report, all at once; results.json alone when the
+    report has a bug (a bug in the report must not cost the results)."""
+    files: dict[str, str | bytes] = {"results.json": results_json(results)}
+    if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
+        files[PREVIOUS] = results_json(previous)
+    try:
+        files.update(report_files(results, previous))
+    except Exception as bug:
+        out.write(files, remove=(PARTIAL,))
+        bug.add_note(
+            f"dlmatrix: results.json is written in {out.path}; once this is fixed, "
+            f"`dlmatrix report {out.path}` renders the rest from it"
+        )
+        raise
+    return out.write(files, remove=(PARTIAL,))
 
 
 def command_plan(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
@@ -369,12 +375,8 @@ def plan_options(args: argparse.Namespace) -> list[str]:
 def command_merge(args: argparse.Namespace, console: Console) -> int:
     results = merge(args.results, args.allow_mixed)
     previous = read_results(args.previous) if args.previous else None
-    files: dict[str, str | bytes] = {"results.json": results_json(results)}
-    if previous is not None:
-        files[PREVIOUS] = results_json(previous)
     with OutputDir(args.out) as out:
-        files.update(report_files(results, previous))
-        written = out.write(files)
+        written = write_report_set(out, results, previous)
     console.print(f"merged {len(args.results)} results: {counts_line(results)}", markup=False)
     console.print(f"wrote {', '.join(map(str, written))}", markup=False)
     return 1 if results.failing() else 0
