@@ -183,11 +183,10 @@ class Engine:
         )
 
     def describe(self) -> str:
-        """For people and results.json: which engine, and its version ("podman 4.3.1 (podman)")."""
+        """For people and results.json: which engine, and its version ("Docker 28.2.2 (ssh://ci@h)")."""
         kind = "Docker" if self.spec.cli == "docker" else self.spec.cli
-        return f"{kind} {self.server_version()}" + (
-            "" if self.spec.name == "default" else f" ({self.spec.name})"
-        )
+        named = self.spec.name not in ("default", self.spec.cli)
+        return f"{kind} {self.server_version()}" + (f" ({self.spec.name})" if named else "")
 
     def unanswered(self) -> str | None:
         """Why the engine does not answer now, or None when it does."""
