@@ -114,15 +114,15 @@ class Cleanup:
         return lines
 
 
-def failure_from(stderr: str, doing: str) -> EngineFailure | None:
+def failure_from(stderr: str, doing: str, kind: str = "Docker") -> EngineFailure | None:
     """The engine failures a command's error output shows (the rest belong to the command)."""
     text = stderr.lower()
     if NO_SPACE in text:
-        return EngineFailure(f"the Docker engine ran out of disk space while {doing}", DISK_HINT)
+        return EngineFailure(f"the {kind} engine ran out of disk space while {doing}", DISK_HINT)
     if "permission denied" in text and "docker" in text and ".sock" in text:
-        return EngineFailure(f"this user may not use the Docker engine: {last_line(stderr)}", GROUP_HINT)
+        return EngineFailure(f"this user may not use the {kind} engine: {last_line(stderr)}", GROUP_HINT)
     if "cannot connect to the docker daemon" in text or "is the docker daemon running" in text:
-        return EngineFailure(f"no Docker engine answers: {last_line(stderr)}", START_HINT)
+        return EngineFailure(f"no {kind} engine answers: {last_line(stderr)}", START_HINT)
     return None
 
 
@@ -155,7 +155,7 @@ class Engine:
             if self.children.cancelled.is_set():
                 raise Cancelled() from None
             raise EngineFailure(
-                f"the Docker engine did not answer `docker {args[0]}` within {timeout:.0f} s", FROZEN_HINT
+                f"{self.title} did not answer `{self.docker} {args[0]}` within {timeout:.0f} s", FROZEN_HINT
             ) from None
 
     def server_version(self) -> str:
@@ -168,25 +168,31 @@ class Engine:
         try:
             result = self._run(["version", "--format", "{{.Server.Version}}"], timeout=PING_S)
         except EngineFailure:
-            raise EngineFailure(f"the Docker engine did not answer within {PING_S} s", START_HINT) from None
+            raise EngineFailure(f"{self.title} did not answer within {PING_S} s", START_HINT) from None
         if result.returncode != 0 or not result.stdout.strip():
-            known = failure_from(result.stderr, "answering")
-            raise known or EngineFailure(f"no Docker engine answers: {last_line(result.stderr)}", START_HINT)
+            known = failure_from(result.stderr, "answering", self.kind)
+            raise known or EngineFailure(
+                f"no {self.kind} engine answers: {last_line(result.stderr)}", START_HINT
+            )
         return result.stdout.strip()
 
     @property
+    def kind(self) -> str:
+        return "Docker" if self.spec.cli == "docker" else self.spec.cli
+
+    @property
+    def named(self) -> bool:
+        """Whether its name says more than its CLI (a context, a URL)."""
+        return self.spec.name not in ("default", self.spec.cli)
+
+    @property
     def title(self) -> str:
-        """For messages: "the Docker engine", "the podman engine ssh://ci@builder"."""
-        kind = "Docker" if self.spec.cli == "docker" else self.spec.cli
-        return f"the {kind} engine" + (
-            "" if self.spec.name in ("default", "podman") else f" {self.spec.name}"
-        )
+        """For messages: "the Docker engine", "the podman engine podman+ssh://ci@builder"."""
+        return f"the {self.kind} engine" + (f" {self.spec.name}" if self.named else "")
 
     def describe(self) -> str:
         """For people and results.json: which engine, and its version ("Docker 28.2.2 (ssh://ci@h)")."""
-        kind = "Docker" if self.spec.cli == "docker" else self.spec.cli
-        named = self.spec.name not in ("default", self.spec.cli)
-        return f"{kind} {self.server_version()}" + (f" ({self.spec.name})" if named else "")
+        return f"{self.kind} {self.server_version()}" + (f" ({self.spec.name})" if self.named else "")
 
     def unanswered(self) -> str | None:
         """Why the engine does not answer now, or None when it does."""
@@ -200,9 +206,9 @@ class Engine:
 
     def check(self, stderr: str, doing: str) -> None:
         """Raises EngineFailure when a failed command was the engine's fault (gone, full, denied)."""
-        known = failure_from(stderr, doing)
+        known = failure_from(stderr, doing, self.kind)
         if known is None and (cause := self.unanswered()) is not None:
-            known = EngineFailure(f"the Docker engine stopped answering while {doing}: {cause}", START_HINT)
+            known = EngineFailure(f"{self.title} stopped answering while {doing}: {cause}", START_HINT)
         if known is not None:
             raise known
 
