@@ -232,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prune", help="remove this project's images that no current input produces, and stray containers"
     )
     prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    _engine_argument(prune)
     return parser
 
 
@@ -542,8 +543,12 @@ def command_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def command_prune(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
-    engine = Engine()
-    engine.server_version()
+    engines = [Engine(spec) for spec in split_globs(args.engine) or ["default"]]
+    return max(prune_engine(matrix, args, engine, console) for engine in engines)
+
+
+def prune_engine(matrix: Matrix, args: argparse.Namespace, engine: Engine, console: Console) -> int:
+    console.print(f"engine: {engine.describe()}", markup=False)
     plan = prune_plan(matrix, engine)
     for ref, why in plan.images:
         console.print(f"{'would remove' if args.dry_run else 'removing'} {ref}: {why}", markup=False)

@@ -214,6 +214,8 @@ class ContainerBackend:
         finally:
             self.stop.set()  # ends the engine watch
         pool.shutdown()
+        for warning in sorted({w for engine in self.engines for w in engine.warnings}):
+            self.progress.log(f"warning: {warning}")
         return [cell for batch in batches for cell in batch]
 
     def engine_records(self) -> list[dict[str, str]]:

@@ -25,6 +25,7 @@ FROZEN_HINT = "check `docker info`; restart the engine if it does not answer, th
 DISK_HINT = "free space: `dlmatrix prune`, `docker builder prune`; then run again"
 NO_SPACE = "no space left on device"
 MISSING_IMAGE = ("no such image", "image not known")  # docker's words, podman's
+LIMITS_IGNORED = "resource limits are not supported and ignored"  # rootless podman on cgroup v1
 LABEL = "org.dlmatrix=1"  # on every image and container dlmatrix makes (`dlmatrix prune` finds them)
 # Deadlines (seconds) of calls that should answer at once: an engine that misses one is frozen.
 QUICK_S = 30
@@ -147,6 +148,7 @@ class Engine:
         self._removed_in_stop: set[str] = set()  # containers removed once the run was stopping
         self._left: dict[str, str] = {}  # containers that could not be removed, and why
         self._lock = threading.Lock()
+        self.warnings: set[str] = set()  # what the engine said it would not do (told once per run)
 
     def _run(self, args: Sequence[str], timeout: float = QUICK_S) -> subprocess.CompletedProcess[str]:
         try:
@@ -355,6 +357,12 @@ class Engine:
         except BaseException:
             self.remove(name)
             raise
+        if LIMITS_IGNORED in created.stderr.lower():
+            self.warnings.add(
+                f"{self.title} ignores the sandbox's --memory and --pids-limit "
+                f"({last_line(created.stderr)}): a runaway scenario is bounded only by its timeout; "
+                "run as root or on cgroup v2 to keep them"
+            )
         if created.returncode != 0:
             self.remove(name)
             self.check(created.stderr, f"creating a container from {image}")

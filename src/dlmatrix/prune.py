@@ -74,13 +74,9 @@ def prune_plan(matrix: Matrix, engine: Engine) -> PrunePlan:
     images = {image.name: image for image in matrix.images}
     bases = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks, builds nothing
     current = {name: current_labels(matrix, bases, image, digest) for name, image in images.items()}
-    refs = [
-        ref
-        for ref in engine.listing(
-            ["images", "--filter", f"label={LABEL}", "--format", "{{.Repository}}:{{.Tag}}"]
-        )
-        if ref.startswith(REPOSITORY) and not ref.endswith(":<none>")
-    ]
+    listed = engine.listing(["images", "--filter", f"label={LABEL}", "--format", "{{.Repository}}:{{.Tag}}"])
+    short = [ref.removeprefix("localhost/") for ref in listed]  # podman names local images so
+    refs = [ref for ref in short if ref.startswith(REPOSITORY) and not ref.endswith(":<none>")]
     labels = (
         engine.listing(["image", "inspect", "--format", "{{json .Config.Labels}}", *refs]) if refs else []
     )

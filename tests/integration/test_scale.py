@@ -150,3 +150,6 @@ def test_podman_runs_a_glibc_and_a_musl_image(single, podman, tmp_path):
         assert comparable(cell) == comparable(alone[key]), key
     version = json.loads((out / "results.json").read_text())["run"]["engines"][0]["version"]
     assert version.startswith("podman "), version
+    pruning = ran("prune", "--dry-run", "--engine", "podman")  # podman names them localhost/dlmatrix/...
+    kept = pruning.rpartition("kept: ")[2]
+    assert "dlmatrix/debian-bookworm-glibc:" in kept and "dlmatrix/debian-bookworm-musl:" in kept, pruning

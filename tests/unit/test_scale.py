@@ -241,3 +241,19 @@ def test_the_ci_files_follow_their_schemas(tmp_path, capsys):
     jobs = yaml.safe_load(child.read_text())
     assert [name for name in jobs if name.startswith("shard-")] == ["shard-1", "shard-2", "shard-3"]
     assert "--shard 2/3 --image 'debian-*'" in " ".join(jobs["shard-2"]["script"])
+
+
+def test_an_engine_that_drops_the_sandbox_limits_is_reported(tmp_path):
+    """Rootless podman on cgroup v1 creates the container but ignores --memory and --pids-limit."""
+    cli_script = tmp_path / "podman"
+    cli_script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = create ]; then echo "Resource limits are not supported and ignored on cgroups V1 '
+        'rootless systems" >&2; fi\nexit 0\n'
+    )
+    cli_script.chmod(0o755)
+    engine = Engine("podman", cli=str(cli_script))
+    with engine.container("dlmatrix-test", "image", ["--json"]) as process:
+        process.wait()
+    [warning] = engine.warnings
+    assert "ignores the sandbox's --memory and --pids-limit" in warning and "cgroups V1" in warning
