@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dlmatrix.config import Matrix
+from dlmatrix.config import Matrix, Runtime, Scenario
 from dlmatrix.results import ResultSet
 from dlmatrix.selector import Selector
 
@@ -73,6 +73,18 @@ def measured_seconds(previous: ResultSet | None) -> dict[tuple[str, str, str], f
     }
 
 
+def estimated_seconds(
+    measured: dict[tuple[str, str, str], float],
+    selector: Selector,
+    image: str,
+    scenario: Scenario,
+    runtime: Runtime,
+) -> float:
+    """What one selected cell's attempts take: measured per attempt where known, else the default."""
+    per_attempt = measured.get((image, scenario.name, runtime.name), DEFAULT_ATTEMPT_S)
+    return max(selector.repeat, runtime.attempts) * per_attempt
+
+
 @dataclass(frozen=True)
 class WorkEstimate:
     """Seconds of work per image for a selection: from an earlier run where it measured the
@@ -85,15 +97,15 @@ class WorkEstimate:
         cls, matrix: Matrix, images: Iterable[str], selector: Selector, previous: ResultSet | None
     ) -> WorkEstimate:
         measured = measured_seconds(previous)
-        seconds = {}
-        for image in images:
-            total = 0.0
-            for scenario, runtime in selector.pairs(matrix, image):
-                attempts = max(selector.repeat, runtime.attempts)
-                per_attempt = measured.get((image, scenario.name, runtime.name), DEFAULT_ATTEMPT_S)
-                total += attempts * per_attempt
-            seconds[image] = total
-        return cls(seconds)
+        return cls(
+            {
+                image: sum(
+                    estimated_seconds(measured, selector, image, s, r)
+                    for s, r in selector.pairs(matrix, image)
+                )
+                for image in images
+            }
+        )
 
     def longest_first(self, names: Iterable[str]) -> list[str]:
         return sorted(names, key=lambda name: (-self.seconds.get(name, 0.0), name))

@@ -37,7 +37,7 @@ from dlmatrix.render import stale, write_all
 from dlmatrix.report import report_files
 from dlmatrix.results import ResultSet, read_results, results_json, run_metadata
 from dlmatrix.runtimes.plugins import write_skeleton
-from dlmatrix.selector import Patterns, Selector, selector_from, split_globs
+from dlmatrix.selector import Patterns, Selector, split_globs
 from dlmatrix.shards import plan, render_plan, shard_selector
 from dlmatrix.sources import SourceDirs, cache_dir, fetch, snapshots
 from dlmatrix.terminal import cell_table, counts_line, print_outcome
@@ -77,14 +77,14 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def selector_of(args: argparse.Namespace) -> Selector:
-    return selector_from(
-        args.image or "*",
+    return Selector.of(
         args.scenario or "*",
         args.runtime or "*",
-        args.skip_image,
-        args.skip_scenario,
-        args.skip_runtime,
+        args.image or "*",
         getattr(args, "repeat", 1),
+        skip_scenario=args.skip_scenario,
+        skip_runtime=args.skip_runtime,
+        skip_image=args.skip_image,
     )
 
 

@@ -58,9 +58,25 @@ class Selector:
     units: Mapping[str, frozenset[str]] | None = None  # image -> the runtimes this shard runs in it
 
     @classmethod
-    def of(cls, scenario: str = ALL, runtime: str = ALL, image: str = ALL, repeat: int = 1) -> Selector:
-        """From one comma-separated list of globs per axis."""
-        return cls(Patterns.of(scenario), Patterns.of(runtime), Patterns.of(image), repeat)
+    def of(
+        cls,
+        scenario: str | Sequence[str] = ALL,
+        runtime: str | Sequence[str] = ALL,
+        image: str | Sequence[str] = ALL,
+        repeat: int = 1,
+        *,
+        skip_scenario: str | Sequence[str] = (),
+        skip_runtime: str | Sequence[str] = (),
+        skip_image: str | Sequence[str] = (),
+    ) -> Selector:
+        """From include and exclude globs per axis, as the command line gives them: each a
+        comma-separated list, or several."""
+        return cls(
+            Patterns.of(scenario, skip_scenario),
+            Patterns.of(runtime, skip_runtime),
+            Patterns.of(image, skip_image),
+            repeat,
+        )
 
     def image(self, name: str) -> bool:
         return self.images(name) and (self.units is None or name in self.units)
@@ -132,21 +148,3 @@ class Selector:
     def describe(self) -> str:
         text = f"--image {self.images} --scenario {self.scenarios} --runtime {self.runtimes}"
         return f"{text} --shard {self.shard}" if self.shard else text
-
-
-def selector_from(
-    image: Sequence[str] | str = ALL,
-    scenario: Sequence[str] | str = ALL,
-    runtime: Sequence[str] | str = ALL,
-    skip_image: Sequence[str] = (),
-    skip_scenario: Sequence[str] = (),
-    skip_runtime: Sequence[str] = (),
-    repeat: int = 1,
-) -> Selector:
-    """A selector from command-line values (each repeatable, each a comma-separated list)."""
-    return Selector(
-        Patterns.of(scenario, skip_scenario),
-        Patterns.of(runtime, skip_runtime),
-        Patterns.of(image, skip_image),
-        repeat,
-    )

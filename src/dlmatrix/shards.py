@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from dlmatrix.budget import DEFAULT_ATTEMPT_S, measured_seconds
+from dlmatrix.budget import estimated_seconds, measured_seconds
 from dlmatrix.config import Matrix
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.results import ResultSet
@@ -100,11 +100,9 @@ def image_units(
         weights: dict[str, float] = {}
         cells: dict[str, int] = {}
         for scenario, runtime in selector.pairs(matrix, image):
-            if previous is None:
-                weight = 1.0
-            else:
-                per_attempt = measured.get((image, scenario.name, runtime.name), DEFAULT_ATTEMPT_S)
-                weight = max(selector.repeat, runtime.attempts) * per_attempt
+            weight = (
+                1.0 if previous is None else estimated_seconds(measured, selector, image, scenario, runtime)
+            )
             weights[runtime.name] = weights.get(runtime.name, 0.0) + weight
             cells[runtime.name] = cells.get(runtime.name, 0) + 1
         if weights:

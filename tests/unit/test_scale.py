@@ -19,7 +19,7 @@ from dlmatrix.containers import place
 from dlmatrix.engine import Engine, EngineSpec
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.results import ResultSet, judged_cell, read_results, results_json, run_metadata
-from dlmatrix.selector import Patterns, Selector, selector_from
+from dlmatrix.selector import Patterns, Selector
 from dlmatrix.shards import plan, shard_selector
 from tests.conftest import REPO
 from tests.unit.test_results import GLIBC
@@ -38,7 +38,7 @@ def test_patterns_take_lists_and_exclusions():
 
 
 def test_the_selector_decides_what_every_command_sees():
-    selector = selector_from(image="debian-bookworm-*", runtime="lttng-*", skip_runtime="lttng-ust-2.1[01]*")
+    selector = Selector.of(image="debian-bookworm-*", runtime="lttng-*", skip_runtime="lttng-ust-2.1[01]*")
     names = {runtime.name for _, runtime in selector.pairs(MATRIX)}
     assert names and all(n.startswith("lttng-") and not n.startswith("lttng-ust-2.1" + "0") for n in names)
     assert "lttng-ust-2.11.5" not in names and "lttng-ust-2.13.9" in names
@@ -48,7 +48,7 @@ def test_the_selector_decides_what_every_command_sees():
 
 
 def test_the_selector_round_trips_through_results_json():
-    selector = selector_from(image="debian-*", skip_scenario="cycles*").narrowed(
+    selector = Selector.of(image="debian-*", skip_scenario="cycles*").narrowed(
         "2/3", {"debian-x": ["pinned"]}
     )
     again = Selector.from_metadata(selector.metadata())
@@ -108,7 +108,7 @@ def test_plan_prints_a_matrix_that_names_its_own_options(capsys):
     assert [entry["shard"] for entry in table["include"]] == ["1/3", "2/3", "3/3"]
     assert all(entry["args"] == "--image 'debian-*' --skip-runtime 'lttng*'" for entry in table["include"])
     assert sum(entry["cells"] for entry in table["include"]) == sum(
-        len(selector_from("debian-*", skip_runtime="lttng*").pairs(MATRIX, i))
+        len(Selector.of(image="debian-*", skip_runtime="lttng*").pairs(MATRIX, i))
         for i in IMAGES
         if "debian" in i
     )
