@@ -75,7 +75,8 @@ def check_shards(inputs: list[tuple[Path, ResultSet]]) -> None:
 
 
 def merged_cells(inputs: list[tuple[Path, ResultSet]]) -> list[Any]:
-    """Every cell once: a cell in two inputs must have the same outcome and verdict there."""
+    """Every cell once, in the order first seen: a cell in two inputs must have the same outcome and
+    verdict there."""
     cells: dict[tuple[str, str, str], tuple[Path, Any]] = {}
     for path, results in inputs:
         for cell in results.cells:
@@ -126,7 +127,4 @@ def merge(paths: Sequence[Path], allow_mixed: bool = False) -> ResultSet:
     inputs = load_all(paths)
     check_agreement(inputs, allow_mixed)
     check_shards(inputs)
-    cells = merged_cells(inputs)
-    by_key = {cell.key: cell for cell in cells}
-    first_order = [key for _, results in inputs for key in (c.key for c in results.cells)]
-    return ResultSet(merged_run(inputs), [by_key[key] for key in dict.fromkeys(first_order)])
+    return ResultSet(merged_run(inputs), merged_cells(inputs))
