@@ -149,14 +149,12 @@ class ContainerBackend:
         self.budget = budget
         names = [image.name for image in self.images()]
         self.estimate = WorkEstimate.of(matrix, names, selection, previous)  # from previous, if any
-        self.bases = {id(e): BaseProvider(e, workdir / "logs", self.engines) for e in self.engines}
+        self.bases = {e: BaseProvider(e, workdir / "logs", self.engines) for e in self.engines}
         # One lock per base across engines: a second engine waits, then copies the first one's.
         self.base_locks = {image.base: threading.Lock() for image in matrix.images}
         slots = build_jobs or os.cpu_count() or 1  # builds compute: local engines share these cores
         shared = threading.Semaphore(slots)
-        self.build_slots = {
-            id(e): shared if e.spec.local else threading.Semaphore(slots) for e in self.engines
-        }
+        self.build_slots = {e: shared if e.spec.local else threading.Semaphore(slots) for e in self.engines}
         self.placement: dict[str, Engine] = {}
         self.versions: list[str] = []
         self.digest = bundle_digest(matrix)
@@ -268,7 +266,7 @@ class ContainerBackend:
 
     def provide_base(self, image: Image, engine: Engine) -> Base:
         with self.base_locks[image.base]:  # the glibc and musl image of a suite share one base
-            return self.bases[id(engine)].provide(image)
+            return self.bases[engine].provide(image)
 
     def run_image(self, image: Image) -> list[Cell]:
         engine = self.placement.get(image.name, self.engines[0])
@@ -286,7 +284,7 @@ class ContainerBackend:
 
     def image_cells(self, image: Image, engine: Engine) -> list[Cell]:
         env = declared_env(image)
-        with self.build_slots[id(engine)]:
+        with self.build_slots[engine]:
             if self.stop.is_set():
                 raise Cancelled()
             try:
