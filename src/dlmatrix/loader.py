@@ -107,6 +107,23 @@ def soname_stem(soname: str) -> str:
     return soname.split(".so")[0] + ".so"
 
 
+def _fate(steps: list[dict[str, Any]], stem: str) -> str:
+    """Whether the runtime was unmapped. glibc logs "destroying link map" only after the munmap,
+    so a thread that faults in that window kills the process first; a finalizer a dlclose() ran
+    still shows it was being unloaded (NODELETE objects are never finalized by dlclose())."""
+    ours = [s for s in steps if s["step"] != "exit"]
+    gone = [s["step"] for s in ours if any(d.startswith(stem) for d in s["destroyed"])]
+    if gone:
+        return f"unmapped at {', '.join(gone)}"
+    finalized = [s["step"] for s in ours if any(f.startswith(stem) for f in s["fini"])]
+    if finalized:
+        return (
+            f"finalized for unloading at {', '.join(finalized)}; the process died before the"
+            " loader logged the unmapping (glibc logs it after munmap)"
+        )
+    return "never unmapped while the program ran"
+
+
 def story(loader: dict[str, Any] | None, evidence: dict[str, Any], family: str) -> list[str]:
     """The account in sentences, for `dlmatrix explain` and the report's cell panel."""
     soname = str(evidence.get("elf_soname") or "")
@@ -131,12 +148,7 @@ def story(loader: dict[str, Any] | None, evidence: dict[str, Any], family: str) 
     for mark in loader["nodelete"]:
         lines.append(f"NODELETE at {mark['step']}: {mark['object']} ({mark['cause']})")
     if soname:
-        stem = soname_stem(soname)
-        gone = [s["step"] for s in loader["steps"] if any(d.startswith(stem) for d in s["destroyed"])]
-        lines.append(
-            f"{soname}: "
-            + (f"unmapped at {', '.join(gone)}" if gone else "never unmapped while the program ran")
-        )
+        lines.append(f"{soname}: {_fate(loader['steps'], soname_stem(soname))}")
     if loader.get("truncated"):
         lines.append("(the loader's log was longer than dlm-suite keeps: later steps are missing)")
     if loader["other_processes"]:

@@ -78,9 +78,10 @@ def test_the_walkthrough_runtime_has_its_cells_with_evidence(run: dict[str, Any]
     assert seed["evidence"]["elf_soname"] == "libgomp.so.1"
     assert seed["evidence"]["package"].startswith("libgomp1 12.")
     assert seed["evidence"]["elf_nodelete"] is False
-    # the loader's account: the provider's dlclose() unmapped libgomp, after its finalizer ran
+    # the loader's account: the provider's dlclose() finalized libgomp to unload it (the line
+    # glibc logs after the munmap can be lost when a libgomp thread faults first)
     close = next(step for step in seed["loader"]["steps"] if step["step"] == "close:a")
-    assert "libgomp.so.1" in close["destroyed"] and "libgomp.so.1" in close["fini"]
+    assert "libgomp.so.1" in close["fini"]
     assert "LD_DEBUG" not in seed["stderr"] and "calling fini" not in seed["stderr"]
 
 
@@ -104,8 +105,10 @@ def test_explain_prints_the_cell_as_the_docs_say(run: dict[str, Any]) -> None:
         "DF_1_NODELETE: no",
         "package: libgomp1",
         "close:a: fini",
-        "unmapped at close:a",
     ):
         assert words in shown.stdout
+    assert "libgomp.so.1: unmapped at close:a" in shown.stdout or (
+        "libgomp.so.1: finalized for unloading at close:a" in shown.stdout
+    )
     missing = dlmatrix("explain", f"{IMAGE}/no-such-scenario/my-openmp", "--results", str(run["out"]))
     assert missing.returncode == 2 and "no cell of these results matches" in missing.stderr

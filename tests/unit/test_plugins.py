@@ -161,6 +161,22 @@ def test_the_loader_account_puts_each_unmapping_in_the_step_that_caused_it() -> 
     assert "NODELETE at open:a: libbar.so.2 (unique symbol)" in told
 
 
+def test_a_crash_before_the_loader_logs_the_unmapping_still_tells_the_runtime_was_unloaded() -> None:
+    # glibc logs "destroying link map" after munmap: the runtime's thread may fault first
+    cut = "".join(line + "\n" for line in LOG.splitlines() if "libfoo.so.1 [0];  destroying" not in line)
+    account = reduce(cut.split("dlm step check:after-close")[0])
+    assert account.steps[0].destroyed == ["libdlmprov_a.so"]
+    told = story(account.as_dict(), {"elf_soname": "libfoo.so.1"}, "glibc")
+    assert any(
+        line.startswith("libfoo.so.1: finalized for unloading at close:a; the process died") for line in told
+    )
+    pinned = "".join(
+        line + "\n" for line in cut.splitlines() if "fini: /usr/lib/x86_64-linux-gnu/libfoo" not in line
+    )
+    told = story(reduce(pinned).as_dict(), {"elf_soname": "libfoo.so.1"}, "glibc")
+    assert "libfoo.so.1: never unmapped while the program ran" in told
+
+
 def test_musl_cells_tell_that_dlclose_unloads_nothing() -> None:
     told = story(None, {"mapped@after-close": True}, "musl")
     assert told == [
