@@ -58,7 +58,7 @@ struct cell {
 };
 
 struct rule {
-	char *scenario, *runtime, *family, *versions, *outcome, *reason;
+	char *scenario, *runtime, *family, *versions, *outcome, *reason, *arch; /* arch: a glob */
 	int racy; /* the outcome happens in some attempts only; the others end otherwise */
 	char *otherwise; /* pass, unless the rule says another outcome */
 };
@@ -104,6 +104,32 @@ static int announce_attempts; /* token mode: the host returns a token for each a
 static int host_gone;         /* token mode: standard input reached its end */
 static char root[1024];
 static char libc_family[16] = "unknown", libc_version[32] = "unknown";
+static double timeout_factor = 1; /* emulated architectures run slower: DLM_TIMEOUT_FACTOR */
+
+/* Debian's name for the architecture this suite was compiled for: uname() cannot tell, since an
+ * i386 userland on an x86-64 kernel reads x86_64 there. */
+static const char *compiled_arch(void)
+{
+#if defined(__x86_64__)
+	return "amd64";
+#elif defined(__i386__)
+	return "i386";
+#elif defined(__aarch64__)
+	return "arm64";
+#elif defined(__arm__) && defined(__ARM_PCS_VFP)
+	return "armhf";
+#elif defined(__arm__)
+	return "armel";
+#elif defined(__riscv) && __riscv_xlen == 64
+	return "riscv64";
+#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
+	return "ppc64el";
+#elif defined(__s390x__)
+	return "s390x";
+#else
+	return "unknown";
+#endif
+}
 static volatile sig_atomic_t interrupted;
 
 /* ---- small helpers ---- */
@@ -308,7 +334,7 @@ static const struct rule *expectation(const struct cell *cell)
 
 		if (!fnmatch(rule->scenario, cell->scenario, 0) && !fnmatch(rule->runtime, cell->runtime, 0) &&
 		    (!strcmp(rule->family, "*") || !strcmp(rule->family, libc_family)) &&
-		    version_in(rule->versions, libc_version))
+		    version_in(rule->versions, libc_version) && !fnmatch(rule->arch, compiled_arch(), 0))
 			return rule;
 	}
 	return NULL;
@@ -376,7 +402,7 @@ static void load_suite(const char *path)
 			c->steps = copy(f[6]);
 			c->description = copy(f[7]);
 			c->min_attempts = atoi(f[8]);
-		} else if (!strcmp(f[0], "expect") && n == 8) {
+		} else if (!strcmp(f[0], "expect") && (n == 8 || n == 9)) {
 			struct rule *r;
 
 			rules = grow(rules, rule_count, &rule_room, sizeof(*rules));
@@ -389,6 +415,7 @@ static void load_suite(const char *path)
 			r->reason = copy(f[6]);
 			r->racy = !strncmp(f[7], "racy", 4);
 			r->otherwise = copy(r->racy && f[7][4] == ':' ? f[7] + 5 : "pass");
+			r->arch = copy(n == 9 ? f[8] : "*");
 		} else {
 			fail("malformed line in the suite file: %s", f[0]);
 		}
@@ -645,7 +672,7 @@ static void start_attempt(struct slot *slot, struct job *job)
 	slot->out = out[0];
 	slot->err = err[0];
 	slot->start = now_seconds();
-	slot->deadline = slot->start + (double)job->cell->timeout_ms / 1000.0;
+	slot->deadline = slot->start + (double)job->cell->timeout_ms * timeout_factor / 1000.0;
 }
 
 /* The loader's lines about unloading, from the driver's LD_DEBUG file (its
@@ -955,10 +982,13 @@ static void print_env(int json, int list)
 		json_cstring(stdout, host.release);
 		printf(",\"machine\":");
 		json_cstring(stdout, host.machine);
-		printf("}\n");
+		printf(",\"arch\":");
+		json_cstring(stdout, compiled_arch());
+		printf(",\"timeout_factor\":%g}\n", timeout_factor);
 	} else {
-		printf("dlmatrix suite: %s %s, built by %s, kernel %s %s\n\n", libc_family, libc_version, compiler(),
-		       host.release, host.machine);
+		printf("dlmatrix suite: %s %s on %s, built by %s, kernel %s %s%s\n\n", libc_family, libc_version,
+		       compiled_arch(), compiler(), host.release, host.machine,
+		       timeout_factor != 1 ? " (timeouts scaled for emulation)" : "");
 		if (list)
 			printf("%-24s %-10s %-14s %s\n", "SCENARIO", "RUNTIME", "EXPECTED", "DESCRIPTION");
 		else
@@ -1015,12 +1045,14 @@ static void default_root(const char *argv0)
 static void usage(void)
 {
 	puts("usage: dlm-suite [--json] [--list] [--scenario GLOB,...] [--runtime GLOB,...] [--repeat N] [--jobs N]\n"
-	     "                 [--suite FILE|-] [--tokens] [--root DIR]\n"
+	     "                 [--suite FILE|-] [--tokens] [--timeout-factor F] [--root DIR]\n"
 	     "Runs this environment's dlopen/dlclose scenarios, up to --jobs attempts at once (default 4),\n"
 	     "and prints the cells in the catalog's order; exits 1 when a verdict is not ok.\n"
 	     "--suite - reads the catalog from standard input up to a line " SUITE_END ". --tokens (with --json)\n"
 	     "starts an attempt only for a byte read from standard input after that line, and prints an\n"
-	     "attempt line when one ends: the host then shares one budget among many suites.");
+	     "attempt line when one ends: the host then shares one budget among many suites.\n"
+	     "--timeout-factor scales every scenario's timeout (default: $DLM_TIMEOUT_FACTOR, which an\n"
+	     "emulated architecture's image sets, else 1).");
 }
 
 struct options {
@@ -1033,6 +1065,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int i;
 
 	*o = (struct options){ "*", "*", NULL, 0, 0, 1, 4, 0 };
+	if (getenv("DLM_TIMEOUT_FACTOR"))
+		timeout_factor = atof(getenv("DLM_TIMEOUT_FACTOR"));
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			o->json = 1;
@@ -1050,6 +1084,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->jobs = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--suite") && i + 1 < argc)
 			o->suite_path = argv[++i];
+		else if (!strcmp(argv[i], "--timeout-factor") && i + 1 < argc)
+			timeout_factor = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--root") && i + 1 < argc)
 			snprintf(root, sizeof(root), "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
@@ -1061,6 +1097,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fail("--repeat must be between 1 and %s", "100");
 	if (o->jobs < 1 || o->jobs > MAX_JOBS)
 		fail("--jobs must be between 1 and %s", "64");
+	if (!(timeout_factor >= 1 && timeout_factor <= 100))
+		fail("--timeout-factor (or DLM_TIMEOUT_FACTOR) must be between 1 and %s", "100");
 	if (o->tokens && (!o->json || !o->suite_path || strcmp(o->suite_path, "-")))
 		fail("%s", "--tokens needs --json and --suite - (the tokens follow the catalog on standard input)");
 }

@@ -3,7 +3,10 @@ it where a registry answers, else build it offline.
 
 Offline, a Debian suite's base is mmdebstrap's tarball piped into `docker import` under a
 stable local tag (dlmatrix-base/debian:SUITE); the Dockerfiles take it as BASE_IMAGE, so
-the same Dockerfiles build unchanged for a user whose engine pulls from a registry.
+the same Dockerfiles build unchanged for a user whose engine pulls from a registry. An image
+pinned to another architecture has its own base (dlmatrix-base/arm64v8/debian:SUITE, after
+docker-library's arm64v8/debian), made by mmdebstrap --architectures (foreign ones run under
+qemu-user for their maintainer scripts).
 """
 
 from __future__ import annotations
@@ -34,25 +37,30 @@ class BaseUnavailable(DlmatrixError):
     pass
 
 
+ARCHIVE = "http://deb.debian.org/debian"
+SECURITY = "http://security.debian.org/debian-security"
+
+
 def local_tag(image: Image) -> str:
-    return LOCAL_PREFIX + image.base
+    return LOCAL_PREFIX + image.base_ref
 
 
-def mmdebstrap_command(suite: str) -> list[str]:
+def mmdebstrap_command(suite: str, arch: str | None = None, security: bool = True) -> list[str]:
     """--variant=apt: a small system whose apt the Dockerfile then uses like a registry user's.
 
     Testing and unstable Release files are valid for a week only; a mirror that lags
     behind (or a snapshot) serves them expired, so the offline bases accept that. The
     setting lands in the base's /etc/apt/apt.conf.d, where the image build needs it too.
+    Without arch, mmdebstrap picks the sources itself (the host's, for the host's suite); with
+    one, they are named: the suite and its updates, and its security suite unless left out.
     """
-    return [
-        "mmdebstrap",
-        "--quiet",
-        "--variant=apt",
-        '--aptopt=Acquire::Check-Valid-Until "false"',
-        suite,
-        "-",
-    ]
+    command = ["mmdebstrap", "--quiet", "--variant=apt", '--aptopt=Acquire::Check-Valid-Until "false"']
+    if arch is None:
+        return [*command, suite, "-"]
+    sources = [f"deb {ARCHIVE} {suite} main", f"deb {ARCHIVE} {suite}-updates main"]
+    if security:
+        sources.append(f"deb {SECURITY} {suite}-security main")
+    return [*command, f"--architectures={arch}", suite, "-", *sources]
 
 
 class BaseProvider:
@@ -66,7 +74,7 @@ class BaseProvider:
 
     def present(self, image: Image) -> Base | None:
         """The image's base if the engine has it: the registry's name first, then the local tag."""
-        for ref in (image.base, local_tag(image)):
+        for ref in (image.base_ref, local_tag(image)):
             found = self.engine.image_id(ref)
             if found:
                 return Base(ref, found, "present")
@@ -80,17 +88,17 @@ class BaseProvider:
         if copied is not None:
             return copied
         if not self.registry_failed:
-            pulled = self.engine.pull(image.base)
-            found = self.engine.image_id(image.base) if pulled else None
+            pulled = self.engine.pull(image.base_ref)
+            found = self.engine.image_id(image.base_ref) if pulled else None
             if found:
-                return Base(image.base, found, "pulled")
+                return Base(image.base_ref, found, "pulled")
             self.registry_failed = True
         if image.offline_suite is None:
             # The engine's own error names registry hosts and resolvers: not for published reports.
             raise BaseUnavailable(
-                f"base image {image.base} is not present, `docker pull {image.base}` failed (no registry "
-                "answered) and it has no offline recipe",
-                f"on a machine whose engine reaches a registry: docker pull {image.base}",
+                f"base image {image.base_ref} is not present, `docker pull {image.base_ref}` failed (no "
+                "registry answered) and it has no offline recipe",
+                f"on a machine whose engine reaches a registry: docker pull {image.base_ref}",
             )
         return self.build_offline(image, image.offline_suite)
 
@@ -98,7 +106,7 @@ class BaseProvider:
         """Another engine of the run has it: a copy (save | load) is faster than any registry and
         gives the same image, so the same image tags on every engine."""
         for peer in self.peers:
-            for ref in (image.base, local_tag(image)):
+            for ref in (image.base_ref, local_tag(image)):
                 if peer.image_id(ref) and self.engine.copy_image(peer, ref, self.logdir / "copy.log"):
                     found = self.engine.image_id(ref)
                     if found:
@@ -108,13 +116,15 @@ class BaseProvider:
     def build_offline(self, image: Image, suite: str) -> Base:
         if shutil.which("mmdebstrap") is None:
             raise BaseUnavailable(
-                f"base {image.base} must be built offline but mmdebstrap is not installed",
+                f"base {image.base_ref} must be built offline but mmdebstrap is not installed",
                 "apt-get install -y mmdebstrap",
             )
         tag = local_tag(image)
         self.logdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        self.engine.import_tarball(mmdebstrap_command(suite), tag, self.logdir / f"base-{suite}.log")
+        command = mmdebstrap_command(suite, image.arch, image.offline_security)
+        log = self.logdir / f"base-{suite}{'-' + image.arch if image.arch else ''}.log"
+        self.engine.import_tarball(command, tag, log, platform=image.platform)
         found = self.engine.image_id(tag)
         if not found:
             raise BaseUnavailable(f"{tag} was imported but cannot be inspected", "check `docker images`")

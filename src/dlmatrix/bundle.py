@@ -71,6 +71,7 @@ def suite_tsv(matrix: Matrix) -> str:
                     rule.outcome,
                     rule.reason,
                     ("racy" if rule.otherwise == "pass" else f"racy:{rule.otherwise}") if rule.racy else "-",
+                    rule.arch,
                 ]
             )
         )

@@ -9,7 +9,7 @@ import shlex
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dlmatrix.architectures import SETUP_HINT, environment_arches, native_arches, outside_arches, runs_here
 from dlmatrix.backends import BACKENDS, HELP, RunRequest, environments, make_backend
 from dlmatrix.bases import BaseProvider, BaseUnavailable
 from dlmatrix.bench import add_bench_arguments, command_bench
@@ -74,9 +75,30 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             f"--skip-{axis}", action="append", default=[], metavar="GLOB[,GLOB]", help=f"{what} to leave out"
         )
+    parser.add_argument(
+        "--arch",
+        action="append",
+        default=[],
+        metavar="ARCH[,ARCH]",
+        help="architectures to include (Debian's names, globs; `native`: those this machine runs "
+        "without emulation; default: all)",
+    )
+    parser.add_argument(
+        "--skip-arch", action="append", default=[], metavar="ARCH[,ARCH]", help="architectures to leave out"
+    )
 
 
-def selector_of(args: argparse.Namespace) -> Selector:
+def selector_of(
+    args: argparse.Namespace, matrix: Matrix, arches: Mapping[str, str] | None = None
+) -> Selector:
+    """--arch and --skip-arch become the environments they leave out (arches: each environment's
+    architecture, by default as matrix/ declares it)."""
+    outside = outside_arches(
+        environment_arches(matrix) if arches is None else arches,
+        split_globs(args.arch),
+        split_globs(args.skip_arch),
+        native_arches(matrix),
+    )
     return Selector.of(
         args.scenario or "*",
         args.runtime or "*",
@@ -84,7 +106,7 @@ def selector_of(args: argparse.Namespace) -> Selector:
         getattr(args, "repeat", 1),
         skip_scenario=args.skip_scenario,
         skip_runtime=args.skip_runtime,
-        skip_image=args.skip_image,
+        skip_image=[*args.skip_image, *outside],
     )
 
 
@@ -237,18 +259,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_list(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
-    table = Table("environment", "libc", "scenario", "runtime", "expected", "reason")
-    selector = selector_of(args)
+    table = Table("environment", "libc", "arch", "scenario", "runtime", "expected", "reason")
+    selector = selector_of(args, matrix)
+    arches = environment_arches(matrix)
     places: list[tuple[str, str, str | None]] = [(h.name, h.libc, None) for h in matrix.hosts]
     places += [(i.name, i.libc, i.libc_version) for i in matrix.images]
     for name, libc, version in places:
         if not selector.image(name):
             continue
         for scenario, runtime in selector.pairs(matrix, name):
-            expectation = expect(matrix.rules, scenario.name, runtime.name, libc, version)
+            expectation = expect(matrix.rules, scenario.name, runtime.name, libc, version, arches[name])
             table.add_row(
                 name,
                 f"{libc} {version}" if version else libc,
+                arches[name],
                 scenario.name,
                 runtime.name,
                 expectation.outcome or "-",
@@ -284,7 +308,7 @@ def durations(args: argparse.Namespace) -> ResultSet | None:
 
 def run_selector(matrix: Matrix, args: argparse.Namespace) -> Selector:
     """The selection, narrowed to one shard with --shard."""
-    selector = selector_of(args)
+    selector = selector_of(args, matrix)
     if args.shard is None:
         return selector
     return shard_selector(matrix, selector, environments(args.backend, matrix), args.shard, durations(args))
@@ -351,7 +375,7 @@ def write_report_set(out: OutputDir, results: ResultSet, previous: ResultSet | N
 def command_plan(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
     """Prints the shards (stdout only: a CI captures it); what they weigh goes to stderr."""
     measured = durations(args)
-    selector = selector_of(args)
+    selector = selector_of(args, matrix)
     order = environments(args.backend, matrix)
     shards = plan(matrix, selector, order, args.shards, measured)
     for shard in shards:
@@ -365,7 +389,7 @@ def command_plan(matrix: Matrix, args: argparse.Namespace, console: Console) -> 
 def plan_options(args: argparse.Namespace) -> list[str]:
     """The options that made the plan: every `run --shard` must be given them to run its part of it."""
     options = []
-    for axis in ("image", "scenario", "runtime"):
+    for axis in ("image", "scenario", "runtime", "arch"):
         options += [item for value in getattr(args, axis) for item in (f"--{axis}", value)]
         options += [item for value in getattr(args, f"skip_{axis}") for item in (f"--skip-{axis}", value)]
     options += [item for directory in args.runtimes for item in ("--runtimes", str(directory))]
@@ -431,7 +455,7 @@ def command_sources(matrix: Matrix, args: argparse.Namespace, console: Console) 
 
 def command_show(args: argparse.Namespace, console: Console) -> int:
     results = read_results(args.directory / "results.json")
-    selector = selector_of(args)
+    selector = selector_of(args, load_matrix(), {c.image: c.arch for c in results.cells})
     cells = [c for c in results.cells if selector.covers(c.image, c.scenario, c.runtime)]
     console.print(cell_table(cells))
     console.print(counts_line(ResultSet(results.run, cells)))
@@ -504,16 +528,20 @@ def provide_bases(
 
     def provide(image: Image) -> bool:
         """True when a base that can be had here (pulled or built offline) could not be."""
+        runs = runs_here(matrix, image)
+        if runs.how == "unavailable":
+            log(f"{image.base_ref}: left out: {runs.why}; to run it: {SETUP_HINT}")
+            return False
         try:
             base = provider.provide(image)
         except BaseUnavailable as unavailable:
-            log(f"{image.base}: unavailable: {unavailable}")
+            log(f"{image.base_ref}: unavailable: {unavailable}")
             return image.offline_suite is not None  # registry-only bases are expected to be missing here
-        log(f"{image.base}: {base.ref} ({base.how})")
+        log(f"{image.base_ref}: {base.ref} ({base.how})")
         return False
 
     chosen = Patterns.of(args.image or "*")
-    images = {i.base: i for i in matrix.images if chosen(i.name)}.values()
+    images = {i.base_ref: i for i in matrix.images if chosen(i.name)}.values()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         try:
             missing = sum(pool.map(provide, images))

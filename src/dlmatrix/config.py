@@ -148,6 +148,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "reason": TEXT,
                 "racy": {"type": "boolean"},
                 "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
+                "arch": TEXT,
             },
             ["scenario", "runtime", "libc", "outcome", "reason"],
         ),
@@ -159,12 +160,41 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "name": NAME,
                 "template": NAME,
                 "base": {"type": "string", "pattern": r"^[a-z0-9./_-]+:[A-Za-z0-9._-]+$"},
-                "offline": _object({"suite": NAME}, ["suite"]),
+                "offline": _object({"suite": NAME, "security": {"type": "boolean"}}, ["suite"]),
                 "libc": {"enum": list(LIBC_FAMILIES)},
                 "libc_version": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"},
+                "arch": NAME,
             },
             ["name", "template", "base", "libc"],
         ),
+    ),
+    "architectures.yaml": _object(
+        {
+            "architectures": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "platform": {"type": "string", "pattern": r"^linux/[a-z0-9]+(/v[0-9]+)?$"},
+                        "namespace": NAME,
+                        "machines": {"type": "array", "items": NAME, "minItems": 1},
+                        "native_on": {"type": "array", "items": NAME},
+                        "qemu": NAME,
+                        "timeout_factor": {"type": "number", "minimum": 1, "maximum": 100},
+                    },
+                    ["name", "platform", "namespace", "machines", "qemu", "timeout_factor"],
+                ),
+            },
+            "emulated": _object(
+                {
+                    "skip_kinds": {"type": "array", "items": {"enum": list(RUNTIME_KINDS)}},
+                    "reason": TEXT,
+                },
+                ["skip_kinds", "reason"],
+            ),
+        },
+        ["architectures", "emulated"],
     ),
     "hosts.yaml": _list_of(
         "hosts",
@@ -240,6 +270,27 @@ class Host:
 
 
 @dataclass(frozen=True)
+class Architecture:
+    """One value of the architecture axis (matrix/architectures.yaml)."""
+
+    name: str  # Debian's
+    platform: str  # OCI's: linux/arm64/v8
+    namespace: str  # docker-library's per-architecture namespace: arm64v8
+    machines: tuple[str, ...]  # uname -m of its own hosts
+    qemu: str  # the binfmt_misc handler qemu-NAME
+    timeout_factor: float  # under emulation
+    native_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Emulated:
+    """What is left out where an architecture runs under emulation, and why."""
+
+    skip_kinds: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Image:
     name: str
     template: str
@@ -247,6 +298,17 @@ class Image:
     libc: str
     offline_suite: str | None = None
     libc_version: str | None = None
+    arch: str | None = None  # pinned; None: the engine's own architecture
+    platform: str | None = None  # the pinned architecture's, for FROM --platform
+    namespace: str | None = None  # the pinned architecture's docker-library namespace
+    offline_security: bool = True  # the offline base's sources include SUITE-security
+
+    @property
+    def base_ref(self) -> str:
+        """What dlmatrix pulls or tags for the base: for a pinned architecture, docker-library's
+        per-architecture repository (arm64v8/debian:bookworm), which never replaces the engine's
+        own debian:bookworm. The Dockerfile keeps `base`, with FROM --platform, for registry users."""
+        return f"{self.namespace}/{self.base}" if self.namespace else self.base
 
 
 @dataclass(frozen=True)
@@ -259,6 +321,14 @@ class Matrix:
     images: tuple[Image, ...]
     musl_dependencies: tuple[Upstream, ...] = ()
     runtime_dirs: tuple[Path, ...] = ()  # plug-ins from outside the repository (--runtimes)
+    architectures: tuple[Architecture, ...] = ()
+    emulated: Emulated = Emulated()
+
+    def architecture(self, name: str) -> Architecture:
+        return next(a for a in self.architectures if a.name == name)
+
+    def image(self, name: str) -> Image:
+        return next(i for i in self.images if i.name == name)
 
     def plugins(self) -> list[Runtime]:
         """The runtime plug-ins, usable or not (a broken one still has cells that say why)."""
@@ -380,6 +450,30 @@ def _check_templates(root: Path, images: Sequence[Image]) -> None:
             )
 
 
+def _image(index: int, item: dict[str, Any], architectures: Sequence[Architecture]) -> Image:
+    arch = next((a for a in architectures if a.name == item.get("arch")), None)
+    if "arch" in item and arch is None:
+        raise ConfigError(
+            "matrix/images.yaml",
+            f"images[{index}].arch",
+            f"{item['arch']!r} is not in matrix/architectures.yaml",
+            ", ".join(a.name for a in architectures),
+        )
+    offline = item.get("offline", {})
+    return Image(
+        name=item["name"],
+        template=item["template"],
+        base=item["base"],
+        libc=item["libc"],
+        offline_suite=offline.get("suite"),
+        libc_version=item.get("libc_version"),
+        arch=arch.name if arch else None,
+        platform=arch.platform if arch else None,
+        namespace=arch.namespace if arch else None,
+        offline_security=offline.get("security", True),
+    )
+
+
 def _upstream(item: dict[str, Any]) -> Upstream:
     return Upstream(**{**item, "configure": tuple(item["configure"])})
 
@@ -418,6 +512,7 @@ def _rule(item: dict[str, Any]) -> Rule:
         reason=item["reason"],
         racy=item.get("racy", False),
         otherwise=item.get("otherwise", "pass"),
+        arch=item.get("arch", "*"),
     )
 
 
@@ -500,16 +595,17 @@ def load_matrix(root: Path | None = None, runtime_dirs: Sequence[Path] = ()) -> 
         _rule(item) for item in load_file(root, "expectations.yaml")["expectations"]
     )
     hosts = tuple(Host(**item) for item in load_file(root, "hosts.yaml")["hosts"])
-    images = tuple(
-        Image(
-            name=item["name"],
-            template=item["template"],
-            base=item["base"],
-            libc=item["libc"],
-            offline_suite=item.get("offline", {}).get("suite"),
-            libc_version=item.get("libc_version"),
+    arch_data = load_file(root, "architectures.yaml")
+    architectures = tuple(
+        Architecture(
+            **{**item, "machines": tuple(item["machines"]), "native_on": tuple(item.get("native_on", []))}
         )
-        for item in load_file(root, "images.yaml")["images"]
+        for item in arch_data["architectures"]
+    )
+    _unique("matrix/architectures.yaml", "architectures", (a.name for a in architectures))
+    images = tuple(
+        _image(index, item, architectures)
+        for index, item in enumerate(load_file(root, "images.yaml")["images"])
     )
     _unique("matrix/runtimes.yaml and the runtime plug-ins", "runtimes", (r.name for r in runtimes))
     _unique("matrix/scenarios.yaml", "scenarios", (s.name for s in scenarios))
@@ -543,4 +639,8 @@ def load_matrix(root: Path | None = None, runtime_dirs: Sequence[Path] = ()) -> 
         images=images,
         musl_dependencies=musl_dependencies,
         runtime_dirs=tuple(runtime_dirs),
+        architectures=architectures,
+        emulated=Emulated(
+            tuple(arch_data["emulated"]["skip_kinds"]), " ".join(arch_data["emulated"]["reason"].split())
+        ),
     )

@@ -19,9 +19,11 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
+from dlmatrix.architectures import SETUP_HINT, image_arch, runs_here, skipped_under_emulation, timeout_factor
 from dlmatrix.bases import Base, BaseProvider, BaseUnavailable
 from dlmatrix.budget import CellBudget, WorkEstimate
 from dlmatrix.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
@@ -33,7 +35,7 @@ from dlmatrix.interrupts import add_notes, shielded
 from dlmatrix.progress import RunProgress
 from dlmatrix.render import render, stale
 from dlmatrix.results import Cell, Environment, ResultSet, uniform_cells
-from dlmatrix.selector import Selector
+from dlmatrix.selector import Patterns, Selector
 from dlmatrix.sources import SourceDirs, context_digest, upstream_context, verify, write_context
 from dlmatrix.suitecommand import suite_arguments, suite_timeout
 from dlmatrix.suiteoutput import parse_lines, suite_cells, tail
@@ -61,8 +63,8 @@ def image_labels(dockerfile: str, digest: str, base: Base) -> dict[str, str]:
     }
 
 
-def declared_env(image: Image) -> Environment:
-    return Environment(image.name, image.libc, None, None)
+def declared_env(matrix: Matrix, image: Image) -> Environment:
+    return Environment(image.name, image.libc, None, None, arch=image_arch(matrix, image))
 
 
 class TokenFeeder:
@@ -151,7 +153,7 @@ class ContainerBackend:
         self.estimate = WorkEstimate.of(matrix, names, selection, previous)  # from previous, if any
         self.bases = {e: BaseProvider(e, workdir / "logs", self.engines) for e in self.engines}
         # One lock per base across engines: a second engine waits, then copies the first one's.
-        self.base_locks = {image.base: threading.Lock() for image in matrix.images}
+        self.base_locks = {image.base_ref: threading.Lock() for image in matrix.images}
         slots = build_jobs or os.cpu_count() or 1  # builds compute: local engines share these cores
         shared = threading.Semaphore(slots)
         self.build_slots = {e: shared if e.spec.local else threading.Semaphore(slots) for e in self.engines}
@@ -265,7 +267,7 @@ class ContainerBackend:
         return done
 
     def provide_base(self, image: Image, engine: Engine) -> Base:
-        with self.base_locks[image.base]:  # the glibc and musl image of a suite share one base
+        with self.base_locks[image.base_ref]:  # the glibc and musl image of a suite share one base
             return self.bases[engine].provide(image)
 
     def run_image(self, image: Image) -> list[Cell]:
@@ -282,8 +284,33 @@ class ContainerBackend:
             self.reading.pop(image.name, None)
         return cells
 
+    def image_selection(self, image: Image) -> Selector:
+        """The run's selection less the runtimes this image leaves out where it runs emulated."""
+        left_out = sorted(skipped_under_emulation(self.matrix, image))
+        if not left_out:
+            return self.selection
+        runtimes = self.selection.runtimes
+        return replace(
+            self.selection, runtimes=Patterns(runtimes.include, runtimes.exclude + tuple(left_out))
+        )
+
+    def left_out(self, image: Image) -> list[Cell]:
+        """Skipped cells, with the reason, for the runtimes the image does not build under emulation."""
+        pairs = self.selection.pairs(self.matrix, image.name)
+        kept = {(s.name, r.name) for s, r in self.image_selection(image).pairs(self.matrix, image.name)}
+        dropped = [(s, r) for s, r in pairs if (s.name, r.name) not in kept]
+        env = declared_env(self.matrix, image)
+        return uniform_cells(self.matrix, env, "skipped", self.matrix.emulated.reason, dropped)
+
     def image_cells(self, image: Image, engine: Engine) -> list[Cell]:
-        env = declared_env(image)
+        env = declared_env(self.matrix, image)
+        runs = runs_here(self.matrix, image)
+        if runs.how == "unavailable":
+            self.progress.stage(image.name, "skipped", runs.why)
+            return self.uniform(env, "skipped", f"{runs.why}; to run it: {SETUP_HINT}")
+        return self.built_cells(image, engine, env) + self.left_out(image)
+
+    def built_cells(self, image: Image, engine: Engine, env: Environment) -> list[Cell]:
         with self.build_slots[engine]:
             if self.stop.is_set():
                 raise Cancelled()
@@ -313,14 +340,16 @@ class ContainerBackend:
         return kept
 
     def uniform(self, env: Environment, result: str, message: str) -> list[Cell]:
-        return uniform_cells(self.matrix, env, result, message, self.selection.pairs(self.matrix, env.image))
+        image = self.matrix.image(env.image)
+        pairs = self.image_selection(image).pairs(self.matrix, env.image)
+        return uniform_cells(self.matrix, env, result, message, pairs)
 
     def build_log(self, image: Image) -> Path:
         return self.workdir / "logs" / f"build-{image.name}.log"
 
     def build(self, image: Image, base: Base, engine: Engine) -> str | None:
         dockerfile = render(self.matrix, image)  # the committed one, plus any --runtimes packages
-        wanted = functools.partial(self.selection.runtime, image=image.name)
+        wanted = functools.partial(self.image_selection(image).runtime, image=image.name)
         upstream = upstream_context(self.matrix, image, wanted, self.sources)
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag
@@ -353,13 +382,20 @@ class ContainerBackend:
 
     def harness_timeout(self) -> float:
         """Bounds a container whatever the budget makes it wait: every selected suite in a row."""
-        return sum(suite_timeout(self.matrix, self.selection, image.name) for image in self.images())
+        return sum(
+            suite_timeout(self.matrix, self.image_selection(image), image.name)
+            * timeout_factor(self.matrix, image)
+            for image in self.images()
+        )
 
     def run_suite(self, image: Image, tag: str, engine: Engine) -> list[Cell]:
-        args = suite_arguments(self.matrix, self.selection, self.budget.size, image.name, tokens=True)
+        selection = self.image_selection(image)
+        args = suite_arguments(self.matrix, selection, self.budget.size, image.name, tokens=True)
+        factor = timeout_factor(self.matrix, image)
+        args += ["--timeout-factor", f"{factor:g}"] if factor != 1 else []
         name = f"dlmatrix-{image.name}-{os.getpid()}"
         timeout = self.harness_timeout()
-        total = len(self.selection.pairs(self.matrix, image.name))
+        total = len(selection.pairs(self.matrix, image.name))
         lines: list[str] = []
         expired = threading.Event()
         with self.lock:
@@ -392,7 +428,7 @@ class ContainerBackend:
             problem = f"the harness timeout of {timeout:.0f} s expired"
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
-        cells, missing = suite_cells(self.matrix, declared_env(image), lines, problem, self.selection)
+        cells, missing = suite_cells(self.matrix, declared_env(self.matrix, image), lines, problem, selection)
         if missing:
             engine.check(stderr, f"running the suite of {image.name}")  # or was it the engine?
         self.progress.stage(

@@ -226,12 +226,24 @@ class Engine:
         except EngineFailure:
             return False  # a registry that does not answer is not the engine's failure
 
-    def import_tarball(self, producer: Sequence[str], tag: str, log: Path, timeout: float = 1200) -> None:
+    def import_tarball(
+        self, producer: Sequence[str], tag: str, log: Path, timeout: float = 1200, platform: str | None = None
+    ) -> None:
         """Pipes a root file system tarball written by producer (mmdebstrap ... -) into docker import."""
         with log.open("w") as log_file:
             maker = self.children.popen(producer, stdout=subprocess.PIPE, stderr=log_file)
             importer = self.children.popen(
-                [*self.command, "import", "--change", 'CMD ["/bin/sh"]', "-", tag],
+                # --platform records the architecture where the engine can (podman; docker only
+                # when experimental): the FROM --platform of the Dockerfiles does not depend on it
+                [
+                    *self.command,
+                    "import",
+                    *(["--platform", platform] if platform else []),
+                    "--change",
+                    'CMD ["/bin/sh"]',
+                    "-",
+                    tag,
+                ],
                 stdin=maker.stdout,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -253,6 +265,8 @@ class Engine:
             raise Cancelled()
         if made != 0 or importer.returncode != 0:
             self.check(imported, f"importing base {tag}")
+            if importer.returncode == 0:  # it imported what mmdebstrap wrote before it failed
+                self.remove_image(tag)
             detail = log.read_text()[-1500:] + imported[-500:]
             raise DlmatrixError(
                 f"building base {tag} offline failed ({producer[0]} exit {made}, "

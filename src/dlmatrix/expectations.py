@@ -1,4 +1,4 @@
-"""Declared expectations: the first rule matching scenario, runtime and C library wins.
+"""Declared expectations: the first rule matching scenario, runtime, C library and architecture wins.
 
 src/c/suite.c implements the same matching for runs without Python; the
 native tests check that both agree on every cell.
@@ -24,6 +24,7 @@ class Rule:
     reason: str
     racy: bool = False  # the outcome happens in some attempts only; the others end otherwise
     otherwise: str = "pass"
+    arch: str = "*"  # a glob of Debian architecture names (the one dlm-suite was compiled for)
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,16 @@ def version_in(versions: str, version: str | None) -> bool:
 
 
 def expect(
-    rules: Sequence[Rule], scenario: str, runtime: str, family: str, version: str | None
+    rules: Sequence[Rule], scenario: str, runtime: str, family: str, version: str | None, arch: str = ""
 ) -> Expectation:
+    """arch "" (unknown: a result from before the architecture axis) matches only rules for "*"."""
     for rule in rules:
         if (
             fnmatchcase(scenario, rule.scenario)
             and fnmatchcase(runtime, rule.runtime)
             and rule.libc in ("*", family)
             and version_in(rule.versions, version)
+            and (rule.arch == "*" or fnmatchcase(arch, rule.arch))
         ):
             return Expectation(rule.outcome, rule.reason, rule.racy, rule.otherwise)
     return NO_EXPECTATION

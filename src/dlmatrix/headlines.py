@@ -216,3 +216,59 @@ def _musl_answer(seeds: list[Cell]) -> str:
         if all(c.outcome == "pass" for c in seeds)
         else "not every version survives the seed (see the musl columns)."
     )
+
+
+SEED_FAMILIES = ("model", "LTTng-UST")  # the runtimes the seed is about: the model and the real one
+
+
+def _seed_results(cells: list[Cell], family: str) -> dict[str, list[str]]:
+    """The seed's result words, by result, with the runtimes that ended so (skipped left out)."""
+    ran = [c for c in cells if c.libc["family"] == family and c.outcome != "skipped"]
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for cell in sorted(ran, key=lambda c: c.runtime):
+        grouped["survive" if cell.outcome == "pass" else cell.words].append(cell.runtime)
+    return grouped
+
+
+def _differences(cells: list[Cell], reference: list[Cell]) -> list[str]:
+    """Runtimes whose seed result differs from the reference architecture's at the same C library version."""
+    there = {
+        (c.runtime, c.libc["family"], c.libc["version"]): c.words for c in reference if c.outcome != "skipped"
+    }
+    found = []
+    for cell in cells:
+        other = there.get((cell.runtime, cell.libc["family"], cell.libc["version"]))
+        if other is not None and cell.outcome != "skipped" and other != cell.words:
+            libc = f"{cell.libc['family']} {cell.libc['version']}"
+            found.append(f"{cell.runtime} on {libc}: {cell.words} (there: {other})")
+    return found
+
+
+def seed_by_arch(cells: list[Cell]) -> list[str]:
+    """The seed scenario's result per architecture, for the model and LTTng-UST, and where it
+    differs from the architecture with the most cells (the host's); nothing with one architecture."""
+    seeds = [c for c in cells if c.scenario == SEED and c.family in SEED_FAMILIES and c.arch]
+    arches = Counter(c.arch for c in seeds)
+    if len(arches) < 2:
+        return []
+    reference = arches.most_common(1)[0][0]
+    lines = []
+    for arch in sorted(arches, key=lambda a: (a != reference, a)):
+        mine = [c for c in seeds if c.arch == arch]
+        parts = []
+        for family in ("glibc", "musl"):
+            versions = sorted(
+                {str(c.libc["version"]) for c in mine if c.libc["family"] == family}, key=version_key
+            )
+            results = _seed_results(mine, family)
+            if results:
+                said = "; ".join(
+                    f"{words}: {', '.join(dict.fromkeys(names))}" for words, names in results.items()
+                )
+                parts.append(f"{family} {', '.join(versions)}: {said}")
+        line = f"{arch}: " + ". ".join(parts) + "."
+        if arch != reference:
+            differs = _differences(mine, [c for c in seeds if c.arch == reference])
+            line += f" Differs from {reference}: {'; '.join(differs)}." if differs else f" As on {reference}."
+        lines.append(line)
+    return lines

@@ -7,6 +7,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from dlmatrix.architectures import host_arch
 from dlmatrix.bundle import write_bundle
 from dlmatrix.children import Children
 from dlmatrix.config import Host, Matrix
@@ -38,7 +39,7 @@ def run_host(
     jobs: int,
     children: Children | None = None,
 ) -> list[Cell]:
-    env = Environment(host.name, host.libc, None, host.cc)
+    env = Environment(host.name, host.libc, None, host.cc, arch=host_arch(matrix))
     children = children or Children()
     cc = shutil.which(host.cc)
     if cc is None:

@@ -12,7 +12,7 @@ import jinja2
 from dlmatrix.changes import Changes, compare
 from dlmatrix.expectations import version_key
 from dlmatrix.explain import elf_facts
-from dlmatrix.headlines import by_family, headlines, seed_answer
+from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch
 from dlmatrix.junit import junit_xml
 from dlmatrix.loader import story
 from dlmatrix.results import Cell, ResultSet
@@ -41,6 +41,7 @@ class Column:
     image: str
     family: str
     version: str | None
+    arch: str = ""
 
 
 def label(cell: Cell) -> str:
@@ -57,17 +58,40 @@ def state(cell: Cell) -> str:
 
 
 def columns(cells: list[Cell]) -> list[Column]:
+    """Grouped by C library family, then architecture (the most columns first: the host's), then
+    version. A column's architecture is what its cells that ran report (the declared one otherwise)."""
     seen: dict[str, Column] = {}
     for cell in cells:
-        seen.setdefault(cell.image, Column(cell.image, str(cell.libc["family"]), cell.libc["version"]))
+        column = Column(cell.image, str(cell.libc["family"]), cell.libc["version"], cell.arch)
+        if cell.image not in seen or (cell.libc["version"] and not seen[cell.image].version):
+            seen[cell.image] = column
+    weight = Counter(c.arch for c in seen.values())
     return sorted(
-        seen.values(), key=lambda c: (c.family, c.version is None, version_key(c.version or ""), c.image)
+        seen.values(),
+        key=lambda c: (
+            c.family,
+            -weight[c.arch],
+            c.arch,
+            c.version is None,
+            version_key(c.version or ""),
+            c.image,
+        ),
     )
 
 
 def families(cols: list[Column]) -> list[tuple[str, int]]:
     spans = Counter(column.family for column in cols)
     return [(family, spans[family]) for family in dict.fromkeys(c.family for c in cols)]
+
+
+def arch_groups(cols: list[Column]) -> list[tuple[str, str, int]]:
+    """(family, arch, span) for the header row under the families: columns are sorted, so each
+    family's architectures are contiguous."""
+    spans = Counter((column.family, column.arch) for column in cols)
+    return [
+        (family, arch, spans[family, arch])
+        for family, arch in dict.fromkeys((c.family, c.arch) for c in cols)
+    ]
 
 
 def cell_data(cell: Cell) -> dict[str, Any]:
@@ -104,12 +128,15 @@ def render_html(results: ResultSet, changes: Changes | None = None) -> str:
         symbols=SYMBOLS,
         columns=cols,
         families=families(cols),
+        arch_groups=arch_groups(cols),
+        arches=list(dict.fromkeys(c.arch for c in cols)),
         rows=rows,
         index=index,
         cells=results.cells,
         cells_data=[cell_data(cell) for cell in results.cells],
         headline_groups=by_family(headlines(results.cells)),
         seed_answer=seed_answer(results.cells),
+        seed_arches=seed_by_arch(results.cells),
         state_counts=Counter(state(cell) for cell in results.cells),
         changes=changes or Changes(),
         runtimes=list(dict.fromkeys(r for _, r in rows)),

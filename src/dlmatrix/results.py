@@ -52,6 +52,7 @@ class Cell:
     family: str = ""  # the runtime's family, how the report groups it (model, LTTng-UST, library)
     loader: dict[str, Any] | None = None  # glibc's account of the dlclose()s (dlmatrix.loader)
     engine: str = ""  # the engine that ran it, as --engine named it; "host" on the host backend
+    arch: str = ""  # Debian's name of the architecture dlm-suite was compiled for (declared, if it never ran)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -78,6 +79,7 @@ class Environment:
     libc_version: str | None
     compiler: str | None
     kernel: str | None = None
+    arch: str = ""  # as dlm-suite reports it; declared (images.yaml or the host's) until it runs
 
 
 @dataclass
@@ -105,7 +107,7 @@ def judged_cell(
     loader: dict[str, Any] | None = None,
 ) -> Cell:
     """A cell classified against matrix/expectations.yaml from its attempts' results."""
-    expectation = expect(matrix.rules, scenario, runtime, env.libc_family, env.libc_version)
+    expectation = expect(matrix.rules, scenario, runtime, env.libc_family, env.libc_version, env.arch)
     shown = representative(expectation.outcome, results, expectation.racy, expectation.otherwise)
     outcome = Outcome.parse(results[shown])
     return Cell(
@@ -128,6 +130,7 @@ def judged_cell(
         racy=expectation.racy,
         family=next((r.family for r in matrix.runtimes if r.name == runtime), ""),
         loader=loader,
+        arch=env.arch,
     )
 
 

@@ -33,7 +33,12 @@ def parse_lines(matrix: Matrix, image: str, lines: Iterable[str]) -> SuiteOutput
         if record.get("type") == "env":
             libc = record["libc"]
             output.environment = Environment(
-                image, libc["family"], libc["version"], record.get("compiler"), record.get("kernel")
+                image,
+                libc["family"],
+                libc["version"],
+                record.get("compiler"),
+                record.get("kernel"),
+                record.get("arch", ""),
             )
         elif record.get("type") == "cell" and output.environment is not None:
             output.cells.append(_cell(matrix, output.environment, record))

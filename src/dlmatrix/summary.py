@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlmatrix.changes import Changes
-from dlmatrix.headlines import by_family, headlines, seed_answer
+from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch
 from dlmatrix.results import ResultSet
 
 
@@ -17,6 +17,10 @@ def summary_markdown(results: ResultSet, changes: Changes) -> str:
     answer = seed_answer(results.cells)
     if answer:
         lines += [f"**The seed's answer.** {_escape(answer)}", ""]
+    per_arch = seed_by_arch(results.cells)
+    if per_arch:
+        lines += ["**The seed's scenario per architecture** (the model and LTTng-UST):", ""]
+        lines += [f"- {_escape(line)}" for line in per_arch] + [""]
     lines.append(
         ", ".join(f"**{counts.get(v, 0)}** {v}" for v in ("ok", "unexpected", "flaky", "skipped"))
         + f" of {len(results.cells)} cells; run {results.run['started']}, "

@@ -27,7 +27,7 @@ from dlmatrix.sources import SourceDirs, snapshots
 from tests.conftest import Recorder, edit_yaml
 
 pytestmark = pytest.mark.docker
-BOOKWORM = "debian-bookworm-*"
+BOOKWORM = "debian-bookworm-glibc,debian-bookworm-musl"
 FROM_SOURCE = "lttng-ust-2.13.9*"  # the source variants these tests build; the others are skipped
 
 

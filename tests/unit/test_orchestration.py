@@ -22,7 +22,7 @@ from tests.conftest import Recorder
 
 MATRIX = load_matrix()
 LIBC = {"debian-bookworm-glibc": ("glibc", "2.36"), "debian-bookworm-musl": ("musl", "1.2.3")}
-SELECTION = Selector.of("app-linked", "pinned", "debian-bookworm-*")
+SELECTION = Selector.of("app-linked", "pinned", "debian-bookworm-glibc,debian-bookworm-musl")
 
 
 class FakeProcess:
@@ -92,8 +92,10 @@ class ScriptedEngine(Engine):
         self.present.add(ref)
         return True
 
-    def import_tarball(self, producer: Any, tag: str, log: Path, timeout: float = 0) -> None:
-        self.calls.append(f"import {tag}")
+    def import_tarball(
+        self, producer: Any, tag: str, log: Path, timeout: float = 0, platform: str | None = None
+    ) -> None:
+        self.calls.append(f"import {tag}" + (f" --platform {platform}" if platform else ""))
         self.present.add(tag)
 
     def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float,

@@ -92,9 +92,14 @@ def test_page_shows_the_matrix_grouped_by_libc_family(results):
     html = render_html(results)
     header = re.search(r"<thead>(.*?)</thead>", html, re.S)
     assert header is not None
-    assert re.findall(r'<th colspan="(\d)" data-family="(\w+)">', header.group(1)) == [
+    assert re.findall(r'<th class="group" colspan="(\d)" data-family="(\w+)">', header.group(1)) == [
         ("2", "glibc"),
         ("1", "musl"),
+    ]
+    # the architecture level under the families (cells from before the axis: "unknown")
+    assert re.findall(r'colspan="(\d)" data-family="(\w+)" data-arch="(\w+)"', header.group(1)) == [
+        ("2", "glibc", "unknown"),
+        ("1", "musl", "unknown"),
     ]
     order = re.findall(r"<br>(glibc|musl) ([0-9.]+)</th>", header.group(1))
     assert order == [("glibc", "2.31"), ("glibc", "2.36"), ("musl", "1.2.3")]  # by family, then version

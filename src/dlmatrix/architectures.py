@@ -1,0 +1,115 @@
+"""The architecture axis on this machine: which architecture it is, and whether an image of
+another one runs here natively (i386 on an x86-64 kernel), under qemu-user through binfmt_misc,
+or not at all (and what to do about it)."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from dlmatrix.config import Architecture, Image, Matrix
+
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+SETUP_HINT = (
+    "install Debian's qemu-user-static and register its binfmt_misc handlers (as root: "
+    "`bash .ci/binfmt`, which mounts binfmt_misc when it is not mounted), or leave this "
+    "architecture out: --skip-arch"
+)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """How an image's architecture runs on this machine: natively, emulated, or not (why)."""
+
+    arch: str
+    how: str  # native | emulated | unavailable
+    why: str = ""
+
+    @property
+    def emulated(self) -> bool:
+        return self.how == "emulated"
+
+
+def host_arch(matrix: Matrix, machine: str | None = None) -> str:
+    """Debian's name for this machine's architecture (uname -m x86_64 -> amd64)."""
+    machine = machine or platform.machine()
+    found = next((a.name for a in matrix.architectures if machine in a.machines), None)
+    return found or machine
+
+
+def image_arch(matrix: Matrix, image: Image) -> str:
+    """The image's declared architecture: pinned, else the engine's own (this machine's)."""
+    return image.arch or host_arch(matrix)
+
+
+def handler_enabled(qemu: str, binfmt: Path = BINFMT) -> bool:
+    entry = binfmt / f"qemu-{qemu}"
+    try:
+        return entry.read_text().splitlines()[0].strip() == "enabled"
+    except (OSError, IndexError):
+        return False
+
+
+def runs_here(matrix: Matrix, image: Image, binfmt: Path = BINFMT) -> Runs:
+    """Only this machine's kernel is asked: a remote engine's host may differ (its build then
+    fails with "exec format error", which the build log shows)."""
+    host = host_arch(matrix)
+    arch = image_arch(matrix, image)
+    if arch == host:
+        return Runs(arch, "native")
+    declared: Architecture = matrix.architecture(arch)
+    if host in declared.native_on:
+        return Runs(arch, "native")
+    if handler_enabled(declared.qemu, binfmt):
+        return Runs(arch, "emulated")
+    mounted = (binfmt / "register").exists()
+    missing = f"no binfmt_misc handler qemu-{declared.qemu} is registered" + (
+        "" if mounted else f" ({binfmt} is not mounted)"
+    )
+    return Runs(
+        arch, "unavailable", f"{image.name} is {arch} and this {host} machine cannot run it: {missing}"
+    )
+
+
+def timeout_factor(matrix: Matrix, image: Image, binfmt: Path = BINFMT) -> float:
+    runs = runs_here(matrix, image, binfmt)
+    return matrix.architecture(runs.arch).timeout_factor if runs.emulated else 1.0
+
+
+def skipped_under_emulation(matrix: Matrix, image: Image, binfmt: Path = BINFMT) -> set[str]:
+    """The runtimes this image does not build and run here, because it runs emulated."""
+    if not runs_here(matrix, image, binfmt).emulated:
+        return set()
+    return {r.name for r in matrix.runtimes if r.kind in matrix.emulated.skip_kinds}
+
+
+NATIVE = "native"  # --arch native: the architectures this machine runs without emulation
+
+
+def native_arches(matrix: Matrix) -> set[str]:
+    host = host_arch(matrix)
+    return {host} | {a.name for a in matrix.architectures if host in a.native_on}
+
+
+def environment_arches(matrix: Matrix) -> dict[str, str]:
+    """Every environment's declared architecture: the images', and the hosts' (this machine's)."""
+    arches = {image.name: image_arch(matrix, image) for image in matrix.images}
+    return arches | {host.name: host_arch(matrix) for host in matrix.hosts}
+
+
+def outside_arches(
+    arches: Mapping[str, str], include: Sequence[str], exclude: Sequence[str], native: set[str]
+) -> list[str]:
+    """The environments --arch and --skip-arch leave out (globs; `native` names this machine's)."""
+
+    def matches(arch: str, globs: Sequence[str]) -> bool:
+        return any(arch in native if g == NATIVE else fnmatchcase(arch, g) for g in globs)
+
+    return [
+        name
+        for name, arch in arches.items()
+        if (include and not matches(arch, include)) or matches(arch, exclude)
+    ]

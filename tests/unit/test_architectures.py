@@ -1,0 +1,197 @@
+"""The architecture axis: declared in matrix/, rendered into Dockerfiles and base recipes,
+resolved against this machine (native, emulated through binfmt_misc, or not at all), selected
+with --arch, judged per architecture and grouped in the report."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dlmatrix.architectures import (
+    host_arch,
+    native_arches,
+    outside_arches,
+    runs_here,
+    skipped_under_emulation,
+    timeout_factor,
+)
+from dlmatrix.bases import local_tag, mmdebstrap_command
+from dlmatrix.bundle import suite_tsv
+from dlmatrix.changes import compare
+from dlmatrix.config import load_matrix
+from dlmatrix.errors import ConfigError
+from dlmatrix.expectations import Rule, expect
+from dlmatrix.headlines import seed_by_arch
+from dlmatrix.render import render
+from dlmatrix.report import arch_groups, columns, render_html
+from dlmatrix.results import Environment, ResultSet, judged_cell
+from dlmatrix.summary import summary_markdown
+from tests.conftest import edit_yaml
+from tests.unit.test_report import RUN
+
+MATRIX = load_matrix()
+
+
+def binfmt_with(tmp_path: Path, *handlers: str, state: str = "enabled") -> Path:
+    root = tmp_path / "binfmt_misc"
+    root.mkdir()
+    (root / "register").touch()
+    for name in handlers:
+        (root / f"qemu-{name}").write_text(f"{state}\ninterpreter /usr/libexec/qemu-binfmt/{name}-binfmt-P\n")
+    return root
+
+
+def test_host_machine_names_map_to_debian_architectures():
+    assert host_arch(MATRIX, "x86_64") == "amd64"
+    assert host_arch(MATRIX, "aarch64") == "arm64"
+    assert host_arch(MATRIX, "armv7l") == "armhf"
+    assert host_arch(MATRIX, "riscv64") == "riscv64"
+    assert host_arch(MATRIX, "mips") == "mips"  # unknown: said as it is
+
+
+def test_pinned_images_carry_their_platform_and_docker_library_namespace():
+    arm = MATRIX.image("debian-bookworm-glibc-arm64")
+    assert (arm.arch, arm.platform, arm.base_ref) == ("arm64", "linux/arm64/v8", "arm64v8/debian:bookworm")
+    assert local_tag(arm) == "dlmatrix-base/arm64v8/debian:bookworm"
+    host = MATRIX.image("debian-bookworm-glibc")
+    assert (host.arch, host.platform, host.base_ref) == (None, None, "debian:bookworm")
+    assert local_tag(host) == "dlmatrix-base/debian:bookworm"
+    for arch in ("i386", "arm64", "riscv64"):
+        pinned = [i for i in MATRIX.images if i.arch == arch]
+        assert {i.libc for i in pinned} == {"glibc", "musl"}, arch
+
+
+def test_an_undeclared_architecture_is_refused_with_the_choices(project):
+    edit_yaml(project, "images.yaml", lambda d: d["images"][0].update(arch="sparc64"))
+    with pytest.raises(ConfigError) as raised:
+        load_matrix(project)
+    assert "images[0].arch" in str(raised.value) and "riscv64" in str(raised.value)
+
+
+def test_pinned_dockerfiles_say_their_platform_and_host_ones_do_not():
+    text = render(MATRIX, MATRIX.image("debian-trixie-musl-riscv64"))
+    assert "ARG BASE_IMAGE=debian:trixie\n" in text  # a registry user's engine resolves the platform
+    assert "# hadolint ignore=DL3029\nFROM --platform=linux/riscv64 ${BASE_IMAGE} AS toolchain\n" in text
+    assert "--platform" not in render(MATRIX, MATRIX.image("debian-trixie-musl"))
+
+
+def test_offline_bases_of_other_architectures_name_their_sources():
+    assert mmdebstrap_command("bookworm")[-2:] == ["bookworm", "-"]  # the host's: mmdebstrap's own choice
+    command = mmdebstrap_command("trixie", "riscv64", security=False)
+    assert "--architectures=riscv64" in command
+    assert command[-3:] == [
+        "-",
+        "deb http://deb.debian.org/debian trixie main",
+        "deb http://deb.debian.org/debian trixie-updates main",
+    ]
+    assert "deb http://security.debian.org/debian-security bookworm-security main" in mmdebstrap_command(
+        "bookworm", "arm64"
+    )
+
+
+def test_an_architecture_runs_natively_emulated_or_not_at_all(tmp_path, monkeypatch):
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    i386, arm = MATRIX.image("debian-bookworm-musl-i386"), MATRIX.image("debian-bookworm-musl-arm64")
+    empty = tmp_path / "unmounted"
+    empty.mkdir()
+    assert runs_here(MATRIX, i386, empty).how == "native"  # IA32 emulation: no qemu needed
+    assert runs_here(MATRIX, MATRIX.image("debian-bookworm-musl"), empty).how == "native"
+    missing = runs_here(MATRIX, arm, empty)
+    assert missing.how == "unavailable"
+    assert missing.why == (
+        "debian-bookworm-musl-arm64 is arm64 and this amd64 machine cannot run it: "
+        f"no binfmt_misc handler qemu-aarch64 is registered ({empty} is not mounted)"
+    )
+    assert runs_here(MATRIX, arm, binfmt_with(tmp_path, "aarch64")).emulated
+    (tmp_path / "off").mkdir()
+    disabled = binfmt_with(tmp_path / "off", "aarch64", state="disabled")
+    assert runs_here(MATRIX, arm, disabled).how == "unavailable"
+    assert native_arches(MATRIX) == {"amd64", "i386"}
+
+
+def test_emulation_scales_timeouts_and_leaves_the_source_builds_out(tmp_path, monkeypatch):
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    binfmt = binfmt_with(tmp_path, "riscv64")
+    riscv = MATRIX.image("debian-trixie-glibc-riscv64")
+    assert timeout_factor(MATRIX, riscv, binfmt) == MATRIX.architecture("riscv64").timeout_factor > 1
+    assert timeout_factor(MATRIX, MATRIX.image("debian-bookworm-glibc-i386"), binfmt) == 1
+    left_out = skipped_under_emulation(MATRIX, riscv, binfmt)
+    assert left_out == {r.name for r in MATRIX.runtimes if r.kind == "lttng-ust-source"} and left_out
+    assert skipped_under_emulation(MATRIX, MATRIX.image("debian-bookworm-glibc-i386"), binfmt) == set()
+
+
+def test_arch_selection_turns_into_the_environments_it_leaves_out():
+    arches = {"a": "amd64", "b": "i386", "c": "arm64", "d": "riscv64"}
+    native = {"amd64", "i386"}
+    assert outside_arches(arches, ["native"], [], native) == ["c", "d"]
+    assert outside_arches(arches, [], ["arm*", "riscv64"], native) == ["c", "d"]
+    assert outside_arches(arches, ["riscv64"], [], native) == ["a", "b", "c"]
+    assert outside_arches(arches, [], [], native) == []
+
+
+def test_expectations_can_differ_per_architecture_in_python_and_in_the_suite_catalog():
+    rules = [
+        Rule("s", "r", "glibc", "*", "crash:SIGBUS", "arm64 faults differently", arch="arm64"),
+        Rule("s", "r", "glibc", "*", "crash:SIGSEGV", "everywhere else"),
+    ]
+    assert expect(rules, "s", "r", "glibc", "2.36", "arm64").outcome == "crash:SIGBUS"
+    assert expect(rules, "s", "r", "glibc", "2.36", "amd64").outcome == "crash:SIGSEGV"
+    assert expect(rules, "s", "r", "glibc", "2.36").outcome == "crash:SIGSEGV"  # unknown arch: "*" only
+    matrix = replace(MATRIX, rules=tuple(rules))
+    expects = [line.split("\t") for line in suite_tsv(matrix).splitlines() if line.startswith("expect")]
+    assert [fields[-1] for fields in expects] == ["arm64", "*"]
+
+
+def test_cells_carry_their_architecture_and_the_report_groups_columns_by_it():
+    def cell(image: str, family: str, version: str, arch: str):
+        env = Environment(image, family, version, "gcc", arch=arch)
+        return judged_cell(MATRIX, env, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV"], [0.1])
+
+    cells = [
+        cell("riscv", "glibc", "2.41", "riscv64"),
+        cell("bookworm", "glibc", "2.36", "amd64"),
+        cell("trixie", "glibc", "2.41", "amd64"),
+        cell("bookworm-musl", "musl", "1.2.3", "amd64"),
+        cell("i386", "glibc", "2.36", "i386"),
+    ]
+    assert cells[0].arch == "riscv64"
+    cols = columns(cells)
+    assert [c.image for c in cols] == ["bookworm", "trixie", "i386", "riscv", "bookworm-musl"]
+    assert arch_groups(cols) == [
+        ("glibc", "amd64", 2),
+        ("glibc", "i386", 1),
+        ("glibc", "riscv64", 1),
+        ("musl", "amd64", 1),
+    ]
+
+
+def test_the_headline_gives_the_seed_per_architecture_and_what_differs():
+    def seed(image: str, runtime: str, family: str, version: str, arch: str, result: str):
+        env = Environment(image, family, version, "gcc", arch=arch)
+        return judged_cell(MATRIX, env, "app-dlopen-dlclose", runtime, [result], [0.1])
+
+    cells = [
+        seed("bookworm", "unpinned", "glibc", "2.36", "amd64", "crash:SIGSEGV"),
+        seed("bookworm", "pinned", "glibc", "2.36", "amd64", "pass"),
+        seed("trixie", "unpinned", "glibc", "2.41", "amd64", "crash:SIGSEGV"),
+        seed("musl", "unpinned", "musl", "1.2.3", "amd64", "pass"),
+        seed("arm", "unpinned", "glibc", "2.36", "arm64", "crash:SIGBUS"),
+        seed("arm", "pinned", "glibc", "2.36", "arm64", "pass"),
+        seed("i386", "unpinned", "glibc", "2.36", "i386", "crash:SIGSEGV"),
+    ]
+    lines = seed_by_arch(cells)
+    assert lines[0] == (
+        "amd64: glibc 2.36, 2.41: survive: pinned; crash SIGSEGV: unpinned. musl 1.2.3: survive: unpinned."
+    )
+    assert lines[1] == (
+        "arm64: glibc 2.36: survive: pinned; crash SIGBUS: unpinned. "
+        "Differs from amd64: unpinned on glibc 2.36: crash SIGBUS (there: crash SIGSEGV)."
+    )
+    assert lines[2] == "i386: glibc 2.36: crash SIGSEGV: unpinned. As on amd64."
+    assert seed_by_arch([c for c in cells if c.arch == "amd64"]) == []
+    page = render_html(ResultSet(dict(RUN), cells))
+    assert "Differs from amd64: unpinned on glibc 2.36" in page
+    summary = summary_markdown(ResultSet(dict(RUN), cells), compare(None, ResultSet(dict(RUN), cells)))
+    assert "- i386: glibc 2.36: crash SIGSEGV: unpinned. As on amd64." in summary
