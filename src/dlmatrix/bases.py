@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlmatrix.config import Image
-from dlmatrix.engine import Engine
+from dlmatrix.engine import Engine, EngineFailure
 from dlmatrix.errors import DlmatrixError
 
 LOCAL_PREFIX = "dlmatrix-base/"
@@ -34,7 +34,16 @@ class Base:
 
 
 class BaseUnavailable(DlmatrixError):
-    pass
+    """No base here (registry-only, no mmdebstrap): that image's cells are skipped, saying why."""
+
+    result = "skipped"
+
+
+class BaseBuildFailed(BaseUnavailable):
+    """The offline recipe ran and failed (an archive index that does not match its Release file):
+    that image's cells are errors, with the log's tail; the other images run on."""
+
+    result = "error"
 
 
 ARCHIVE = "http://deb.debian.org/debian"
@@ -124,7 +133,12 @@ class BaseProvider:
         started = time.monotonic()
         command = mmdebstrap_command(suite, image.arch, image.offline_security)
         log = self.logdir / f"base-{suite}{'-' + image.arch if image.arch else ''}.log"
-        self.engine.import_tarball(command, tag, log, platform=image.platform)
+        try:
+            self.engine.import_tarball(command, tag, log, platform=image.platform)
+        except EngineFailure:
+            raise
+        except DlmatrixError as failed:
+            raise BaseBuildFailed(failed.cause, failed.fix) from None
         found = self.engine.image_id(tag)
         if not found:
             raise BaseUnavailable(f"{tag} was imported but cannot be inspected", "check `docker images`")

@@ -24,7 +24,7 @@ from dlmatrix.bases import BaseProvider, BaseUnavailable
 from dlmatrix.bench import add_bench_arguments, command_bench
 from dlmatrix.budget import ATTEMPTS_PER_CORE, default_budget
 from dlmatrix.config import Image, Matrix, find_root, load_matrix
-from dlmatrix.engine import ENGINE_FORMS, Engine, EngineFailure
+from dlmatrix.engine import ENGINE_FORMS, Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.explain import explain_text, find_cells
@@ -343,7 +343,7 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
         try:
             with backend.progress or contextlib.nullcontext():
                 cells = backend.run()
-        except (Interrupted, EngineFailure) as stopped:
+        except (Interrupted, DlmatrixError) as stopped:  # a stop, the engine, or any other failure
             keep_partial(out, ResultSet(metadata(), backend.finished()), stopped)
             raise
         if not cells:
@@ -407,7 +407,7 @@ def command_merge(args: argparse.Namespace, console: Console) -> int:
     return 1 if results.failing() else 0
 
 
-def keep_partial(out: OutputDir, partial: ResultSet, stopped: Interrupted | EngineFailure) -> None:
+def keep_partial(out: OutputDir, partial: ResultSet, stopped: Interrupted | DlmatrixError) -> None:
     """The cells that finished before a stop, in a file that says it is partial; results.json and
     the report stay as they were."""
     reason = f"interrupted by {stopped.name}" if isinstance(stopped, Interrupted) else stopped.cause

@@ -317,8 +317,10 @@ class ContainerBackend:
             try:
                 base = self.provide_base(image, engine)
             except BaseUnavailable as missing:
-                self.progress.stage(image.name, "skipped", missing.cause)
-                return self.uniform(env, "skipped", str(missing))
+                self.progress.stage(
+                    image.name, "skipped" if missing.result == "skipped" else "failed", missing.cause
+                )
+                return self.uniform(env, missing.result, str(missing))
             tag = self.build(image, base, engine)
         if tag is None:
             log = self.keep_log(image)

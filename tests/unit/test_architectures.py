@@ -71,10 +71,10 @@ def test_an_undeclared_architecture_is_refused_with_the_choices(project):
 
 
 def test_pinned_dockerfiles_say_their_platform_and_host_ones_do_not():
-    text = render(MATRIX, MATRIX.image("debian-trixie-musl-riscv64"))
-    assert "ARG BASE_IMAGE=debian:trixie\n" in text  # a registry user's engine resolves the platform
+    text = render(MATRIX, MATRIX.image("debian-forky-musl-riscv64"))
+    assert "ARG BASE_IMAGE=debian:forky\n" in text  # a registry user's engine resolves the platform
     assert "# hadolint ignore=DL3029\nFROM --platform=linux/riscv64 ${BASE_IMAGE} AS toolchain\n" in text
-    assert "--platform" not in render(MATRIX, MATRIX.image("debian-trixie-musl"))
+    assert "--platform" not in render(MATRIX, MATRIX.image("debian-forky-musl"))
 
 
 def test_offline_bases_of_other_architectures_name_their_sources():
@@ -114,7 +114,7 @@ def test_an_architecture_runs_natively_emulated_or_not_at_all(tmp_path, monkeypa
 def test_emulation_scales_timeouts_and_leaves_the_source_builds_out(tmp_path, monkeypatch):
     monkeypatch.setattr("platform.machine", lambda: "x86_64")
     binfmt = binfmt_with(tmp_path, "riscv64")
-    riscv = MATRIX.image("debian-trixie-glibc-riscv64")
+    riscv = MATRIX.image("debian-forky-glibc-riscv64")
     assert timeout_factor(MATRIX, riscv, binfmt) == MATRIX.architecture("riscv64").timeout_factor > 1
     assert timeout_factor(MATRIX, MATRIX.image("debian-bookworm-glibc-i386"), binfmt) == 1
     left_out = skipped_under_emulation(MATRIX, riscv, binfmt)

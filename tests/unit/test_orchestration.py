@@ -16,6 +16,7 @@ from dlmatrix.budget import CellBudget
 from dlmatrix.config import load_matrix
 from dlmatrix.containers import ContainerBackend
 from dlmatrix.engine import ContainerFailed, Engine, EngineFailure
+from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.selector import Selector
 from tests.conftest import Recorder
@@ -69,6 +70,7 @@ class ScriptedEngine(Engine):
         self.calls: list[str] = []
         self.build_ok: dict[str, bool] = {}
         self.container_error: dict[str, Exception] = {}
+        self.import_fails: set[str] = set()
         self.cancelled = False
 
     def server_version(self) -> str:
@@ -96,6 +98,8 @@ class ScriptedEngine(Engine):
         self, producer: Any, tag: str, log: Path, timeout: float = 0, platform: str | None = None
     ) -> None:
         self.calls.append(f"import {tag}" + (f" --platform {platform}" if platform else ""))
+        if tag in self.import_fails:
+            raise DlmatrixError(f"building base {tag} offline failed (mmdebstrap exit 25, import exit 0)")
         self.present.add(tag)
 
     def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float,
@@ -156,6 +160,20 @@ def test_base_fallback_order_present_then_local_then_pull_then_offline(tmp_path,
         f"build debian-bookworm-musl FROM dlmatrix-base/{base}",
     }
     assert by_image(cells) == {"debian-bookworm-glibc": {"pass"}, "debian-bookworm-musl": {"pass"}}
+
+
+def test_a_failed_offline_base_costs_only_its_images_cells_which_say_why(tmp_path, monkeypatch):
+    monkeypatch.setattr("dlmatrix.bases.shutil.which", lambda _: "/usr/bin/mmdebstrap")
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    engine = ScriptedEngine(present={"dlmatrix-base/debian:bookworm"})
+    engine.import_fails.add("dlmatrix-base/i386/debian:bookworm")
+    selection = Selector.of("app-linked", "pinned", "debian-bookworm-glibc,debian-bookworm-glibc-i386")
+    cells = backend(engine, tmp_path, selection).run()
+    # the pinned architecture's base: docker-library's namespace, imported for its platform
+    assert "import dlmatrix-base/i386/debian:bookworm --platform linux/386" in engine.calls
+    assert by_image(cells) == {"debian-bookworm-glibc": {"pass"}, "debian-bookworm-glibc-i386": {"error"}}
+    failed = next(c for c in cells if c.image == "debian-bookworm-glibc-i386")
+    assert "mmdebstrap exit 25" in failed.stderr and failed.verdict == "unexpected" and failed.arch == "i386"
 
 
 def test_a_pulled_base_is_preferred_to_an_offline_build(tmp_path):
