@@ -41,12 +41,15 @@ def plugin_files(matrix: Matrix) -> dict[str, bytes]:
     return files
 
 
-def suite_tsv(matrix: Matrix) -> str:
-    """Cells and expectation rules for dlm-suite, tab-separated, one per line."""
+def suite_tsv(matrix: Matrix, timeout_factor: float = 1.0) -> str:
+    """Cells and expectation rules for dlm-suite, tab-separated, one per line. With a timeout
+    factor above 1 (an emulated image), for an emulated run: timeouts scaled (within each
+    scenario's cap) and the rules for emulation; else the rules for native runs."""
+    emulated = timeout_factor > 1
     lines = ["# dlmatrix suite v1, generated from matrix/; read by src/c/suite.c"]
     for scenario, runtime in matrix.pairs():
         env = " ".join(f"{key}={value}" for key, value in scenario.env.items()) or "-"
-        timeout_ms = int(scenario.timeout_s * 1000)
+        timeout_ms = int(scenario.timeout_under(timeout_factor) * 1000)
         fields = [
             "cell",
             scenario.name,
@@ -59,7 +62,7 @@ def suite_tsv(matrix: Matrix) -> str:
             str(runtime.attempts),
         ]
         lines.append("\t".join(fields))
-    for rule in matrix.rules:
+    for rule in (r for r in matrix.rules if r.applies(emulated)):
         lines.append(
             "\t".join(
                 [
@@ -91,9 +94,9 @@ def compiled_files(matrix: Matrix) -> dict[str, bytes]:
     return files
 
 
-def catalog_input(matrix: Matrix) -> str:
+def catalog_input(matrix: Matrix, timeout_factor: float = 1.0) -> str:
     """The catalog as dlm-suite reads it with `--suite -`, terminated so that tokens may follow."""
-    return suite_tsv(matrix) + CATALOG_END + "\n"
+    return suite_tsv(matrix, timeout_factor) + CATALOG_END + "\n"
 
 
 def write_bundle(matrix: Matrix, directory: Path, catalog: bool = True) -> Path:

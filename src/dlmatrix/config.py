@@ -122,6 +122,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "description": TEXT,
                         "driver": {"enum": list(DRIVERS)},
                         "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                        "timeout_max_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
                         "env": ENV,
                         "steps": {
                             "type": "array",
@@ -149,6 +150,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "racy": {"type": "boolean"},
                 "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
                 "arch": TEXT,
+                "emulated": {"type": "boolean"},
             },
             ["scenario", "runtime", "libc", "outcome", "reason"],
         ),
@@ -259,6 +261,12 @@ class Scenario:
     env: dict[str, str]
     steps: tuple[str, ...]
     kinds: tuple[str, ...] = RUNTIME_KINDS  # the runtime kinds it applies to
+    timeout_max_s: float | None = None  # where the timeout is the assertion: emulation scales it no further
+
+    def timeout_under(self, factor: float) -> float:
+        """The timeout where everything runs factor times slower (emulation), within its cap."""
+        scaled = self.timeout_s * factor
+        return min(scaled, max(self.timeout_max_s, self.timeout_s)) if self.timeout_max_s else scaled
 
 
 @dataclass(frozen=True)
@@ -513,6 +521,7 @@ def _rule(item: dict[str, Any]) -> Rule:
         racy=item.get("racy", False),
         otherwise=item.get("otherwise", "pass"),
         arch=item.get("arch", "*"),
+        emulated=item.get("emulated"),
     )
 
 
@@ -588,6 +597,7 @@ def load_matrix(root: Path | None = None, runtime_dirs: Sequence[Path] = ()) -> 
             env=dict(item.get("env", defaults["env"])),
             steps=tuple(item["steps"]),
             kinds=tuple(item.get("kinds", RUNTIME_KINDS)),
+            timeout_max_s=item.get("timeout_max_s"),
         )
         for item in scenario_data["scenarios"]
     )

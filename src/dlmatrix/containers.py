@@ -64,7 +64,8 @@ def image_labels(dockerfile: str, digest: str, base: Base) -> dict[str, str]:
 
 
 def declared_env(matrix: Matrix, image: Image) -> Environment:
-    return Environment(image.name, image.libc, None, None, arch=image_arch(matrix, image))
+    emulated = runs_here(matrix, image).emulated
+    return Environment(image.name, image.libc, None, None, arch=image_arch(matrix, image), emulated=emulated)
 
 
 class TokenFeeder:
@@ -160,7 +161,6 @@ class ContainerBackend:
         self.placement: dict[str, Engine] = {}
         self.versions: list[str] = []
         self.digest = bundle_digest(matrix)
-        self.catalog = catalog_input(matrix)
         self.stop = threading.Event()
         self.docker_version: str | None = None  # every engine's version ("Docker 28.2.2; podman 4.3.1")
         self.built: list[str] = []  # images this run had to build (the others were up to date)
@@ -263,7 +263,8 @@ class ContainerBackend:
             done = [cell for batch in self.batches.values() for cell in batch]
             reading = dict(self.reading)
         for name, lines in reading.items():
-            done += parse_lines(self.matrix, name, list(lines)).cells
+            emulated = runs_here(self.matrix, self.matrix.image(name)).emulated
+            done += parse_lines(self.matrix, name, list(lines), emulated).cells
         return done
 
     def provide_base(self, image: Image, engine: Engine) -> Base:
@@ -393,8 +394,6 @@ class ContainerBackend:
     def run_suite(self, image: Image, tag: str, engine: Engine) -> list[Cell]:
         selection = self.image_selection(image)
         args = suite_arguments(self.matrix, selection, self.budget.size, image.name, tokens=True)
-        factor = timeout_factor(self.matrix, image)
-        args += ["--timeout-factor", f"{factor:g}"] if factor != 1 else []
         name = f"dlmatrix-{image.name}-{os.getpid()}"
         timeout = self.harness_timeout()
         total = len(selection.pairs(self.matrix, image.name))
@@ -405,7 +404,9 @@ class ContainerBackend:
 
         self.progress.stage(image.name, "running")
         self.progress.cells(image.name, 0, total)
-        with engine.container(name, tag, args, stdin=self.catalog) as process:
+        # emulated: the catalog carries its scaled timeouts and the rules for emulation
+        catalog = catalog_input(self.matrix, timeout_factor(self.matrix, image))
+        with engine.container(name, tag, args, stdin=catalog) as process:
             assert process.stdin is not None and process.stdout is not None and process.stderr is not None
 
             def expire() -> None:  # ends the reading below; leaving the block removes the container

@@ -25,6 +25,10 @@ class Rule:
     racy: bool = False  # the outcome happens in some attempts only; the others end otherwise
     otherwise: str = "pass"
     arch: str = "*"  # a glob of Debian architecture names (the one dlm-suite was compiled for)
+    emulated: bool | None = None  # only under emulation (True), only natively (False), either (None)
+
+    def applies(self, emulated: bool) -> bool:
+        return self.emulated is None or self.emulated == emulated
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,17 @@ def version_in(versions: str, version: str | None) -> bool:
 
 
 def expect(
-    rules: Sequence[Rule], scenario: str, runtime: str, family: str, version: str | None, arch: str = ""
+    rules: Sequence[Rule],
+    scenario: str,
+    runtime: str,
+    family: str,
+    version: str | None,
+    arch: str = "",
+    emulated: bool = False,
 ) -> Expectation:
     """arch "" (unknown: a result from before the architecture axis) matches only rules for "*"."""
     for rule in rules:
-        if (
+        if rule.applies(emulated) and (
             fnmatchcase(scenario, rule.scenario)
             and fnmatchcase(runtime, rule.runtime)
             and rule.libc in ("*", family)

@@ -53,6 +53,7 @@ class Cell:
     loader: dict[str, Any] | None = None  # glibc's account of the dlclose()s (dlmatrix.loader)
     engine: str = ""  # the engine that ran it, as --engine named it; "host" on the host backend
     arch: str = ""  # Debian's name of the architecture dlm-suite was compiled for (declared, if it never ran)
+    emulated: bool = False  # it ran under emulation (qemu-user): timeouts scaled, rules for emulation
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -80,6 +81,7 @@ class Environment:
     compiler: str | None
     kernel: str | None = None
     arch: str = ""  # as dlm-suite reports it; declared (images.yaml or the host's) until it runs
+    emulated: bool = False  # runs under qemu-user on this machine (dlmatrix.architectures)
 
 
 @dataclass
@@ -107,7 +109,9 @@ def judged_cell(
     loader: dict[str, Any] | None = None,
 ) -> Cell:
     """A cell classified against matrix/expectations.yaml from its attempts' results."""
-    expectation = expect(matrix.rules, scenario, runtime, env.libc_family, env.libc_version, env.arch)
+    expectation = expect(
+        matrix.rules, scenario, runtime, env.libc_family, env.libc_version, env.arch, env.emulated
+    )
     shown = representative(expectation.outcome, results, expectation.racy, expectation.otherwise)
     outcome = Outcome.parse(results[shown])
     return Cell(
@@ -131,6 +135,7 @@ def judged_cell(
         family=next((r.family for r in matrix.runtimes if r.name == runtime), ""),
         loader=loader,
         arch=env.arch,
+        emulated=env.emulated,
     )
 
 

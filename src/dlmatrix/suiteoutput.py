@@ -21,7 +21,7 @@ class SuiteOutput:
     unparsed: list[str] = field(default_factory=list)
 
 
-def parse_lines(matrix: Matrix, image: str, lines: Iterable[str]) -> SuiteOutput:
+def parse_lines(matrix: Matrix, image: str, lines: Iterable[str], emulated: bool = False) -> SuiteOutput:
     output = SuiteOutput()
     for line in lines:
         try:
@@ -39,6 +39,7 @@ def parse_lines(matrix: Matrix, image: str, lines: Iterable[str]) -> SuiteOutput
                 record.get("compiler"),
                 record.get("kernel"),
                 record.get("arch", ""),
+                emulated,
             )
         elif record.get("type") == "cell" and output.environment is not None:
             output.cells.append(_cell(matrix, output.environment, record))
@@ -74,7 +75,7 @@ def suite_cells(
     """The judged cells of one suite run, plus an error cell for each selected cell it did not
     report (a crash of the runner, a harness timeout), so that no cell silently vanishes.
     Returns the cells and how many of them are such error cells."""
-    output = parse_lines(matrix, fallback.image, lines)
+    output = parse_lines(matrix, fallback.image, lines, fallback.emulated)
     missing = uniform_cells(
         matrix,
         output.environment or fallback,

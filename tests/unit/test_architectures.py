@@ -195,3 +195,28 @@ def test_the_headline_gives_the_seed_per_architecture_and_what_differs():
     assert "Differs from amd64: unpinned on glibc 2.36" in page
     summary = summary_markdown(ResultSet(dict(RUN), cells), compare(None, ResultSet(dict(RUN), cells)))
     assert "- i386: glibc 2.36: crash SIGSEGV: unpinned. As on amd64." in summary
+
+
+def test_an_emulated_run_gets_scaled_timeouts_within_caps_and_the_rules_for_emulation():
+    exit_fast = next(s for s in MATRIX.scenarios if s.name == "exit-fast")
+    reopen = next(s for s in MATRIX.scenarios if s.name == "reopen")
+    assert exit_fast.timeout_under(10) == 4 and exit_fast.timeout_under(1) == 2  # its bound is the assertion
+    assert reopen.timeout_under(10) == 10 * reopen.timeout_s
+
+    def catalog(factor: float) -> tuple[dict[tuple[str, str], str], list[list[str]]]:
+        lines = [line.split("\t") for line in suite_tsv(MATRIX, factor).splitlines()]
+        cells = {(f[1], f[2]): f[3] for f in lines if f[0] == "cell"}
+        return cells, [f for f in lines if f[0] == "expect"]
+
+    native, native_rules = catalog(1)
+    emulated, emulated_rules = catalog(10)
+    assert native["exit-fast", "adaptive"] == "2000" and emulated["exit-fast", "adaptive"] == "4000"
+    assert emulated["reopen", "pinned"] == str(int(reopen.timeout_s * 10000))
+    only_emulated = [r for r in MATRIX.rules if r.emulated]
+    assert only_emulated and len(emulated_rules) == len(native_rules) + len(only_emulated)
+    # Python judges with the same rules: adaptive's 200 cycles exceed the RSS bound only under qemu
+    assert (
+        expect(MATRIX.rules, "cycles", "adaptive", "glibc", "2.36", "arm64", emulated=True).outcome
+        == "exit:3"
+    )
+    assert expect(MATRIX.rules, "cycles", "adaptive", "glibc", "2.36", "arm64").outcome == "pass"

@@ -108,6 +108,8 @@ SCHEMA = _object(
                     "reason": {"type": "string", "pattern": r"^[^\t\n]+$"},
                     "racy": {"type": "boolean"},
                     "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
+                    "arch": {"type": "string", "minLength": 1},
+                    "emulated": {"type": "boolean"},
                 },
                 ["libc", "outcome", "reason"],
             ),
