@@ -119,3 +119,27 @@ def test_program_output_shows_as_text_not_markup(page):
     assert page.locator("#d-stderr").inner_text() == "<script>document.title='pwned'</script>"
     assert page.title() == "dlmatrix compatibility report"
     assert page.locator("#details script").count() == 0
+
+
+def test_filter_by_architecture_keeps_the_group_headers_aligned(browser, tmp_path):
+    arches = {
+        "debian-bullseye-glibc": "i386",
+        "debian-bookworm-glibc": "amd64",
+        "debian-bookworm-musl": "amd64",
+    }
+    cells = [replace(c, arch=arches[c.image]) for c in cells_as_expected()]
+    path = tmp_path / "arch.html"
+    path.write_text(render_html(ResultSet(RUN, cells)))
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto(path.as_uri())
+    groups = page.locator("#matrix thead th.group[data-arch]")
+    assert [groups.nth(i).inner_text() for i in range(groups.count())] == ["amd64", "i386", "amd64"]
+    page.select_option("#f-arch", "i386")
+    assert visible_cells(page) == 9
+    glibc = page.locator("#matrix thead th.group[data-family='glibc']:not([data-arch])")
+    assert glibc.get_attribute("colspan") == "1"  # the family spans its visible columns only
+    assert page.locator("#matrix thead th.group[data-family='musl']").first.is_hidden()
+    page.locator("#matrix td[data-arch='i386'] button.cell").first.click()
+    assert page.locator("#d-arch").inner_text() == "i386"
+    context.close()
