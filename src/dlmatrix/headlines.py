@@ -257,9 +257,8 @@ def seed_by_arch(cells: list[Cell]) -> list[str]:
         mine = [c for c in seeds if c.arch == arch]
         parts = []
         for family in ("glibc", "musl"):
-            versions = sorted(
-                {str(c.libc["version"]) for c in mine if c.libc["family"] == family}, key=version_key
-            )
+            ran = [c for c in mine if c.libc["family"] == family and c.outcome != "skipped"]
+            versions = sorted({str(c.libc["version"]) for c in ran}, key=version_key)
             results = _seed_results(mine, family)
             if results:
                 said = "; ".join(
