@@ -41,11 +41,9 @@ def plugin_files(matrix: Matrix) -> dict[str, bytes]:
     return files
 
 
-def suite_tsv(matrix: Matrix, timeout_factor: float = 1.0) -> str:
-    """Cells and expectation rules for dlm-suite, tab-separated, one per line. With a timeout
-    factor above 1 (an emulated image), for an emulated run: timeouts scaled (within each
-    scenario's cap) and the rules for emulation; else the rules for native runs."""
-    emulated = timeout_factor > 1
+def suite_tsv(matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = False) -> str:
+    """Cells and expectation rules for dlm-suite, tab-separated, one per line: the timeouts scaled
+    by timeout_factor (within each scenario's cap), and the rules for an emulated run or a native one."""
     lines = ["# dlmatrix suite v1, generated from matrix/; read by src/c/suite.c"]
     for scenario, runtime in matrix.pairs():
         env = " ".join(f"{key}={value}" for key, value in scenario.env.items()) or "-"
@@ -94,9 +92,9 @@ def compiled_files(matrix: Matrix) -> dict[str, bytes]:
     return files
 
 
-def catalog_input(matrix: Matrix, timeout_factor: float = 1.0) -> str:
+def catalog_input(matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = False) -> str:
     """The catalog as dlm-suite reads it with `--suite -`, terminated so that tokens may follow."""
-    return suite_tsv(matrix, timeout_factor) + CATALOG_END + "\n"
+    return suite_tsv(matrix, timeout_factor, emulated) + CATALOG_END + "\n"
 
 
 def write_bundle(matrix: Matrix, directory: Path, catalog: bool = True) -> Path:

@@ -89,16 +89,19 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def selector_of(
-    args: argparse.Namespace, matrix: Matrix, arches: Mapping[str, str] | None = None
+    args: argparse.Namespace, matrix: Matrix | None, arches: Mapping[str, str] | None = None
 ) -> Selector:
     """--arch and --skip-arch become the environments they leave out (arches: each environment's
-    architecture, by default as matrix/ declares it)."""
-    outside = outside_arches(
-        environment_arches(matrix) if arches is None else arches,
-        split_globs(args.arch),
-        split_globs(args.skip_arch),
-        native_arches(matrix),
-    )
+    architecture, by default as matrix/ declares it). Without them no matrix is needed."""
+    outside = []
+    if args.arch or args.skip_arch:
+        matrix = matrix or load_matrix()
+        outside = outside_arches(
+            environment_arches(matrix) if arches is None else arches,
+            split_globs(args.arch),
+            split_globs(args.skip_arch),
+            native_arches(matrix),
+        )
     return Selector.of(
         args.scenario or "*",
         args.runtime or "*",
@@ -455,7 +458,7 @@ def command_sources(matrix: Matrix, args: argparse.Namespace, console: Console) 
 
 def command_show(args: argparse.Namespace, console: Console) -> int:
     results = read_results(args.directory / "results.json")
-    selector = selector_of(args, load_matrix(), {c.image: c.arch for c in results.cells})
+    selector = selector_of(args, None, {c.image: c.arch for c in results.cells})  # show needs no checkout
     cells = [c for c in results.cells if selector.covers(c.image, c.scenario, c.runtime)]
     console.print(cell_table(cells))
     console.print(counts_line(ResultSet(results.run, cells)))

@@ -405,7 +405,8 @@ class ContainerBackend:
         self.progress.stage(image.name, "running")
         self.progress.cells(image.name, 0, total)
         # emulated: the catalog carries its scaled timeouts and the rules for emulation
-        catalog = catalog_input(self.matrix, timeout_factor(self.matrix, image))
+        emulated = runs_here(self.matrix, image).emulated
+        catalog = catalog_input(self.matrix, timeout_factor(self.matrix, image), emulated)
         with engine.container(name, tag, args, stdin=catalog) as process:
             assert process.stdin is not None and process.stdout is not None and process.stderr is not None
 
