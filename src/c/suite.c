@@ -104,7 +104,7 @@ static int announce_attempts; /* token mode: the host returns a token for each a
 static int host_gone;         /* token mode: standard input reached its end */
 static char root[1024];
 static char libc_family[16] = "unknown", libc_version[32] = "unknown";
-static double timeout_factor = 1; /* emulated architectures run slower: DLM_TIMEOUT_FACTOR */
+static double timeout_factor = 1; /* by hand under emulation: --timeout-factor or DLM_TIMEOUT_FACTOR */
 
 /* Debian's name for the architecture this suite was compiled for: uname() cannot tell, since an
  * i386 userland on an x86-64 kernel reads x86_64 there. */
@@ -1051,8 +1051,9 @@ static void usage(void)
 	     "--suite - reads the catalog from standard input up to a line " SUITE_END ". --tokens (with --json)\n"
 	     "starts an attempt only for a byte read from standard input after that line, and prints an\n"
 	     "attempt line when one ends: the host then shares one budget among many suites.\n"
-	     "--timeout-factor scales every scenario's timeout (default: $DLM_TIMEOUT_FACTOR, which an\n"
-	     "emulated architecture's image sets, else 1).");
+	     "--timeout-factor F multiplies every scenario's timeout (default: $DLM_TIMEOUT_FACTOR, else 1):\n"
+	     "for a run under emulation (qemu-user); dlmatrix instead hands such a run a catalog whose\n"
+	     "timeouts are already scaled, within each scenario's cap.");
 }
 
 struct options {
