@@ -74,14 +74,13 @@ def runs_here(matrix: Matrix, image: Image, binfmt: Path = BINFMT) -> Runs:
     )
 
 
-def timeout_factor(matrix: Matrix, image: Image, binfmt: Path = BINFMT) -> float:
-    runs = runs_here(matrix, image, binfmt)
+def timeout_factor(matrix: Matrix, runs: Runs) -> float:
     return matrix.architecture(runs.arch).timeout_factor if runs.emulated else 1.0
 
 
-def skipped_under_emulation(matrix: Matrix, image: Image, binfmt: Path = BINFMT) -> set[str]:
-    """The runtimes this image does not build and run here, because it runs emulated."""
-    if not runs_here(matrix, image, binfmt).emulated:
+def skipped_under_emulation(matrix: Matrix, runs: Runs) -> set[str]:
+    """The runtimes an image does not build and run here, because it runs emulated."""
+    if not runs.emulated:
         return set()
     return {r.name for r in matrix.runtimes if r.kind in matrix.emulated.skip_kinds}
 

@@ -23,7 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from dlmatrix.architectures import SETUP_HINT, image_arch, runs_here, skipped_under_emulation, timeout_factor
+from dlmatrix.architectures import (
+    SETUP_HINT,
+    Runs,
+    image_arch,
+    runs_here,
+    skipped_under_emulation,
+    timeout_factor,
+)
 from dlmatrix.bases import Base, BaseProvider, BaseUnavailable
 from dlmatrix.budget import CellBudget, WorkEstimate
 from dlmatrix.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
@@ -61,11 +68,6 @@ def image_labels(dockerfile: str, digest: str, base: Base) -> dict[str, str]:
         "org.dlmatrix.bundle": digest[:16],
         "org.dlmatrix.base": base.image_id,
     }
-
-
-def declared_env(matrix: Matrix, image: Image) -> Environment:
-    emulated = runs_here(matrix, image).emulated
-    return Environment(image.name, image.libc, None, None, arch=image_arch(matrix, image), emulated=emulated)
 
 
 class TokenFeeder:
@@ -150,6 +152,9 @@ class ContainerBackend:
         self.selection = selection
         self.progress = progress
         self.budget = budget
+        # how each image's architecture runs here, and so which of its cells it runs: once per run
+        self.runs = {image.name: runs_here(matrix, image) for image in self.images()}
+        self.selections = {name: self.without_left_out(runs) for name, runs in self.runs.items()}
         names = [image.name for image in self.images()]
         self.estimate = WorkEstimate.of(matrix, names, selection, previous)  # from previous, if any
         self.bases = {e: BaseProvider(e, workdir / "logs", self.engines) for e in self.engines}
@@ -263,8 +268,7 @@ class ContainerBackend:
             done = [cell for batch in self.batches.values() for cell in batch]
             reading = dict(self.reading)
         for name, lines in reading.items():
-            emulated = runs_here(self.matrix, self.matrix.image(name)).emulated
-            done += parse_lines(self.matrix, name, list(lines), emulated).cells
+            done += parse_lines(self.matrix, name, list(lines), self.runs[name].emulated).cells
         return done
 
     def provide_base(self, image: Image, engine: Engine) -> Base:
@@ -285,9 +289,13 @@ class ContainerBackend:
             self.reading.pop(image.name, None)
         return cells
 
-    def image_selection(self, image: Image) -> Selector:
-        """The run's selection less the runtimes this image leaves out where it runs emulated."""
-        left_out = sorted(skipped_under_emulation(self.matrix, image))
+    def declared_env(self, image: Image) -> Environment:
+        arch, emulated = image_arch(self.matrix, image), self.runs[image.name].emulated
+        return Environment(image.name, image.libc, None, None, arch=arch, emulated=emulated)
+
+    def without_left_out(self, runs: Runs) -> Selector:
+        """The run's selection less the runtimes an image leaves out where it runs emulated."""
+        left_out = sorted(skipped_under_emulation(self.matrix, runs))
         if not left_out:
             return self.selection
         runtimes = self.selection.runtimes
@@ -298,14 +306,14 @@ class ContainerBackend:
     def left_out(self, image: Image) -> list[Cell]:
         """Skipped cells, with the reason, for the runtimes the image does not build under emulation."""
         pairs = self.selection.pairs(self.matrix, image.name)
-        kept = {(s.name, r.name) for s, r in self.image_selection(image).pairs(self.matrix, image.name)}
+        kept = {(s.name, r.name) for s, r in self.selections[image.name].pairs(self.matrix, image.name)}
         dropped = [(s, r) for s, r in pairs if (s.name, r.name) not in kept]
-        env = declared_env(self.matrix, image)
+        env = self.declared_env(image)
         return uniform_cells(self.matrix, env, "skipped", self.matrix.emulated.reason, dropped)
 
     def image_cells(self, image: Image, engine: Engine) -> list[Cell]:
-        env = declared_env(self.matrix, image)
-        runs = runs_here(self.matrix, image)
+        env = self.declared_env(image)
+        runs = self.runs[image.name]
         if runs.how == "unavailable":
             self.progress.stage(image.name, "skipped", runs.why)
             return self.uniform(env, "skipped", f"{runs.why}; to run it: {SETUP_HINT}")
@@ -343,8 +351,7 @@ class ContainerBackend:
         return kept
 
     def uniform(self, env: Environment, result: str, message: str) -> list[Cell]:
-        image = self.matrix.image(env.image)
-        pairs = self.image_selection(image).pairs(self.matrix, env.image)
+        pairs = self.selections[env.image].pairs(self.matrix, env.image)
         return uniform_cells(self.matrix, env, result, message, pairs)
 
     def build_log(self, image: Image) -> Path:
@@ -352,7 +359,7 @@ class ContainerBackend:
 
     def build(self, image: Image, base: Base, engine: Engine) -> str | None:
         dockerfile = render(self.matrix, image)  # the committed one, plus any --runtimes packages
-        wanted = functools.partial(self.image_selection(image).runtime, image=image.name)
+        wanted = functools.partial(self.selections[image.name].runtime, image=image.name)
         upstream = upstream_context(self.matrix, image, wanted, self.sources)
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag
@@ -386,13 +393,13 @@ class ContainerBackend:
     def harness_timeout(self) -> float:
         """Bounds a container whatever the budget makes it wait: every selected suite in a row."""
         return sum(
-            suite_timeout(self.matrix, self.image_selection(image), image.name)
-            * timeout_factor(self.matrix, image)
+            suite_timeout(self.matrix, self.selections[image.name], image.name)
+            * timeout_factor(self.matrix, self.runs[image.name])
             for image in self.images()
         )
 
     def run_suite(self, image: Image, tag: str, engine: Engine) -> list[Cell]:
-        selection = self.image_selection(image)
+        selection, runs = self.selections[image.name], self.runs[image.name]
         args = suite_arguments(self.matrix, selection, self.budget.size, image.name, tokens=True)
         name = f"dlmatrix-{image.name}-{os.getpid()}"
         timeout = self.harness_timeout()
@@ -405,8 +412,7 @@ class ContainerBackend:
         self.progress.stage(image.name, "running")
         self.progress.cells(image.name, 0, total)
         # emulated: the catalog carries its scaled timeouts and the rules for emulation
-        emulated = runs_here(self.matrix, image).emulated
-        catalog = catalog_input(self.matrix, timeout_factor(self.matrix, image), emulated)
+        catalog = catalog_input(self.matrix, timeout_factor(self.matrix, runs), runs.emulated)
         with engine.container(name, tag, args, stdin=catalog) as process:
             assert process.stdin is not None and process.stdout is not None and process.stderr is not None
 
@@ -432,7 +438,7 @@ class ContainerBackend:
             problem = f"the harness timeout of {timeout:.0f} s expired"
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
-        cells, missing = suite_cells(self.matrix, declared_env(self.matrix, image), lines, problem, selection)
+        cells, missing = suite_cells(self.matrix, self.declared_env(image), lines, problem, selection)
         if missing:
             engine.check(stderr, f"running the suite of {image.name}")  # or was it the engine?
         self.progress.stage(
