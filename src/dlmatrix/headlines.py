@@ -221,24 +221,21 @@ def _musl_answer(seeds: list[Cell]) -> str:
 SEED_FAMILIES = ("model", "LTTng-UST")  # the runtimes the seed is about: the model and the real one
 
 
-def _seed_results(cells: list[Cell], family: str) -> dict[str, list[str]]:
-    """The seed's result words, by result, with the runtimes that ended so (skipped left out)."""
-    ran = [c for c in cells if c.libc["family"] == family and c.outcome != "skipped"]
+def _seed_results(ran: list[Cell]) -> str:
+    """The seed's results in words, each with the runtimes that ended so."""
     grouped: dict[str, list[str]] = defaultdict(list)
     for cell in sorted(ran, key=lambda c: c.runtime):
         grouped["survive" if cell.outcome == "pass" else cell.words].append(cell.runtime)
-    return grouped
+    return "; ".join(f"{words}: {', '.join(dict.fromkeys(names))}" for words, names in grouped.items())
 
 
 def _differences(cells: list[Cell], reference: list[Cell]) -> list[str]:
     """Runtimes whose seed result differs from the reference architecture's at the same C library version."""
-    there = {
-        (c.runtime, c.libc["family"], c.libc["version"]): c.words for c in reference if c.outcome != "skipped"
-    }
+    there = {(c.runtime, c.libc["family"], c.libc["version"]): c.words for c in reference}
     found = []
     for cell in cells:
         other = there.get((cell.runtime, cell.libc["family"], cell.libc["version"]))
-        if other is not None and cell.outcome != "skipped" and other != cell.words:
+        if other is not None and other != cell.words:
             libc = f"{cell.libc['family']} {cell.libc['version']}"
             found.append(f"{cell.runtime} on {libc}: {cell.words} (there: {other})")
     return found
@@ -246,8 +243,13 @@ def _differences(cells: list[Cell], reference: list[Cell]) -> list[str]:
 
 def seed_by_arch(cells: list[Cell]) -> list[str]:
     """The seed scenario's result per architecture, for the model and LTTng-UST, and where it
-    differs from the architecture with the most cells (the host's); nothing with one architecture."""
-    seeds = [c for c in cells if c.scenario == SEED and c.family in SEED_FAMILIES and c.arch]
+    differs from the architecture with the most cells (the host's); nothing with one architecture.
+    Only cells that ran count: a skipped one has no result (nor, never having run, a libc version)."""
+    seeds = [
+        c
+        for c in cells
+        if c.scenario == SEED and c.family in SEED_FAMILIES and c.arch and c.outcome != "skipped"
+    ]
     arches = Counter(c.arch for c in seeds)
     if len(arches) < 2:
         return []
@@ -257,14 +259,10 @@ def seed_by_arch(cells: list[Cell]) -> list[str]:
         mine = [c for c in seeds if c.arch == arch]
         parts = []
         for family in ("glibc", "musl"):
-            ran = [c for c in mine if c.libc["family"] == family and c.outcome != "skipped"]
-            versions = sorted({str(c.libc["version"]) for c in ran}, key=version_key)
-            results = _seed_results(mine, family)
-            if results:
-                said = "; ".join(
-                    f"{words}: {', '.join(dict.fromkeys(names))}" for words, names in results.items()
-                )
-                parts.append(f"{family} {', '.join(versions)}: {said}")
+            ran = [c for c in mine if c.libc["family"] == family]
+            if ran:
+                versions = sorted({str(c.libc["version"]) for c in ran}, key=version_key)
+                parts.append(f"{family} {', '.join(versions)}: {_seed_results(ran)}")
         line = f"{arch}: " + ". ".join(parts) + "."
         if arch != reference:
             differs = _differences(mine, [c for c in seeds if c.arch == reference])
