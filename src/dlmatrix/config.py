@@ -306,17 +306,24 @@ class Image:
     libc: str
     offline_suite: str | None = None
     libc_version: str | None = None
-    arch: str | None = None  # pinned; None: the engine's own architecture
-    platform: str | None = None  # the pinned architecture's, for FROM --platform
-    namespace: str | None = None  # the pinned architecture's docker-library namespace
+    architecture: Architecture | None = None  # pinned; None: the engine's own architecture
     offline_security: bool = True  # the offline base's sources include SUITE-security
+
+    @property
+    def arch(self) -> str | None:
+        return self.architecture.name if self.architecture else None
+
+    @property
+    def platform(self) -> str | None:
+        """For FROM --platform and docker import --platform."""
+        return self.architecture.platform if self.architecture else None
 
     @property
     def base_ref(self) -> str:
         """What dlmatrix pulls or tags for the base: for a pinned architecture, docker-library's
         per-architecture repository (arm64v8/debian:bookworm), which never replaces the engine's
         own debian:bookworm. The Dockerfile keeps `base`, with FROM --platform, for registry users."""
-        return f"{self.namespace}/{self.base}" if self.namespace else self.base
+        return f"{self.architecture.namespace}/{self.base}" if self.architecture else self.base
 
 
 @dataclass(frozen=True)
@@ -475,9 +482,7 @@ def _image(index: int, item: dict[str, Any], architectures: Sequence[Architectur
         libc=item["libc"],
         offline_suite=offline.get("suite"),
         libc_version=item.get("libc_version"),
-        arch=arch.name if arch else None,
-        platform=arch.platform if arch else None,
-        namespace=arch.namespace if arch else None,
+        architecture=arch,
         offline_security=offline.get("security", True),
     )
 
