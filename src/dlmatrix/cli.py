@@ -28,7 +28,7 @@ from dlmatrix.engine import ENGINE_FORMS, Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.expectations import expect
 from dlmatrix.explain import explain_text, find_cells
-from dlmatrix.interrupts import Interrupted, add_notes, shielded
+from dlmatrix.interrupts import Interrupted, add_notes, settle, shielded
 from dlmatrix.interrupts import install as install_signal_handlers
 from dlmatrix.merge import merge, results_path
 from dlmatrix.outdir import PARTIAL, OutputDir
@@ -633,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dlmatrix: error: {error}", file=sys.stderr)
         return 2
     except Interrupted as stop:
+        settle()
         print(f"dlmatrix: interrupted by {stop.name}; stopped", file=sys.stderr)
         for line in stop.details:
             print(f"  {line}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """SIGINT and SIGTERM: the first one stops the run (an exception in the main thread, so that every
-`finally` on the way out runs); while dlmatrix cleans up, another one waits instead of cutting
-the clean-up short."""
+`finally` on the way out runs); while dlmatrix cleans up and exits, another one is dropped instead
+of cutting the clean-up short or killing the process on its way out."""
 
 from __future__ import annotations
 
@@ -33,10 +33,19 @@ class Interrupted(BaseException):
 
 
 _pending: list[int] = []
+_stopping = False  # the first signal is final: later ones are remembered, never raised
+
+
+def _stop(signum: int) -> Interrupted:
+    global _stopping
+    _stopping = True
+    for later in STOPPING:
+        signal.signal(later, _remember)
+    return Interrupted(signum)
 
 
 def _raise(signum: int, _frame: FrameType | None) -> None:
-    raise Interrupted(signum)
+    raise _stop(signum)
 
 
 def _remember(signum: int, _frame: FrameType | None) -> None:
@@ -44,15 +53,24 @@ def _remember(signum: int, _frame: FrameType | None) -> None:
 
 
 def install() -> None:
+    global _stopping
+    _stopping = False
     for signum in STOPPING:
         signal.signal(signum, _raise)
+
+
+def settle() -> None:
+    """The stop is reported and its exit code decided. Python puts the default handlers back as it
+    exits, and a signal arriving then would kill the process (exit -15, not 143): ignore them."""
+    for signum in STOPPING:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 @contextmanager
 def shielded(deliver: bool = False) -> Iterator[None]:
     """Signals arriving inside wait until the block ends (it must end by itself, promptly). Then,
     with deliver, the first of them stops the run; without, they are dropped: the block is the
-    clean-up of a run that is already stopping."""
+    clean-up of a run that is already stopping (as it always is once a signal has stopped it)."""
     if threading.current_thread() is not threading.main_thread():
         yield  # handlers belong to the main thread; signals are delivered there anyway
         return
@@ -63,8 +81,8 @@ def shielded(deliver: bool = False) -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if deliver and len(_pending) > seen:
-        raise Interrupted(_pending[seen])
+    if deliver and not _stopping and len(_pending) > seen:
+        raise _stop(_pending[seen])
 
 
 def add_notes(stop: BaseException, notes: list[str]) -> None:
