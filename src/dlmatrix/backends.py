@@ -59,6 +59,10 @@ class Backend(Protocol):
         """run.engines of results.json: each engine's name and version."""
         ...
 
+    def image_tags(self) -> dict[str, str]:
+        """run.images of results.json: the tag each image ran as, for the report's re-run command."""
+        ...
+
 
 class HostBackend:
     """This machine's C libraries (matrix/hosts.yaml), natively."""
@@ -84,6 +88,9 @@ class HostBackend:
 
     def engine_records(self) -> list[dict[str, str]]:
         return []
+
+    def image_tags(self) -> dict[str, str]:
+        return {}
 
 
 def container_backend(default_engine: str) -> Callable[[RunRequest], ContainerBackend]:

@@ -1,4 +1,5 @@
-"""What changed since the previous run: cells newly broken, newly fixed, new and removed."""
+"""What changed since the previous run: cells newly broken, newly fixed, whose race moved, new and
+removed."""
 
 from __future__ import annotations
 
@@ -24,24 +25,41 @@ class Changes:
     previous_run: dict[str, object] | None = None
     broken: list[Change] = field(default_factory=list)
     fixed: list[Change] = field(default_factory=list)
+    rate_moved: list[Change] = field(default_factory=list)  # same verdict, another crash rate
     new: list[Change] = field(default_factory=list)
     removed: list[Change] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.broken or self.fixed or self.new or self.removed)
+        return not (self.broken or self.fixed or self.rate_moved or self.new or self.removed)
 
     def groups(self) -> list[tuple[str, list[Change]]]:
         return [
             ("newly broken", self.broken),
             ("newly fixed", self.fixed),
+            ("rate moved", self.rate_moved),
             ("new", self.new),
             ("removed", self.removed),
         ]
 
 
+def crash_rate(cell: Cell) -> tuple[int, int]:
+    """Attempts that crashed, of all attempts."""
+    return sum(a.result.startswith("crash") for a in cell.attempts), len(cell.attempts)
+
+
 def describe(cell: Cell) -> str:
-    return f"{cell.result} ({cell.verdict})"
+    crashed, attempts = crash_rate(cell)
+    rate = f", {crashed}/{attempts} attempts crashed" if 0 < crashed < attempts or cell.racy else ""
+    return f"{cell.result} ({cell.verdict}{rate})"
+
+
+def rate_moved(old: Cell, new: Cell) -> bool:
+    """A race whose share of crashing attempts changed (a move of one attempt in five is noise
+    the report still shows: the rates are the evidence)."""
+    (was, of), (now, out_of) = crash_rate(old), crash_rate(new)
+    raced = 0 < was < of or 0 < now < out_of
+    return raced and was * out_of != now * of
 
 
 def compare(previous: ResultSet | None, current: ResultSet) -> Changes:
@@ -59,6 +77,8 @@ def compare(previous: ResultSet | None, current: ResultSet) -> Changes:
             changes.broken.append(Change(key, describe(old), describe(cell)))
         elif old.verdict in FAILING_VERDICTS and cell.verdict == "ok":
             changes.fixed.append(Change(key, describe(old), describe(cell)))
+        elif rate_moved(old, cell):
+            changes.rate_moved.append(Change(key, describe(old), describe(cell)))
     changes.removed = [
         Change(key, describe(cell), "")
         for key, cell in before.items()

@@ -340,7 +340,7 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
         def metadata() -> dict[str, Any]:
             return run_metadata(
                 matrix, started, args.backend, args.repeat, backend.docker_version, selector.metadata(),
-                backend.engine_records(),
+                backend.engine_records(), backend.image_tags(),
             )  # fmt: skip
 
         try:

@@ -228,6 +228,9 @@ class ContainerBackend:
         answered = zip(self.engines, self.versions, strict=False)
         return [{"name": engine.spec.name, "version": version} for engine, version in answered]
 
+    def image_tags(self) -> dict[str, str]:
+        return dict(sorted(self.tags.items()))
+
     def abort(self, pool: ThreadPoolExecutor, stop: BaseException) -> None:
         """A signal, an engine failure or a bug: no container or child outlives the run, and the
         workers stop waiting on them. Another signal meanwhile waits until this is done."""

@@ -269,3 +269,50 @@ def seed_by_arch(cells: list[Cell]) -> list[str]:
             line += f" Differs from {reference}: {'; '.join(differs)}." if differs else f" As on {reference}."
         lines.append(line)
     return lines
+
+
+def _mapped(cell: Cell) -> bool | None:
+    """Whether the runtime was still mapped after the provider's dlclose(), as the cell measured it."""
+    for key in ("mapped_noload@after-close", "mapped@after-close"):
+        if isinstance(cell.evidence.get(key), bool):
+            return bool(cell.evidence[key])
+    return None
+
+
+def _span(versions: list[str]) -> str:
+    ordered = sorted(set(versions), key=version_key)
+    return ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
+
+
+def seed_sentence(cells: list[Cell]) -> str | None:
+    """The page's first sentence: which LTTng-UST builds crash after dlclose() on which C libraries,
+    which survive, and why, as the cells measured it (mapped or not after the close)."""
+    built = [c for c in cells if "upstream_commit" in c.evidence and c.outcome != "skipped"]
+    glibc = [c for c in built if c.libc["family"] == "glibc"]
+    if not glibc:
+        return None
+    runtimes = list(dict.fromkeys(c.runtime for c in glibc))
+    crashed = [c for c in glibc if c.outcome == "crash"]
+    crashers = [r for r in runtimes if any(c.runtime == r for c in crashed)]
+    survivors = [r for r in runtimes if r not in crashers]
+    said = []
+    if crashers:
+        where = _span([str(c.libc["version"]) for c in crashed])
+        why = (
+            ", the runtime unmapped while its threads run"
+            if any(_mapped(c) is False for c in crashed)
+            else ""
+        )
+        said.append(f"{_they(crashers, 'crashes', 'crash')} on glibc {where}{why}")
+    if survivors:
+        kept = [c for c in glibc if c.runtime in survivors and c.scenario == SEED]
+        why = ", the runtime kept mapped" if kept and all(_mapped(c) for c in kept) else ""
+        said.append(f"{_they(survivors, 'never crashes', 'never crash')} there{why}")
+    musl = [c for c in built if c.libc["family"] == "musl"]
+    if musl:
+        versions = _span([str(c.libc["version"]) for c in musl])
+        if all(c.outcome != "crash" for c in musl):
+            said.append(f"on musl {versions} every version survives, because musl's dlclose() never unmaps")
+        else:
+            said.append(f"on musl {versions} some crash too (see the musl columns)")
+    return "LTTng-UST after dlclose(): " + "; ".join(said) + "."

@@ -102,6 +102,9 @@ def merged_run(inputs: list[tuple[Path, ResultSet]]) -> dict[str, Any]:
     engines = {(e["name"], e["version"]): e for r in runs for e in r.get("engines", [])}
     if engines:
         run["engines"] = list(engines.values())
+    images = {name: tag for r in runs for name, tag in r.get("images", {}).items()}
+    if images:
+        run["images"] = dict(sorted(images.items()))
     versions = dict.fromkeys(v for r in runs for v in str(r.get("docker_version") or "").split("; ") if v)
     run["docker_version"] = "; ".join(versions) or None
     selection = dict(run.get("selection") or {})

@@ -1,18 +1,22 @@
-"""The published report, rendered from results.json alone: index.html (self-contained: inline CSS
-and JS, no network), junit.xml and summary.md, with what changed since the previous run."""
+"""The published report, rendered from results.json alone: index.html (self-contained: inline CSS,
+JS and SVG, no network), junit.xml, summary.md and badge.svg, with what changed since the
+previous run. The page opens with the seed's answer and the summary grid; every cell's details
+travel as compact JSON (strings stored once) and are drawn on demand, so it stays small and
+fast at ten thousand cells. results.json remains the full record."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import jinja2
 
+from dlmatrix.badge import badge_svg
 from dlmatrix.changes import Changes, compare
-from dlmatrix.expectations import version_key
 from dlmatrix.explain import elf_facts
-from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch
+from dlmatrix.grid import STATUS_SYMBOLS, Grid, build_grid, family_lines, header_rows
+from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch, seed_sentence
 from dlmatrix.junit import junit_xml
 from dlmatrix.loader import story
 from dlmatrix.results import Cell, ResultSet
@@ -34,14 +38,15 @@ STATES = {  # state: what the legend says
     "flaky": "attempts disagree with each other",
     "skipped": "skipped or not applicable here (reason in the details)",
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    image: str
-    family: str
-    version: str | None
-    arch: str = ""
+STATUSES = {  # a grid cell's status: what the legend says
+    "survives": "every scenario that ran passed",
+    "crashes": "crashed in k of n scenarios, in every attempt (the worst signal named)",
+    "racy": "no scenario crashed every time, some attempts did (the rate, drawn as a bar)",
+    "fails": "no crash, but an exit code, a timeout or a build error",
+    "n/a": "not applicable: every scenario skipped here",
+}
+FAMILY_TITLES = {"model": "The model (src/c/runtime.c)", "LTTng-UST": "LTTng-UST", "library": "Libraries"}
+OUTPUT_LIMIT = 4000  # characters of stdout/stderr the page carries per cell; results.json has all
 
 
 def label(cell: Cell) -> str:
@@ -57,51 +62,77 @@ def state(cell: Cell) -> str:
     return cell.verdict
 
 
-def columns(cells: list[Cell]) -> list[Column]:
-    """Grouped by C library family, then architecture (the most columns first: the host's), then
-    version. A column's architecture is what its cells that ran report (the declared one otherwise)."""
-    seen: dict[str, Column] = {}
-    for cell in cells:
-        column = Column(cell.image, str(cell.libc["family"]), cell.libc["version"], cell.arch)
-        if cell.image not in seen or (cell.libc["version"] and not seen[cell.image].version):
-            seen[cell.image] = column
-    weight = Counter(c.arch for c in seen.values())
-    return sorted(
-        seen.values(),
-        key=lambda c: (
-            c.family,
-            -weight[c.arch],
-            c.arch,
-            c.version is None,
-            version_key(c.version or ""),
-            c.image,
-        ),
-    )
+def _clip(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return text[:OUTPUT_LIMIT] + f"\n… ({len(text) - OUTPUT_LIMIT} more characters in results.json)"
 
 
-def families(cols: list[Column]) -> list[tuple[str, int]]:
-    spans = Counter(column.family for column in cols)
-    return [(family, spans[family]) for family in dict.fromkeys(c.family for c in cols)]
+class Strings:
+    """Every string the page carries, once: cells share reasons, evidence and loader lines."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def __call__(self, text: str | None) -> int:
+        return self.index.setdefault(text or "", len(self.index))
+
+    @property
+    def table(self) -> list[str]:
+        return list(self.index)
 
 
-def arch_groups(cols: list[Column]) -> list[tuple[str, str, int]]:
-    """(family, arch, span) for the header row under the families: columns are sorted, so each
-    family's architectures are contiguous."""
-    spans = Counter((column.family, column.arch) for column in cols)
-    return [
-        (family, arch, spans[family, arch])
-        for family, arch in dict.fromkeys((c.family, c.arch) for c in cols)
-    ]
+# the order of a cell's fields in the page's data; the page's script reads them by these names
+CELL_FIELDS = [
+    *("column", "scenario", "runtime", "result", "symbol", "label", "state", "verdict", "expected"),
+    *("reason", "attempts", "duration_s", "racy", "engine", "compiler", "elf", "story", "evidence"),
+    *("stdout", "stderr", "emulated"),
+]
 
 
-def cell_data(cell: Cell) -> dict[str, Any]:
-    data = asdict(cell)
-    data.update(label=label(cell), state=state(cell), symbol=SYMBOLS.get(cell.outcome, "?"))
-    # the same words as `dlmatrix explain`: the runtime library's ELF facts and the loader's account
-    data.update(
-        elf=elf_facts(cell.evidence), story=story(cell.loader, cell.evidence, str(cell.libc["family"]))
-    )
-    return data
+def page_cell(cell: Cell, column: int, s: Strings) -> list[Any]:
+    family = str(cell.libc["family"])
+    values = {
+        "column": column,
+        "scenario": s(cell.scenario),
+        "runtime": s(cell.runtime),
+        "result": s(cell.result),
+        "symbol": s(SYMBOLS.get(cell.outcome, "?")),
+        "label": s(label(cell)),
+        "state": s(state(cell)),
+        "verdict": s(cell.verdict),
+        "expected": s(cell.expected),
+        "reason": s(cell.reason),
+        "attempts": [[s(a.result), a.duration_s] for a in cell.attempts],
+        "duration_s": cell.duration_s,
+        "racy": int(cell.racy),
+        "engine": s(cell.engine),
+        "compiler": s(cell.compiler),
+        # the same words as `dlmatrix explain`: the runtime library's ELF facts and the loader's account
+        "elf": [[s(name), s(value)] for name, value in elf_facts(cell.evidence)],
+        "story": [s(line) for line in story(cell.loader, cell.evidence, family)],
+        "evidence": [[s(key), s(json.dumps(value))] for key, value in cell.evidence.items()],
+        "stdout": s(_clip(cell.stdout)),
+        "stderr": s(_clip(cell.stderr)),
+        "emulated": int(cell.emulated),
+    }
+    return [values[name] for name in CELL_FIELDS]
+
+
+def page_data(results: ResultSet, grid: Grid) -> dict[str, Any]:
+    s = Strings()
+    where = {column.image: i for i, column in enumerate(grid.columns)}
+    tags = results.run.get("images", {})
+    return {
+        "fields": CELL_FIELDS,
+        "columns": [
+            [c.image, c.family, c.version or "?", c.arch, tags.get(c.image, "")] for c in grid.columns
+        ],
+        "cells": [page_cell(cell, where[cell.image], s) for cell in results.cells],
+        "strings": s.table,
+        "backend": results.run.get("backend", ""),
+        "repeat": results.run.get("repeat", 1),
+    }
 
 
 def _environment() -> jinja2.Environment:
@@ -112,43 +143,48 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(label=label, state=state, symbol=lambda cell: SYMBOLS.get(cell.outcome, "?"))
+    env.filters.update(label=label, state=state)
     return env
 
 
 def render_html(results: ResultSet, changes: Changes | None = None) -> str:
-    cols = columns(results.cells)
-    index = {cell.key: i for i, cell in enumerate(results.cells)}
-    rows = list(dict.fromkeys((cell.scenario, cell.runtime) for cell in results.cells))
+    grid = build_grid(results.cells)
+    data = json.dumps(page_data(results, grid), separators=(",", ":"))  # ASCII: lone surrogates too
     template = _environment().get_template("report.html.j2")
+    scenarios = list(dict.fromkeys(cell.scenario for cell in results.cells))
     return template.render(
         run=results.run,
         counts=results.counts(),
         states=STATES,
+        statuses=STATUSES,
+        status_symbols=STATUS_SYMBOLS,
         symbols=SYMBOLS,
-        columns=cols,
-        families=families(cols),
-        arch_groups=arch_groups(cols),
-        arches=list(dict.fromkeys(c.arch for c in cols)),
-        rows=rows,
-        index=index,
+        grid=grid,
+        headers=header_rows(grid.columns),
+        folded=grid.folded(),
+        family_titles=FAMILY_TITLES,
+        family_lines=family_lines(grid),
         cells=results.cells,
-        cells_data=[cell_data(cell) for cell in results.cells],
+        # nothing in program output can close the script element or open a comment in it
+        page_data=data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
         headline_groups=by_family(headlines(results.cells)),
         seed_answer=seed_answer(results.cells),
+        seed_sentence=seed_sentence(results.cells),
         seed_arches=seed_by_arch(results.cells),
         state_counts=Counter(state(cell) for cell in results.cells),
         changes=changes or Changes(),
-        runtimes=list(dict.fromkeys(r for _, r in rows)),
-        scenarios=list(dict.fromkeys(s for s, _ in rows)),
+        arches=list(dict.fromkeys(c.arch for c in grid.columns)),
+        libc_families=list(dict.fromkeys(c.family for c in grid.columns)),
+        scenarios=scenarios,
     )
 
 
 def report_files(results: ResultSet, previous: ResultSet | None = None) -> dict[str, str | bytes]:
-    """index.html, junit.xml and summary.md, to be written beside results.json (all at once)."""
+    """index.html, junit.xml, summary.md and badge.svg, to be written beside results.json (all at once)."""
     changes = compare(previous, results)
     return {
         "index.html": render_html(results, changes),
         "junit.xml": junit_xml(results),
         "summary.md": summary_markdown(results, changes),
+        "badge.svg": badge_svg(results.cells),
     }

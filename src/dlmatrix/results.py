@@ -179,6 +179,7 @@ def run_metadata(
     docker_version: str | None = None,
     selection: dict[str, Any] | None = None,
     engines: list[dict[str, str]] | None = None,
+    images: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "docker_version": docker_version,
@@ -193,6 +194,7 @@ def run_metadata(
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "selection": selection or {"image": "*", "scenario": "*", "runtime": "*"},
         **({"engines": engines} if engines else {}),
+        **({"images": images} if images else {}),  # image name -> the tag it ran as
         "runtimes": {
             r.name: {"family": r.family, "description": r.description}
             | ({"starts": r.plugin.starts} if r.plugin else {})

@@ -1,9 +1,11 @@
-"""summary.md: the headlines, the counts, what changed and the cells that need a look (CI step summaries)."""
+"""summary.md: the seed's answer, the summary grid, the headlines, what changed and the cells that
+need a look (CI step summaries), the same as the page's first screen, in Markdown."""
 
 from __future__ import annotations
 
 from dlmatrix.changes import Changes
-from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch
+from dlmatrix.grid import Grid, build_grid, family_lines
+from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch, seed_sentence
 from dlmatrix.results import ResultSet
 
 
@@ -14,9 +16,11 @@ def _escape(text: str) -> str:
 def summary_markdown(results: ResultSet, changes: Changes) -> str:
     counts = results.counts()
     lines = ["# dlmatrix compatibility report", ""]
-    answer = seed_answer(results.cells)
-    if answer:
-        lines += [f"**The seed's answer.** {_escape(answer)}", ""]
+    sentence = seed_sentence(results.cells)
+    if sentence:
+        lines += [f"**The seed's answer.** {_escape(sentence)}", ""]
+    grid = build_grid(results.cells)
+    lines += [f"- **{family or 'other'}**: {_escape(line)}" for family, line in family_lines(grid)] + [""]
     per_arch = seed_by_arch(results.cells)
     if per_arch:
         lines += ["**The seed's scenario per architecture** (the model and LTTng-UST):", ""]
@@ -26,7 +30,11 @@ def summary_markdown(results: ResultSet, changes: Changes) -> str:
         + f" of {len(results.cells)} cells; run {results.run['started']}, "
         f"commit {results.run.get('git_commit') or 'unknown'}."
     )
+    lines += ["", "## Each runtime in each environment", "", *grid_markdown(grid)]
     lines += ["", "## Per runtime variant", ""]
+    answer = seed_answer(results.cells)
+    if answer:
+        lines += [f"**The seed in full.** {_escape(answer)}", ""]
     for family, runtimes in by_family(headlines(results.cells)):
         lines += [f"### {family or 'other'}", ""]
         lines += [f"- **{h.runtime}**: {_escape(h.sentence())}" for h in runtimes]
@@ -61,3 +69,31 @@ def summary_markdown(results: ResultSet, changes: Changes) -> str:
             for c in failing
         ]
     return "\n".join(lines) + "\n"
+
+
+def grid_markdown(grid: Grid) -> list[str]:
+    """The summary grid as a Markdown table, folded columns and rows left out and listed below it."""
+    folded = grid.folded()
+    cols = [c for c in grid.columns if c.image not in folded]
+    head = [" ".join(filter(None, (c.family, c.version or "?", c.arch))) + f"<br>{c.distro}" for c in cols]
+    lines = ["| runtime | " + " | ".join(head) + " |", "|---" * (len(cols) + 1) + "|"]
+    for family, runtimes in grid.rows:
+        lines.append(f"| **{family or 'other'}** |" + " |" * len(cols))
+        for runtime in runtimes:
+            if runtime in folded:
+                continue
+            said = []
+            for column in cols:
+                summary = grid.summary(runtime, column.image)
+                said.append(f"{summary.symbol} {summary.short}" + (" ‼" if summary.deviations else ""))
+            lines.append(f"| {runtime} | " + " | ".join(said) + " |")
+    lines += [
+        "",
+        "✓ survives every scenario that ran; ✗ k/n: crashes in k of n scenarios (worst signal); "
+        "≈ racy (attempts that crashed); ≠ k/n: fails otherwise; ○ not applicable; ‼ not as expected.",
+    ]
+    skipped = [f"{c.image} ({_escape(why)})" for c, why in grid.folded_columns]
+    skipped += [f"{r} ({_escape(why)})" for r, why in grid.folded_rows]
+    if skipped:
+        lines += ["", "Every cell skipped, so left out: " + "; ".join(skipped) + "."]
+    return lines

@@ -23,9 +23,10 @@ from dlmatrix.changes import compare
 from dlmatrix.config import load_matrix
 from dlmatrix.errors import ConfigError
 from dlmatrix.expectations import Rule, expect
+from dlmatrix.grid import columns, header_rows
 from dlmatrix.headlines import seed_by_arch
 from dlmatrix.render import render
-from dlmatrix.report import arch_groups, columns, render_html
+from dlmatrix.report import render_html
 from dlmatrix.results import Environment, ResultSet, judged_cell
 from dlmatrix.summary import summary_markdown
 from tests.conftest import edit_yaml
@@ -160,13 +161,20 @@ def test_cells_carry_their_architecture_and_the_report_groups_columns_by_it():
     ]
     assert cells[0].arch == "riscv64"
     cols = columns(cells)
-    assert [c.image for c in cols] == ["bookworm", "trixie", "i386", "riscv", "bookworm-musl"]
-    assert arch_groups(cols) == [
-        ("glibc", "amd64", 2),
-        ("glibc", "i386", 1),
-        ("glibc", "riscv64", 1),
-        ("musl", "amd64", 1),
+    # C library family, then version, then architecture (the most common first)
+    assert [c.image for c in cols] == ["bookworm", "i386", "trixie", "riscv", "bookworm-musl"]
+    family, version, arch, distro = header_rows(cols)
+    assert [(h.label, h.span) for h in family] == [("glibc", 4), ("musl", 1)]
+    assert [(h.label, h.span) for h in version] == [("2.36", 2), ("2.41", 2), ("1.2.3", 1)]
+    assert [(h.label, h.span) for h in arch] == [
+        ("amd64", 1),
+        ("i386", 1),
+        ("amd64", 1),
+        ("riscv64", 1),
+        ("amd64", 1),
     ]
+    assert [h.label for h in distro] == ["bookworm", "i386", "trixie", "riscv", "bookworm"]
+    assert len(header_rows([c for c in cols if c.arch == "amd64"])) == 3  # one architecture: no row for it
 
 
 def test_the_headline_gives_the_seed_per_architecture_and_what_differs():

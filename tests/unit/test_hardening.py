@@ -56,7 +56,13 @@ def test_control_bytes_in_output_are_escaped_in_junit_not_fatal(tmp_path, capsys
     write_results(results, tmp_path / "results.json")
     assert cli.main(["report", str(tmp_path), "--previous", str(tmp_path / "results.json")]) == 0
     ET.parse(tmp_path / "junit.xml")
-    assert {p.name for p in tmp_path.iterdir()} == {"results.json", "index.html", "junit.xml", "summary.md"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "results.json",
+        "index.html",
+        "junit.xml",
+        "summary.md",
+        "badge.svg",
+    }
 
 
 def test_results_that_are_not_utf8_are_a_clear_error(tmp_path):
@@ -178,6 +184,9 @@ def test_a_bug_in_the_report_keeps_the_results_of_the_run(tmp_path, monkeypatch,
 
         def engine_records(self) -> list[dict[str, str]]:
             return []
+
+        def image_tags(self) -> dict[str, str]:
+            return {}
 
     monkeypatch.setattr(cli, "make_backend", lambda *_: Canned())
     monkeypatch.setattr(cli, "report_files", broken_report)

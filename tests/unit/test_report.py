@@ -6,6 +6,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -13,9 +14,9 @@ from dlmatrix.changes import compare
 from dlmatrix.cli import main
 from dlmatrix.config import load_matrix
 from dlmatrix.expectations import Rule
-from dlmatrix.headlines import headlines, seed_answer
+from dlmatrix.headlines import headlines, seed_answer, seed_sentence
 from dlmatrix.junit import junit_xml
-from dlmatrix.report import render_html, state
+from dlmatrix.report import OUTPUT_LIMIT, render_html, state
 from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, write_results
 from dlmatrix.summary import summary_markdown
 
@@ -88,26 +89,45 @@ def test_program_output_is_escaped_everywhere(results, tmp_path):
     ET.fromstring(junit_xml(ResultSet(RUN, cells)))  # well-formed despite the markup
 
 
-def test_page_shows_the_matrix_grouped_by_libc_family(results):
+def page_json(html: str) -> dict[str, Any]:
+    found = re.search(r'<script id="page-data" type="application/json">(.*?)</script>', html, re.S)
+    assert found is not None
+    return dict(json.loads(found.group(1)))
+
+
+def test_the_page_opens_with_a_grid_grouped_by_libc_family_then_version(results):
     html = render_html(results)
-    header = re.search(r"<thead>(.*?)</thead>", html, re.S)
+    header = re.search(r'<table class="grid".*?<thead>(.*?)</thead>', html, re.S)
     assert header is not None
-    assert re.findall(r'<th class="group" colspan="(\d)" data-family="(\w+)">', header.group(1)) == [
+    assert re.findall(r'class="h1" colspan="(\d)" data-family="(\w+)"', header.group(1)) == [
         ("2", "glibc"),
         ("1", "musl"),
     ]
-    # the architecture level under the families (cells from before the axis: "unknown")
-    assert re.findall(r'colspan="(\d)" data-family="(\w+)" data-arch="(\w+)"', header.group(1)) == [
-        ("2", "glibc", "unknown"),
-        ("1", "musl", "unknown"),
+    assert re.findall(
+        r'class="h2" colspan="1" data-family="\w+" data-version="([0-9.]+)"', header.group(1)
+    ) == [
+        "2.31",
+        "2.36",
+        "1.2.3",
     ]
-    order = re.findall(r"<br>(glibc|musl) ([0-9.]+)</th>", header.group(1))
-    assert order == [("glibc", "2.31"), ("glibc", "2.36"), ("musl", "1.2.3")]  # by family, then version
-    assert html.count('<button class="cell"') == len(results.cells)
-    assert "✗ crash SIGSEGV (expected)" in html and "✓ pass" in html and "◔ timeout (expected)" in html
-    for needle in ("dlmatrix 0.1.0", "abc123", "20.10.24", "6.1.0", "2026-11-26T10:00:00+00:00"):
-        assert needle in html
-    assert "<link" not in html and 'src="http' not in html and "@import" not in html  # self-contained
+    assert 'class="h3"' in header.group(1) and 'class="h4"' not in header.group(1)  # no arch level: one arch
+    assert html.count('<button type="button" class="g"') == 9  # 3 runtimes x 3 environments
+    assert "✗ 1/3 SIGSEGV" in html and "✓ survives" in html and "≠ 1/3 timeout" in html
+    assert html.index('id="family-lines"') < html.index('id="grid"') < html.index('id="full-matrix"')
+    data = page_json(html)
+    assert len(data["cells"]) == len(results.cells)  # every cell travels, for the drill-down
+    strings = data["strings"]
+    assert len(strings) == len(set(strings))  # each string once
+    reason = results.cells[0].reason
+    assert strings.count(reason) == 1 and sum(c.reason == reason for c in results.cells) > 1
+
+
+def test_the_page_carries_program_output_clipped_and_results_json_keeps_it_whole(results):
+    long = "x" * (OUTPUT_LIMIT + 500)
+    cells = [replace(results.cells[0], stdout=long), *results.cells[1:]]
+    strings = page_json(render_html(ResultSet(RUN, cells)))["strings"]
+    assert "x" * OUTPUT_LIMIT + "\n… (500 more characters in results.json)" in strings
+    assert long not in strings
 
 
 def test_cell_states():
@@ -173,10 +193,17 @@ def test_the_seed_answer_comes_from_the_source_built_cells(results):
         "relocation-dependency cycle, whatever the pin does." in answer
     )
     assert answer.endswith("On musl 1.2.3 every version survives, because musl's dlclose() never unmaps.")
+    sentence = seed_sentence(cells)
+    assert sentence == (
+        "LTTng-UST after dlclose(): lttng-ust-2.13.9-nopin and lttng-ust-2.12.10-nopin crash on glibc 2.31 "
+        "to 2.36; lttng-ust-2.13.9 never crashes there; on musl 1.2.3 every version survives, because "
+        "musl's dlclose() never unmaps."
+    )
     page = render_html(ResultSet(dict(RUN), cells))
-    assert page.index('id="seed-answer"') < page.index('id="headlines"')
+    assert page.index('id="seed-sentence"') < page.index('id="grid"') < page.index('id="seed-answer"')
     summary = summary_markdown(ResultSet(dict(RUN), cells), compare(None, ResultSet(dict(RUN), cells)))
-    assert summary.splitlines()[2].startswith("**The seed's answer.** LTTng-UST built from upstream source")
+    assert summary.splitlines()[2] == f"**The seed's answer.** {sentence}"
+    assert f"**The seed in full.** {answer}" in summary
 
 
 def test_one_changed_cell_is_reported_as_exactly_that(results):
@@ -246,7 +273,13 @@ def test_report_command_renders_all_files_from_results_alone(results, tmp_path, 
     changed = ResultSet(RUN, flip(results.cells, "debian-bookworm-glibc", "exit-fast", "pinned", "timeout"))
     write_results(changed, out / "results.json")
     assert main(["report", str(out), "--previous", str(previous)]) == 0
-    assert {p.name for p in out.iterdir()} == {"results.json", "index.html", "junit.xml", "summary.md"}
+    assert {p.name for p in out.iterdir()} == {
+        "results.json",
+        "index.html",
+        "junit.xml",
+        "summary.md",
+        "badge.svg",
+    }
     assert "### Newly broken (1)" in (out / "summary.md").read_text()
     assert json.loads((out / "results.json").read_text())["summary"] == {"ok": 26, "unexpected": 1}
     assert f"compared with {previous}" in capsys.readouterr().out
@@ -264,4 +297,7 @@ def test_a_racy_cell_shows_its_rate():
         [1, 0.1, 1, 0.1],
     )
     assert cell.verdict == "ok" and cell.racy and cell.result == "crash:SIGSEGV"
-    assert "✗ crash SIGSEGV 2/4 (expected)" in render_html(ResultSet(RUN, [cell]))
+    html = render_html(ResultSet(RUN, [cell]))
+    assert "≈ racy 2/4" in html and '<svg class="rate"' in html
+    assert 'width="17.5"' in html  # half the bar: 2 of 4 attempts crashed
+    assert "crash SIGSEGV 2/4" in page_json(html)["strings"]  # the cell's own label, in the panel

@@ -1,0 +1,115 @@
+"""The summary grid, the badge and the changes grouped: pure logic over result sets."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+from dlmatrix.badge import badge_svg, seed_message, status
+from dlmatrix.changes import compare
+from dlmatrix.config import load_matrix
+from dlmatrix.grid import build_grid, family_lines, summarise
+from dlmatrix.results import Cell, Environment, ResultSet, judged_cell
+from dlmatrix.summary import grid_markdown, summary_markdown
+from tests.unit.test_report import GLIBC, MUSL, RUN, cells_as_expected
+
+MATRIX = load_matrix()
+
+
+def attempts(*results: str, scenario: str = "reopen", env: Environment = GLIBC) -> Cell:
+    return judged_cell(MATRIX, env, scenario, "unpinned", list(results), [0.1] * len(results))
+
+
+def test_a_grid_cell_says_crashes_racy_fails_survives_or_not_applicable():
+    crashed = summarise([(0, attempts("crash:SIGSEGV")), (1, attempts("pass", scenario="app-linked"))])
+    assert (crashed.status, crashed.symbol, crashed.short) == ("crashes", "✗", "1/2 SIGSEGV")
+    assert crashed.text == "crashes in 1 of 2 scenarios, SIGSEGV"
+    worst = summarise([(0, attempts("crash:SIGABRT")), (1, attempts("crash:SIGSEGV", scenario="exit-fast"))])
+    assert worst.worst == "SIGSEGV"  # the signal of a jump into unmapped code comes first
+    racy = summarise([(0, attempts("crash:SIGSEGV", "pass", "pass", "pass"))])
+    assert (racy.status, racy.short, racy.rate) == ("racy", "racy 1/4", 0.25)
+    assert racy.text == "racy: 1 of 4 attempts crashed, in 1 of 1 scenarios"
+    fails = summarise([(0, attempts("timeout")), (1, attempts("pass", scenario="app-linked"))])
+    assert (fails.status, fails.text) == ("fails", "no crash; timeout in 1 of 2 scenarios")
+    survives = summarise([(0, attempts("pass"))])
+    assert (survives.status, survives.text) == ("survives", "survives all 1 scenarios")
+    skipped = replace(attempts("skipped"), stderr="base image fedora:42 is not present\n  fix: pull it")
+    none = summarise([(0, skipped)])
+    assert (none.status, none.symbol, none.skipped_reason) == (
+        "n/a",
+        "○",
+        "base image fedora:42 is not present",
+    )
+    assert crashed.deviations == 0 and survives.deviations == 1  # reopen's rule says crash
+
+
+def test_wholly_skipped_environments_and_runtimes_fold_away_with_their_reason():
+    cells = cells_as_expected()
+    fedora = Environment("fedora-42-glibc", "glibc", None, None)
+    cells += [
+        replace(judged_cell(MATRIX, fedora, c.scenario, c.runtime, ["skipped"], [0.0]), stderr="no base")
+        for c in cells[:9]
+    ]
+    cells += [
+        replace(c, runtime="ghost", outcome="skipped", verdict="skipped", stderr="not built")
+        for c in cells[:3]
+    ]
+    grid = build_grid(cells)
+    assert [(c.image, why) for c, why in grid.folded_columns] == [("fedora-42-glibc", "no base")]
+    assert grid.folded_rows == [("ghost", "not built")]
+    assert grid.folded() == {"fedora-42-glibc", "ghost"}
+    table = "\n".join(grid_markdown(grid))
+    assert "fedora" not in table.splitlines()[0] and "| ghost |" not in table
+    assert "Every cell skipped, so left out: fedora-42-glibc (no base); ghost (not built)." in table
+
+
+def test_the_grid_groups_rows_by_family_and_says_a_line_per_family():
+    grid = build_grid(cells_as_expected())
+    assert grid.rows == [("model", ["unpinned", "pinned", "adaptive"])]
+    assert [c.image for c in grid.columns] == [
+        "debian-bullseye-glibc",
+        "debian-bookworm-glibc",
+        "debian-bookworm-musl",
+    ]
+    (family, line), *_ = family_lines(grid)
+    assert family == "model"
+    assert line.startswith(
+        "unpinned crashes on glibc 2.31, 2.36; pinned survives every scenario wherever it ran"
+    )
+    table = grid_markdown(grid)
+    assert table[0] == (
+        "| runtime | glibc 2.31<br>debian-bullseye | glibc 2.36<br>debian-bookworm "
+        "| musl 1.2.3<br>debian-bookworm |"
+    )
+    assert table[3] == "| unpinned | ✗ 1/3 SIGSEGV | ✗ 1/3 SIGSEGV | ✓ survives |"
+
+
+def test_the_summary_carries_the_grid_under_the_answer():
+    results = ResultSet(RUN, cells_as_expected())
+    summary = summary_markdown(results, compare(None, results))
+    assert summary.index("- **model**:") < summary.index("## Each runtime in each environment")
+    assert "| pinned | ✓ survives | ✓ survives | ✓ survives |" in summary
+
+
+def test_a_race_that_moved_is_its_own_group_of_changes():
+    before = ResultSet(RUN, [attempts("crash:SIGSEGV", "crash:SIGSEGV", "pass", "pass")])
+    after = ResultSet(RUN, [attempts("crash:SIGSEGV", "pass", "pass", "pass")])
+    changes = compare(before, after)
+    assert [c.key for c in changes.rate_moved] == [("debian-bookworm-glibc", "reopen", "unpinned")]
+    assert changes.rate_moved[0].before.endswith("2/4 attempts crashed)")
+    assert changes.rate_moved[0].after.endswith("1/4 attempts crashed)")
+    assert [title for title, group in changes.groups() if group] == ["rate moved"]
+    assert compare(after, after).empty  # the same rate: nothing moved
+
+
+def test_the_badge_counts_the_seed_and_is_coloured_by_the_verdicts():
+    cells = cells_as_expected()
+    assert seed_message(cells) == "model: 1 crash, 2 survive on glibc"
+    assert status(cells) == "as declared"
+    svg = ET.fromstring(badge_svg(cells))
+    assert svg.get("aria-label") == "dlclose() seed: model: 1 crash, 2 survive on glibc (as declared)"
+    assert svg.findall("{http://www.w3.org/2000/svg}rect")[1].get("fill") == "#4c1"
+    broken = [replace(cells[0], verdict="unexpected"), *cells[1:]]
+    assert status(broken) == "unexpected" and 'fill="#e05d44"' in badge_svg(broken)
+    lttng = judged_cell(MATRIX, MUSL, "app-dlopen-dlclose", "pinned", ["pass"], [0.1])
+    assert seed_message([replace(lttng, family="LTTng-UST")]) == "no result"  # musl only: no glibc seed
