@@ -3,7 +3,9 @@ the published cells so that evidence, loader accounts and output are as large as
 measures, in Debian's chromium through playwright, the page's size, its load time and the time a
 filter change takes to reach the screen. Prints figures; asserts nothing.
 
-    python benchmarks/report_page.py [--cells 10000] [--loads 3] [--json FILE]
+    python benchmarks/report_page.py [--cells 10000] [--loads 3] [--json FILE] [--results FILE]
+
+--results measures the page of a real results.json instead (the published one, say).
 """
 
 from __future__ import annotations
@@ -130,8 +132,10 @@ def main() -> int:
     parser.add_argument("--cells", type=int, default=10_000)
     parser.add_argument("--loads", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--results", type=Path, help="a real results.json instead of the synthetic run")
     args = parser.parse_args()
-    results = synthetic(read_results(PUBLISHED).cells, args.cells)
+    published = read_results(PUBLISHED)
+    results = read_results(args.results) if args.results else synthetic(published.cells, args.cells)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "index.html"
         started = time.monotonic()

@@ -1,12 +1,12 @@
-"""reports/badge.svg: the seed's result in a README badge. The message counts the runtimes of the
-seed's family (LTTng-UST, else the model) that crash in the seed's scenario after dlclose() on
-glibc, and those that survive; the colour says whether every cell is as declared."""
+"""reports/badge.svg: the seed's result in a README badge. The message counts the runtimes the
+seed's answer is about (LTTng-UST built from source, else the model) that crash after dlclose()
+on glibc, and those that never do; the colour says whether every cell is as declared."""
 
 from __future__ import annotations
 
 from html import escape
 
-from dlmatrix.headlines import SEED
+from dlmatrix.headlines import crashing_and_surviving, seed_subject
 from dlmatrix.outcomes import FAILING_VERDICTS
 from dlmatrix.results import Cell
 
@@ -15,14 +15,15 @@ CHAR_WIDTH = 6.6  # Verdana 11px, near enough for a badge: shields.io measures, 
 
 
 def seed_message(cells: list[Cell]) -> str:
-    ran = [c for c in cells if c.scenario == SEED and c.outcome != "skipped" and c.libc["family"] == "glibc"]
-    family = "LTTng-UST" if any(c.family == "LTTng-UST" for c in ran) else "model"
-    mine = [c for c in ran if c.family == family]
-    if not mine:
+    """The seed's answer in a few words: of the runtimes it is about (as the page's first sentence
+    chooses them), how many crash after dlclose() in some scenario on glibc, how many never do."""
+    subject, ran = seed_subject(cells)
+    glibc = [c for c in ran if c.libc["family"] == "glibc"]
+    if not glibc:
         return "no result"
-    crashing = {c.runtime for c in mine if c.outcome == "crash"}
-    surviving = {c.runtime for c in mine} - crashing
-    return f"{family}: {len(crashing)} crash, {len(surviving)} survive on glibc"
+    crashers, survivors = crashing_and_surviving(glibc)
+    name = "LTTng-UST" if subject == "LTTng-UST" else "model"
+    return f"{name}: {len(crashers)} crash, {len(survivors)} survive on glibc"
 
 
 def status(cells: list[Cell]) -> str:

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 from dlmatrix.expectations import version_key
+from dlmatrix.headlines import they
 from dlmatrix.outcomes import FAILING_VERDICTS
 from dlmatrix.results import Cell
 from dlmatrix.runtimes.kinds import FAMILY_ORDER
@@ -48,7 +49,6 @@ class Summary:
     attempts: tuple[int, int] = (0, 0)  # racy: attempts that crashed, of all attempts of those cells
     deviations: int = 0  # cells whose verdict is unexpected or flaky
     skipped_reason: str = ""
-    cells: tuple[int, ...] = ()  # indices into the result set's cells
     verdicts: tuple[str, ...] = ()
 
     @property
@@ -72,12 +72,10 @@ class Summary:
     @property
     def short(self) -> str:
         """The words that fit a grid cell; `text` says them in full (the cell's accessible name)."""
-        if self.status == "crashes":
+        if self.status in ("crashes", "fails"):
             return f"{self.failed}/{self.ran} {self.worst}"
         if self.status == "racy":
             return f"racy {self.attempts[0]}/{self.attempts[1]}"
-        if self.status == "fails":
-            return f"{self.failed}/{self.ran} {self.worst}"
         return "survives" if self.status == "survives" else "n/a"
 
     @property
@@ -161,7 +159,6 @@ def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
     base = Summary(
         "n/a",
         ran=len(ran),
-        cells=tuple(i for i, _ in indexed),
         verdicts=tuple(sorted({c.verdict for _, c in indexed})),
         deviations=sum(c.verdict in FAILING_VERDICTS for _, c in indexed),
     )
@@ -208,14 +205,6 @@ def _common_reason(summaries: list[Summary]) -> str:
     return reasons.most_common(1)[0][0] if reasons else ""
 
 
-def _names(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _they(items: list[str], one: str, many: str) -> str:
-    return f"{_names(items)} {one if len(items) == 1 else many}"
-
-
 def family_lines(grid: Grid) -> list[tuple[str, str]]:
     """One short line per runtime family: which runtimes crash, and on which C libraries; which
     crash in some attempts only; which end otherwise (and how); which survive wherever they ran."""
@@ -225,7 +214,7 @@ def family_lines(grid: Grid) -> list[tuple[str, str]]:
         for runtime in runtimes:
             said[_phrase([(c, grid.summary(runtime, c.image)) for c in grid.columns])].append(runtime)
         parts = [
-            _they(names, one, many) + rest.format(it="it" if len(names) == 1 else "they")
+            they(names, one, many) + rest.format(it="it" if len(names) == 1 else "they")
             for (one, many, rest), names in said.items()
             if one
         ]

@@ -144,13 +144,14 @@ def _finding(family: str, versions: list[str], cells: list[Cell]) -> Finding:
     )
 
 
-def _names(items: list[str]) -> str:
+def names(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _they(items: list[str], one: str, many: str) -> str:
+def they(items: list[str], one: str, many: str) -> str:
     """The names, then the verb that agrees with them."""
-    return f"{_names(items)} {one if len(items) == 1 else many}"
+    return f"{names(items)} {one if len(items) == 1 else many}"
 
 
 def _first_sentence(reason: str) -> str:
@@ -187,22 +188,20 @@ def seed_answer(cells: list[Cell]) -> str | None:
     said = []
     for (scenarios, where, total), runtimes in crashing.items():
         if len(scenarios) <= 2:
-            shapes = _names(list(scenarios))
+            shapes = names(list(scenarios))
         else:
             shapes = f"{len(scenarios)} of {total} scenarios" + (
                 ", the seed's own included," if SEED in scenarios else ""
             )
         said.append(
-            f"{_they(runtimes, 'crashes', 'crash')} after dlclose() in {shapes} on glibc {', '.join(where)}"
+            f"{they(runtimes, 'crashes', 'crash')} after dlclose() in {shapes} on glibc {', '.join(where)}"
         )
     if survivors:
-        said.append(
-            f"{_they(survivors, 'survives', 'survive')} every scenario on glibc {', '.join(versions)}"
-        )
+        said.append(f"{they(survivors, 'survives', 'survive')} every scenario on glibc {', '.join(versions)}")
     text = "LTTng-UST built from upstream source: " + "; ".join(said) + "."
     if anyway:
-        names = [r for r, _ in anyway]
-        text += f" In the seed's own shape {_they(names, 'survives', 'survive')} without the pin: "
+        kept = [r for r, _ in anyway]
+        text += f" In the seed's own shape {they(kept, 'survives', 'survive')} without the pin: "
         text += f"{_first_sentence(anyway[0][1])}."
     return text + _musl_answer([c for c in built if c.libc["family"] == "musl" and c.scenario == SEED])
 
@@ -284,17 +283,33 @@ def _span(versions: list[str]) -> str:
     return ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
 
 
+def seed_subject(cells: list[Cell]) -> tuple[str, list[Cell]]:
+    """What the seed is about, and its cells that ran: LTTng-UST built from upstream source, or
+    the model runtimes when the run has no such build."""
+    ran = [c for c in cells if c.outcome != "skipped"]
+    built = [c for c in ran if "upstream_commit" in c.evidence]
+    if any(c.libc["family"] == "glibc" for c in built):
+        return "LTTng-UST", built
+    return "The model runtimes", [c for c in ran if c.family == "model"]
+
+
+def crashing_and_surviving(cells: list[Cell]) -> tuple[list[str], list[str]]:
+    """The runtimes that crashed in some scenario, and those that never did."""
+    runtimes = list(dict.fromkeys(c.runtime for c in cells))
+    crashers = [r for r in runtimes if any(c.runtime == r and c.outcome == "crash" for c in cells)]
+    return crashers, [r for r in runtimes if r not in crashers]
+
+
 def seed_sentence(cells: list[Cell]) -> str | None:
     """The page's first sentence: which LTTng-UST builds crash after dlclose() on which C libraries,
-    which survive, and why, as the cells measured it (mapped or not after the close)."""
-    built = [c for c in cells if "upstream_commit" in c.evidence and c.outcome != "skipped"]
+    which survive, and why, as the cells measured it (mapped or not after the close). Without
+    LTTng-UST built from source in the run, the same for the model runtimes."""
+    subject, built = seed_subject(cells)
     glibc = [c for c in built if c.libc["family"] == "glibc"]
     if not glibc:
         return None
-    runtimes = list(dict.fromkeys(c.runtime for c in glibc))
     crashed = [c for c in glibc if c.outcome == "crash"]
-    crashers = [r for r in runtimes if any(c.runtime == r for c in crashed)]
-    survivors = [r for r in runtimes if r not in crashers]
+    crashers, survivors = crashing_and_surviving(glibc)
     said = []
     if crashers:
         where = _span([str(c.libc["version"]) for c in crashed])
@@ -303,11 +318,11 @@ def seed_sentence(cells: list[Cell]) -> str | None:
             if any(_mapped(c) is False for c in crashed)
             else ""
         )
-        said.append(f"{_they(crashers, 'crashes', 'crash')} on glibc {where}{why}")
+        said.append(f"{they(crashers, 'crashes', 'crash')} on glibc {where}{why}")
     if survivors:
         kept = [c for c in glibc if c.runtime in survivors and c.scenario == SEED]
         why = ", the runtime kept mapped" if kept and all(_mapped(c) for c in kept) else ""
-        said.append(f"{_they(survivors, 'never crashes', 'never crash')} there{why}")
+        said.append(f"{they(survivors, 'never crashes', 'never crash')} there{why}")
     musl = [c for c in built if c.libc["family"] == "musl"]
     if musl:
         versions = _span([str(c.libc["version"]) for c in musl])
@@ -315,4 +330,4 @@ def seed_sentence(cells: list[Cell]) -> str | None:
             said.append(f"on musl {versions} every version survives, because musl's dlclose() never unmaps")
         else:
             said.append(f"on musl {versions} some crash too (see the musl columns)")
-    return "LTTng-UST after dlclose(): " + "; ".join(said) + "."
+    return f"{subject} after dlclose(): " + "; ".join(said) + "."
