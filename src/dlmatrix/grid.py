@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 from dlmatrix.expectations import version_key
-from dlmatrix.headlines import they
+from dlmatrix.headlines import names, they
 from dlmatrix.outcomes import FAILING_VERDICTS
 from dlmatrix.results import Cell
 from dlmatrix.runtimes.kinds import FAMILY_ORDER
@@ -47,6 +47,7 @@ class Summary:
     failed: int = 0  # scenarios that crashed (crashes), or ended otherwise than pass (fails)
     worst: str = ""  # "SIGSEGV", or the worst other outcome in words
     attempts: tuple[int, int] = (0, 0)  # racy: attempts that crashed, of all attempts of those cells
+    scenarios: tuple[str, ...] = ()  # the scenarios that crashed, raced or failed
     deviations: int = 0  # cells whose verdict is unexpected or flaky
     skipped_reason: str = ""
     verdicts: tuple[str, ...] = ()
@@ -152,6 +153,10 @@ def skip_reason(cell: Cell) -> str:
     return said[0] if said else cell.reason
 
 
+def _names_of(cells: list[Cell]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c.scenario for c in cells))
+
+
 def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
     """Crashes: some scenario crashed in every attempt. Racy: none did, but some attempts crashed.
     Fails: none crashed, something else (exit, timeout, build error) happened. n/a: nothing ran."""
@@ -168,14 +173,22 @@ def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
     crashed = [c for c in ran if c.attempts and _crashes(c) == len(c.attempts)]
     racy = [c for c in ran if 0 < _crashes(c) < len(c.attempts)]
     if crashed:
-        return replace(base, status="crashes", failed=len(crashed), worst=_worst_signal(crashed))
+        return replace(
+            base,
+            status="crashes",
+            failed=len(crashed),
+            worst=_worst_signal(crashed),
+            scenarios=_names_of(crashed),
+        )
     if racy:
         attempts = (sum(map(_crashes, racy)), sum(len(c.attempts) for c in racy))
-        return replace(base, status="racy", failed=len(racy), worst="crash", attempts=attempts)
+        return replace(
+            base, status="racy", failed=len(racy), worst="crash", attempts=attempts, scenarios=_names_of(racy)
+        )
     other = [c for c in ran if c.outcome != "pass"]
     if other:
         worst = Counter(c.words for c in other).most_common(1)[0][0]
-        return replace(base, status="fails", failed=len(other), worst=worst)
+        return replace(base, status="fails", failed=len(other), worst=worst, scenarios=_names_of(other))
     return replace(base, status="survives")
 
 
@@ -231,7 +244,9 @@ def _phrase(summaries: list[tuple[Column, Summary]]) -> tuple[str, str, str]:
     failing = [(c, s) for c, s in summaries if s.status == "fails"]
     if failing:
         words = ", ".join(sorted({s.worst for _, s in failing}))
-        return "ends", "end", f" with {words} in some scenarios on {_libcs([c for c, _ in failing])}"
+        scenarios = list(dict.fromkeys(name for _, s in failing for name in s.scenarios))
+        which = f"in {names(scenarios)}" if len(scenarios) <= 2 else f"in {len(scenarios)} scenarios"
+        return "ends", "end", f" with {words} {which} on {_libcs([c for c, _ in failing])}"
     if any(s.status == "survives" for _, s in summaries):
         return "survives", "survive", " every scenario wherever {it} ran"
     return "", "", ""

@@ -21,10 +21,6 @@ def summary_markdown(results: ResultSet, changes: Changes) -> str:
         lines += [f"**The seed's answer.** {_escape(sentence)}", ""]
     grid = build_grid(results.cells)
     lines += [f"- **{family or 'other'}**: {_escape(line)}" for family, line in family_lines(grid)] + [""]
-    per_arch = seed_by_arch(results.cells)
-    if per_arch:
-        lines += ["**The seed's scenario per architecture** (the model and LTTng-UST):", ""]
-        lines += [f"- {_escape(line)}" for line in per_arch] + [""]
     lines.append(
         ", ".join(f"**{counts.get(v, 0)}** {v}" for v in ("ok", "unexpected", "flaky", "skipped"))
         + f" of {len(results.cells)} cells; run {results.run['started']}, "
@@ -35,6 +31,10 @@ def summary_markdown(results: ResultSet, changes: Changes) -> str:
     answer = seed_answer(results.cells)
     if answer:
         lines += [f"**The seed in full.** {_escape(answer)}", ""]
+    per_arch = seed_by_arch(results.cells)
+    if per_arch:
+        lines += ["**The seed's scenario per architecture** (the model and LTTng-UST):", ""]
+        lines += [f"- {_escape(line)}" for line in per_arch] + [""]
     for family, runtimes in by_family(headlines(results.cells)):
         lines += [f"### {family or 'other'}", ""]
         lines += [f"- **{h.runtime}**: {_escape(h.sentence())}" for h in runtimes]
