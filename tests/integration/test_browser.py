@@ -157,6 +157,14 @@ def test_a_grid_cell_drills_down_to_its_scenarios_and_each_to_its_evidence(page)
     assert "cell=" not in page.url
 
 
+def test_a_scenario_filter_narrows_the_drill_down_and_says_the_grid_does_not(page):
+    page.select_option("#f-scenario", "exit-fast")
+    assert "the panel and the full matrix show exit-fast only" in page.locator("#shown").inner_text()
+    grid_button(page, "adaptive", "debian-bookworm-glibc").click()
+    assert page.locator("#d-scenarios tr").count() == 1
+    assert page.locator("#d-scenarios").inner_text().split()[:3] == ["exit-fast", "◔", "timeout"]
+
+
 def test_a_permalink_brings_back_the_filters_and_the_open_cell(page, browser):
     page.select_option("#f-libc", "glibc")
     page.select_option("#f-runtime", "pinned")
