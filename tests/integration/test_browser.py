@@ -150,7 +150,7 @@ def test_a_grid_cell_drills_down_to_its_scenarios_and_each_to_its_evidence(page)
     assert page.locator("#d-command").inner_text().splitlines() == [
         f"docker run --rm {TAG} --scenario app-dlopen-dlclose --runtime unpinned --repeat 1",
         "dlmatrix run --backend docker --image debian-bookworm-glibc --scenario app-dlopen-dlclose "
-        "--runtime unpinned --repeat 1",
+        "--runtime unpinned --repeat 1 --out rerun",
     ]
     page.keyboard.press("Escape")
     assert page.locator("#details").is_hidden()
