@@ -145,7 +145,7 @@ def _finding(family: str, versions: list[str], cells: list[Cell]) -> Finding:
 
 
 def names(items: list[str]) -> str:
-    """ "a", "a and b", "a, b and c"."""
+    """Names joined for a sentence: "a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
