@@ -43,13 +43,8 @@ class Changes:
         ]
 
 
-def crash_rate(cell: Cell) -> tuple[int, int]:
-    """Attempts that crashed, of all attempts."""
-    return sum(a.result.startswith("crash") for a in cell.attempts), len(cell.attempts)
-
-
 def describe(cell: Cell) -> str:
-    crashed, attempts = crash_rate(cell)
+    crashed, attempts = cell.crash_rate
     rate = f", {crashed}/{attempts} attempts crashed" if 0 < crashed < attempts or cell.racy else ""
     return f"{cell.result} ({cell.verdict}{rate})"
 
@@ -57,7 +52,7 @@ def describe(cell: Cell) -> str:
 def rate_moved(old: Cell, new: Cell) -> bool:
     """A race whose share of crashing attempts changed (a move of one attempt in five is noise
     the report still shows: the rates are the evidence)."""
-    (was, of), (now, out_of) = crash_rate(old), crash_rate(new)
+    (was, of), (now, out_of) = old.crash_rate, new.crash_rate
     raced = 0 < was < of or 0 < now < out_of
     return raced and was * out_of != now * of
 

@@ -11,7 +11,7 @@ from dlmatrix.expectations import version_key
 from dlmatrix.headlines import names, they
 from dlmatrix.outcomes import FAILING_VERDICTS
 from dlmatrix.results import Cell
-from dlmatrix.runtimes.kinds import FAMILY_ORDER
+from dlmatrix.runtimes.kinds import family_order
 
 # the signal a reader should see first when a runtime crashes in several ways
 SIGNAL_ORDER = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE", "SIGTRAP")
@@ -131,13 +131,9 @@ def family_rows(cells: list[Cell]) -> list[tuple[str, list[str]]]:
     family_of = {cell.runtime: cell.family for cell in cells}
     order = sorted(
         dict.fromkeys(family_of.values()),
-        key=lambda f: (f not in FAMILY_ORDER, FAMILY_ORDER.index(f) if f in FAMILY_ORDER else 0, f),
+        key=family_order,
     )
     return [(family, [r for r in family_of if family_of[r] == family]) for family in order]
-
-
-def _crashes(cell: Cell) -> int:
-    return sum(attempt.result.startswith("crash") for attempt in cell.attempts)
 
 
 def _worst_signal(cells: list[Cell]) -> str:
@@ -170,8 +166,8 @@ def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
     if not ran:
         reasons = Counter(skip_reason(c) for _, c in indexed)
         return replace(base, skipped_reason=reasons.most_common(1)[0][0] if reasons else "")
-    crashed = [c for c in ran if c.attempts and _crashes(c) == len(c.attempts)]
-    racy = [c for c in ran if 0 < _crashes(c) < len(c.attempts)]
+    crashed = [c for c in ran if 0 < c.crash_rate[0] == c.crash_rate[1]]
+    racy = [c for c in ran if 0 < c.crash_rate[0] < c.crash_rate[1]]
     if crashed:
         return replace(
             base,
@@ -181,7 +177,7 @@ def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
             scenarios=_names_of(crashed),
         )
     if racy:
-        attempts = (sum(map(_crashes, racy)), sum(len(c.attempts) for c in racy))
+        attempts = (sum(c.crash_rate[0] for c in racy), sum(c.crash_rate[1] for c in racy))
         return replace(
             base, status="racy", failed=len(racy), worst="crash", attempts=attempts, scenarios=_names_of(racy)
         )

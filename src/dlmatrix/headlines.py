@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from dlmatrix.expectations import version_key
 from dlmatrix.loader import soname_stem
 from dlmatrix.results import Cell
-from dlmatrix.runtimes.kinds import FAMILY_ORDER
+from dlmatrix.runtimes.kinds import family_order
 
 SEED = "app-dlopen-dlclose"
 
@@ -51,7 +51,7 @@ def by_family(items: list[Headline]) -> list[tuple[str, list[Headline]]]:
     """The headlines grouped by runtime family: the model, LTTng-UST, the libraries, then others."""
     families = sorted(
         {h.family for h in items},
-        key=lambda f: (f not in FAMILY_ORDER, FAMILY_ORDER.index(f) if f in FAMILY_ORDER else 0, f),
+        key=family_order,
     )
     return [(family, [h for h in items if h.family == family]) for family in families]
 

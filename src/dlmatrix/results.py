@@ -64,6 +64,11 @@ class Cell:
         return str(Outcome(self.outcome, self.signal, self.exit_code))
 
     @property
+    def crash_rate(self) -> tuple[int, int]:
+        """Attempts that crashed, of all attempts: a race's rate."""
+        return sum(a.result.startswith("crash") for a in self.attempts), len(self.attempts)
+
+    @property
     def words(self) -> str:
         """The outcome for people: "crash SIGSEGV", "exit 3", "pass"."""
         if self.outcome == "crash":
