@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 from dlmatrix.expectations import version_key
-from dlmatrix.headlines import names, they
+from dlmatrix.headlines import libc_versions, names, they
 from dlmatrix.outcomes import FAILING_VERDICTS
 from dlmatrix.results import Cell
 from dlmatrix.runtimes.kinds import family_order
@@ -250,14 +250,7 @@ def _phrase(summaries: list[tuple[Column, Summary]]) -> tuple[str, str, str]:
 
 def _libcs(cols: list[Column]) -> str:
     """The C library versions among some columns: "glibc 2.31, 2.36 and musl 1.2.3"."""
-    by_family: dict[str, list[str]] = defaultdict(list)
-    for column in cols:
-        version = column.version or "?"
-        if version not in by_family[column.family]:
-            by_family[column.family].append(version)
-    return " and ".join(
-        f"{family} {', '.join(sorted(versions, key=version_key))}" for family, versions in by_family.items()
-    )
+    return " and ".join(libc_versions((c.family, c.version or "?") for c in cols))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dlmatrix.expectations import version_key
@@ -121,13 +122,24 @@ def headlines(cells: list[Cell]) -> list[Headline]:
             for (family, _), members in sorted(grouped.items(), key=lambda item: item[0][0])
         ]
         every = [c for group in by_libc.values() for c in group]
-        failing = {(str(c.libc["family"]), c.libc["version"] or "?") for c in every if c.outcome == "crash"}
         crashes_on = tuple(
-            f"{family} {', '.join(sorted((v for f, v in failing if f == family), key=version_key))}"
-            for family in sorted({f for f, _ in failing})
+            libc_versions(
+                (str(c.libc["family"]), c.libc["version"] or "?") for c in every if c.outcome == "crash"
+            )
         )
         result.append(Headline(runtime, tuple(findings), every[0].family, protection(every), crashes_on))
     return result
+
+
+def libc_versions(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Each C library family once, with its versions in order: ["glibc 2.31, 2.36", "musl 1.2.3"]."""
+    by_family: dict[str, set[str]] = defaultdict(set)
+    for family, version in pairs:
+        by_family[family].add(version)
+    return [
+        f"{family} {', '.join(sorted(versions, key=version_key))}"
+        for family, versions in sorted(by_family.items())
+    ]
 
 
 def _finding(family: str, versions: list[str], cells: list[Cell]) -> Finding:
@@ -159,10 +171,15 @@ def _first_sentence(reason: str) -> str:
     return first[:1].lower() + first[1:]
 
 
+def source_built(cells: list[Cell]) -> list[Cell]:
+    """The cells that ran a runtime built from an upstream snapshot (they carry its commit)."""
+    return [c for c in cells if "upstream_commit" in c.evidence and c.outcome != "skipped"]
+
+
 def seed_answer(cells: list[Cell]) -> str | None:
     """The report's first sentence: what the runtimes built from upstream source (cells that carry
     upstream_commit) did after dlclose() on each C library, read from the cells themselves."""
-    built = [c for c in cells if "upstream_commit" in c.evidence and c.outcome != "skipped"]
+    built = source_built(cells)
     glibc = [c for c in built if c.libc["family"] == "glibc"]
     if not glibc:
         return None
@@ -286,11 +303,10 @@ def _span(versions: list[str]) -> str:
 def seed_subject(cells: list[Cell]) -> tuple[str, list[Cell]]:
     """What the seed is about, and its cells that ran: LTTng-UST built from upstream source, or
     the model runtimes when the run has no such build."""
-    ran = [c for c in cells if c.outcome != "skipped"]
-    built = [c for c in ran if "upstream_commit" in c.evidence]
+    built = source_built(cells)
     if any(c.libc["family"] == "glibc" for c in built):
         return "LTTng-UST", built
-    return "The model runtimes", [c for c in ran if c.family == "model"]
+    return "The model runtimes", [c for c in cells if c.family == "model" and c.outcome != "skipped"]
 
 
 def crashing_and_surviving(cells: list[Cell]) -> tuple[list[str], list[str]]:
