@@ -16,6 +16,14 @@ from dlmatrix.runtimes.kinds import family_order
 # the signal a reader should see first when a runtime crashes in several ways
 SIGNAL_ORDER = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE", "SIGTRAP")
 STATUS_SYMBOLS = {"survives": "✓", "crashes": "✗", "racy": "≈", "fails": "≠", "n/a": "○"}
+STATUS_MEANINGS = {  # what the legends (the page's and summary.md's) say of each status
+    "survives": "every scenario that ran passed",
+    "crashes": "k/n SIGNAL: crashed in k of n scenarios, in every attempt (the worst signal named)",
+    "racy": "no scenario crashed every time, some attempts did (the rate, drawn as a bar on the page)",
+    "fails": "k/n OUTCOME: no crash, but an exit code, a timeout or a build error in k of n scenarios",
+    "n/a": "not applicable: every scenario skipped here",
+}
+DEVIATES = "some cell there differs from its expectation"  # what ‼ says
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,15 @@ import jinja2
 from dlmatrix.badge import badge_svg
 from dlmatrix.changes import Changes, compare
 from dlmatrix.explain import elf_facts
-from dlmatrix.grid import STATUS_SYMBOLS, Grid, build_grid, family_lines, header_rows
+from dlmatrix.grid import (
+    DEVIATES,
+    STATUS_MEANINGS,
+    STATUS_SYMBOLS,
+    Grid,
+    build_grid,
+    family_lines,
+    header_rows,
+)
 from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch, seed_sentence
 from dlmatrix.junit import junit_xml
 from dlmatrix.loader import story
@@ -37,13 +45,6 @@ STATES = {  # state: what the legend says
     "unexpected": "differs from the expectation",
     "flaky": "attempts disagree with each other",
     "skipped": "skipped or not applicable here (reason in the details)",
-}
-STATUSES = {  # a grid cell's status: what the legend says
-    "survives": "every scenario that ran passed",
-    "crashes": "crashed in k of n scenarios, in every attempt (the worst signal named)",
-    "racy": "no scenario crashed every time, some attempts did (the rate, drawn as a bar)",
-    "fails": "no crash, but an exit code, a timeout or a build error",
-    "n/a": "not applicable: every scenario skipped here",
 }
 FAMILY_TITLES = {"model": "The model (src/c/runtime.c)", "LTTng-UST": "LTTng-UST", "library": "Libraries"}
 OUTPUT_LIMIT = 4000  # characters of stdout/stderr the page carries per cell; results.json has all
@@ -156,7 +157,8 @@ def render_html(results: ResultSet, changes: Changes | None = None) -> str:
         run=results.run,
         counts=results.counts(),
         states=STATES,
-        statuses=STATUSES,
+        statuses=STATUS_MEANINGS,
+        deviates=DEVIATES,
         status_symbols=STATUS_SYMBOLS,
         symbols=SYMBOLS,
         grid=grid,

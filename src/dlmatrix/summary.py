@@ -4,7 +4,7 @@ need a look (CI step summaries), the same as the page's first screen, in Markdow
 from __future__ import annotations
 
 from dlmatrix.changes import Changes
-from dlmatrix.grid import Grid, build_grid, family_lines
+from dlmatrix.grid import DEVIATES, STATUS_MEANINGS, STATUS_SYMBOLS, Grid, build_grid, family_lines
 from dlmatrix.headlines import by_family, headlines, seed_answer, seed_by_arch, seed_sentence
 from dlmatrix.results import ResultSet
 
@@ -87,11 +87,8 @@ def grid_markdown(grid: Grid) -> list[str]:
                 summary = grid.summary(runtime, column.image)
                 said.append(f"{summary.symbol} {summary.short}" + (" ‼" if summary.deviations else ""))
             lines.append(f"| {runtime} | " + " | ".join(said) + " |")
-    lines += [
-        "",
-        "✓ survives every scenario that ran; ✗ k/n: crashes in k of n scenarios (worst signal); "
-        "≈ racy (attempts that crashed); ≠ k/n: fails otherwise; ○ not applicable; ‼ not as expected.",
-    ]
+    legend = [f"{STATUS_SYMBOLS[status]} {status}: {meaning}" for status, meaning in STATUS_MEANINGS.items()]
+    lines += ["", "; ".join([*legend, f"‼ {DEVIATES}"]) + "."]
     skipped = [f"{c.image} ({_escape(why)})" for c, why in grid.folded_columns]
     skipped += [f"{r} ({_escape(why)})" for r, why in grid.folded_rows]
     if skipped:
