@@ -7,7 +7,6 @@ fast at ten thousand cells. results.json remains the full record."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 import jinja2
@@ -137,15 +136,13 @@ def page_data(results: ResultSet, grid: Grid) -> dict[str, Any]:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("dlmatrix", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(label=label, state=state)
-    return env
 
 
 def render_html(results: ResultSet, changes: Changes | None = None) -> str:
@@ -173,7 +170,6 @@ def render_html(results: ResultSet, changes: Changes | None = None) -> str:
         seed_answer=seed_answer(results.cells),
         seed_sentence=seed_sentence(results.cells),
         seed_arches=seed_by_arch(results.cells),
-        state_counts=Counter(state(cell) for cell in results.cells),
         changes=changes or Changes(),
         arches=list(dict.fromkeys(c.arch for c in grid.columns)),
         libc_families=list(dict.fromkeys(c.family for c in grid.columns)),
