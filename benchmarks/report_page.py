@@ -22,8 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dlmatrix.report import render_html
-from dlmatrix.results import Attempt, Cell, ResultSet, read_results
+from dlmatrix.model.cells import Attempt, Cell, ResultSet
+from dlmatrix.model.libc import Libc
+from dlmatrix.report.html import render_html
+from dlmatrix.results.io import read_results
 
 REPO = Path(__file__).resolve().parent.parent
 PUBLISHED = REPO / "reports" / "results.json"
@@ -75,7 +77,7 @@ def _moved(rng: random.Random, cell: Cell, image: str, family: str, version: str
             Attempt(rng.choice(["pass", "crash:SIGSEGV"]), round(rng.uniform(0.01, 3), 4)) for _ in range(5)
         ]
     return replace(
-        cell, image=image, libc={"family": family, "version": version}, arch=arch, runtime=runtime,
+        cell, image=image, libc=Libc(family, version), arch=arch, runtime=runtime,
         scenario=scenario, evidence=evidence, attempts=attempts, duration_s=attempts[0].duration_s,
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from dlmatrix.engine import Engine
+from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.progress import RunProgress
 

@@ -1,3 +1,3 @@
-from dlmatrix.cli import main
+from dlmatrix.cli.main import main
 
 raise SystemExit(main())

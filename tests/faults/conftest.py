@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from dlmatrix.budget import CellBudget
-from dlmatrix.config import load_matrix
-from dlmatrix.containers import ContainerBackend
-from dlmatrix.engine import Engine
-from dlmatrix.selector import Selector
+from dlmatrix.backends.oci.backend import ContainerBackend
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.selector import Selector
 from tests.conftest import REPO, Recorder, edit_yaml
 from tests.engines import PrivateEngine, need_a_private_engine, private_engine_in, short_root
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from dlmatrix.architectures import runs_here
-from dlmatrix.budget import CellBudget
-from dlmatrix.config import load_matrix
-from dlmatrix.containers import ContainerBackend
-from dlmatrix.engine import Engine
-from dlmatrix.results import Cell
-from dlmatrix.selector import Selector
+from dlmatrix.backends.oci.backend import ContainerBackend
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.backends.platform import runs_here
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.cells import Cell
+from dlmatrix.model.selector import Selector
 from tests.conftest import Recorder
 
 pytestmark = pytest.mark.docker

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks.report_page import PUBLISHED, measure_in, synthetic
-from dlmatrix.changes import compare
-from dlmatrix.config import load_matrix
-from dlmatrix.report import render_html
-from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, read_results
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
+from dlmatrix.model.libc import Libc
+from dlmatrix.report.html import render_html
+from dlmatrix.results.changes import compare
+from dlmatrix.results.io import read_results
 from tests.unit.test_report import GLIBC_OLD, RUN, cells_as_expected, flip
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,7 +34,7 @@ FLAGS = [
 ]
 HOSTILE = "<script>document.title='pwned'</script>"
 TAG = "dlmatrix/debian-bookworm-glibc:0123456789abcdef"
-FEDORA = Environment("fedora-42-glibc", "glibc", None, None)
+FEDORA = Environment("fedora-42-glibc", Libc("glibc", None), None)
 NO_BASE = "base image fedora:42 is not present and no registry answered"
 
 

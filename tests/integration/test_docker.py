@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from dlmatrix.bases import BaseProvider, BaseUnavailable
-from dlmatrix.budget import CellBudget
-from dlmatrix.bundle import catalog_input
-from dlmatrix.config import Image, load_matrix
-from dlmatrix.containers import ContainerBackend
-from dlmatrix.engine import SANDBOX, Engine
+from dlmatrix.backends.oci.backend import ContainerBackend
+from dlmatrix.backends.oci.bases import BaseProvider, BaseUnavailable
+from dlmatrix.backends.oci.engine import SANDBOX, Engine
+from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.loader import story
-from dlmatrix.results import Cell
-from dlmatrix.selector import Patterns, Selector
-from dlmatrix.sources import SourceDirs, snapshots
+from dlmatrix.model.catalog import Image
+from dlmatrix.model.cells import Cell
+from dlmatrix.model.selector import Patterns, Selector
+from dlmatrix.report.explain import story
+from dlmatrix.runtimes.sources import SourceDirs, snapshots
+from dlmatrix.suite.bundle import catalog_input
 from tests.conftest import Recorder, edit_yaml
 
 pytestmark = pytest.mark.docker
@@ -123,7 +124,7 @@ def test_a_snapshot_not_provided_skips_its_cells_naming_the_file_and_the_command
 
 
 def test_libc_versions_are_read_inside_the_images(built):
-    versions = {(c.image, c.libc["family"], c.libc["version"]) for c in built.cells}
+    versions = {(c.image, c.libc.family, c.libc.version) for c in built.cells}
     assert versions == {("debian-bookworm-glibc", "glibc", "2.36"), ("debian-bookworm-musl", "musl", "1.2.3")}
     assert {c.compiler for c in built.cells} == {"gcc 12.2.0"}
 
@@ -451,8 +452,8 @@ def test_a_catalog_only_change_rebuilds_nothing(built, engine, project, tmp_path
     assert {name: engine.image_id(tag) for name, tag in backend.tags.items()} == before
     provided = {c.runtime for c in cells if not c.runtime.startswith("lttng-ust-")}
     provided |= {"lttng-ust-2.13.9", "lttng-ust-2.13.9-nopin"} if sources else set()
-    assert {c.verdict for c in cells if c.libc["family"] == "glibc" and c.runtime in provided} == {"ok"}
-    musl = {(c.runtime, c.verdict) for c in cells if c.libc["family"] == "musl" and c.runtime in provided}
+    assert {c.verdict for c in cells if c.libc.family == "glibc" and c.runtime in provided} == {"ok"}
+    musl = {(c.runtime, c.verdict) for c in cells if c.libc.family == "musl" and c.runtime in provided}
     assert {verdict for _, verdict in musl} == {"ok", "skipped"}
     libraries = {r.name for r in edited.plugins()}
     # Debian's own packages serve glibc only: its LTTng-UST and the libraries' plug-ins

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from dlmatrix.bundle import catalog_input
-from dlmatrix.cli import main
-from dlmatrix.config import load_matrix
-from dlmatrix.expectations import expect
-from dlmatrix.host import run_host
-from dlmatrix.results import Cell, read_results
-from dlmatrix.selector import Selector
+from dlmatrix.backends.host import run_host
+from dlmatrix.cli.main import main
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.cells import Cell
+from dlmatrix.model.expectations import expect
+from dlmatrix.model.selector import Selector
+from dlmatrix.results.io import read_results
+from dlmatrix.suite.bundle import catalog_input
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.native
@@ -91,9 +92,9 @@ def test_musl_never_unmaps(full_run, runtime):
 
 
 def test_libc_versions_are_read_inside_the_environment(full_run):
-    glibc = {c.libc["version"] for c in full_run if c.image == "host-glibc"}
+    glibc = {c.libc.version for c in full_run if c.image == "host-glibc"}
     assert glibc == {str(os.confstr("CS_GNU_LIBC_VERSION")).split()[1]}
-    musl = {c.libc["version"] for c in full_run if c.image == "host-musl"}
+    musl = {c.libc.version for c in full_run if c.image == "host-musl"}
     if shutil.which("musl-gcc"):
         package = subprocess.run(
             ["dpkg-query", "-W", "-f", "${Version}", "musl"], capture_output=True, text=True, check=True

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dlmatrix.engine import Engine
+from dlmatrix.backends.oci.engine import Engine
 from tests.conftest import REPO
 from tests.engines import PrivateEngine, need_a_private_engine, private_engine_in, short_root
 

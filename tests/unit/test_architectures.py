@@ -9,26 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from dlmatrix.architectures import (
-    host_arch,
-    native_arches,
-    outside_arches,
-    runs_here,
-    skipped_under_emulation,
-    timeout_factor,
-)
-from dlmatrix.bases import local_tag, mmdebstrap_command
-from dlmatrix.bundle import suite_tsv
-from dlmatrix.changes import compare
-from dlmatrix.config import load_matrix
+from dlmatrix.backends.oci.bases import local_tag, mmdebstrap_command
+from dlmatrix.backends.oci.dockerfiles import render
+from dlmatrix.backends.platform import runs_here, skipped_under_emulation, timeout_factor
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import ConfigError
-from dlmatrix.expectations import Rule, expect
-from dlmatrix.grid import columns, header_rows
-from dlmatrix.headlines import seed_by_arch
-from dlmatrix.render import render
-from dlmatrix.report import render_html
-from dlmatrix.results import Environment, ResultSet, judged_cell
-from dlmatrix.summary import summary_markdown
+from dlmatrix.model.arches import host_arch, native_arches, outside_arches
+from dlmatrix.model.cells import Environment, ResultSet, judged_cell
+from dlmatrix.model.expectations import Rule, expect
+from dlmatrix.model.libc import Libc
+from dlmatrix.report.grid import columns, header_rows
+from dlmatrix.report.headlines import seed_by_arch
+from dlmatrix.report.html import render_html
+from dlmatrix.report.markdown import summary_markdown
+from dlmatrix.results.changes import compare
+from dlmatrix.suite.bundle import suite_tsv
 from tests.conftest import edit_yaml
 from tests.unit.test_report import RUN
 
@@ -149,7 +144,7 @@ def test_expectations_can_differ_per_architecture_in_python_and_in_the_suite_cat
 
 def test_cells_carry_their_architecture_and_the_report_groups_columns_by_it():
     def cell(image: str, family: str, version: str, arch: str):
-        env = Environment(image, family, version, "gcc", arch=arch)
+        env = Environment(image, Libc(family, version), "gcc", arch=arch)
         return judged_cell(MATRIX, env, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV"], [0.1])
 
     cells = [
@@ -179,7 +174,7 @@ def test_cells_carry_their_architecture_and_the_report_groups_columns_by_it():
 
 def test_the_headline_gives_the_seed_per_architecture_and_what_differs():
     def seed(image: str, runtime: str, family: str, version: str | None, arch: str, result: str):
-        env = Environment(image, family, version, "gcc", arch=arch)
+        env = Environment(image, Libc(family, version), "gcc", arch=arch)
         return judged_cell(MATRIX, env, "app-dlopen-dlclose", runtime, [result], [0.1])
 
     cells = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
-from dlmatrix.budget import CellBudget, WorkEstimate
-from dlmatrix.config import load_matrix
-from dlmatrix.results import Attempt, Environment, ResultSet, judged_cell
-from dlmatrix.selector import Selector
+from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.cells import Attempt, Environment, ResultSet, judged_cell
+from dlmatrix.model.estimates import WorkEstimate
+from dlmatrix.model.libc import Libc
+from dlmatrix.model.selector import Selector
 
 
 def test_the_budget_bounds_attempts_in_flight_across_suites():
@@ -58,7 +60,9 @@ def test_estimates_come_from_the_previous_run_else_a_default():
     selection = Selector.of(scenario="reopen", runtime="pinned")
     plain = WorkEstimate.of(matrix, ["x", "y"], selection, None)
     assert plain.seconds == {"x": 1.0, "y": 1.0}
-    cell = judged_cell(matrix, Environment("y", "glibc", "2.36", None), "reopen", "pinned", ["pass"], [0])
+    cell = judged_cell(
+        matrix, Environment("y", Libc("glibc", "2.36"), None), "reopen", "pinned", ["pass"], [0]
+    )
     cell.attempts = [Attempt("pass", 30.0), Attempt("pass", 10.0)]
     measured = WorkEstimate.of(matrix, ["x", "y"], selection, ResultSet({}, [cell]))
     assert measured.seconds == {"x": 1.0, "y": 20.0}

@@ -2,9 +2,9 @@
 
 import pytest
 
-from dlmatrix.config import load_matrix
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import ConfigError
-from dlmatrix.selector import Selector
+from dlmatrix.model.selector import Selector
 from tests.conftest import edit_yaml
 
 

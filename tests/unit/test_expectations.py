@@ -1,6 +1,6 @@
 import pytest
 
-from dlmatrix.expectations import Rule, expect, version_in
+from dlmatrix.model.expectations import Rule, expect, version_in
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
-from dlmatrix.badge import badge_svg, seed_message, status
-from dlmatrix.changes import compare
-from dlmatrix.config import load_matrix
-from dlmatrix.grid import build_grid, family_lines, summarise
-from dlmatrix.results import Cell, Environment, ResultSet, judged_cell
-from dlmatrix.summary import grid_markdown, summary_markdown
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
+from dlmatrix.model.libc import Libc
+from dlmatrix.report.badge import badge_svg, seed_message, status
+from dlmatrix.report.grid import build_grid, family_lines, summarise
+from dlmatrix.report.markdown import grid_markdown, summary_markdown
+from dlmatrix.results.changes import compare
 from tests.unit.test_report import GLIBC, MUSL, RUN, cells_as_expected
 
 MATRIX = load_matrix()
@@ -45,7 +46,7 @@ def test_a_grid_cell_says_crashes_racy_fails_survives_or_not_applicable():
 
 def test_wholly_skipped_environments_and_runtimes_fold_away_with_their_reason():
     cells = cells_as_expected()
-    fedora = Environment("fedora-42-glibc", "glibc", None, None)
+    fedora = Environment("fedora-42-glibc", Libc("glibc", None), None)
     cells += [
         replace(judged_cell(MATRIX, fedora, c.scenario, c.runtime, ["skipped"], [0.0]), stderr="no base")
         for c in cells[:9]

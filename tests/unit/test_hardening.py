@@ -15,16 +15,18 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dlmatrix import cli
-from dlmatrix.changes import compare
+from dlmatrix.backends.oci.engine import EngineFailure, failure_from
 from dlmatrix.children import Cancelled, Children
-from dlmatrix.config import load_matrix
-from dlmatrix.engine import EngineFailure, failure_from
+from dlmatrix.cli import main as cli
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.interrupts import Interrupted, install, settle
-from dlmatrix.junit import junit_xml
-from dlmatrix.outdir import OutputDir
-from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, read_results, write_results
+from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
+from dlmatrix.model.libc import Libc
+from dlmatrix.report.junit import junit_xml
+from dlmatrix.results.changes import compare
+from dlmatrix.results.io import read_results, write_results
+from dlmatrix.results.outdir import OutputDir
 from tests.conftest import edit_yaml
 
 RUN = {
@@ -37,7 +39,7 @@ RUN = {
     "backend": "docker",
     "repeat": 1,
 }
-GLIBC = Environment("debian-bookworm-glibc", "glibc", "2.36", "gcc 12")
+GLIBC = Environment("debian-bookworm-glibc", Libc("glibc", "2.36"), "gcc 12")
 ESCAPES = "ld.so: \x1b[31mbad LD_PRELOAD\x1b[0m\x00\x07 \ud800 \ufffe end"
 
 
@@ -166,7 +168,7 @@ def test_a_bug_exits_70_with_its_traceback(monkeypatch, capsys):
 
 def test_a_bug_in_the_report_keeps_the_results_of_the_run(tmp_path, monkeypatch, capsys):
     matrix = load_matrix()
-    env = Environment("img", "glibc", "2.36", "gcc")
+    env = Environment("img", Libc("glibc", "2.36"), "gcc")
     cells = [judged_cell(matrix, env, "app-dlopen-dlclose", "pinned", ["pass"], [0.1])]
 
     def broken_report(*_: object) -> dict[str, str | bytes]:

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from dlmatrix.budget import CellBudget
-from dlmatrix.config import load_matrix
-from dlmatrix.containers import ContainerBackend
-from dlmatrix.engine import ContainerFailed, Engine, EngineFailure
+from dlmatrix.backends.oci.backend import ContainerBackend
+from dlmatrix.backends.oci.engine import ContainerFailed, Engine, EngineFailure
+from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.expectations import expect
-from dlmatrix.selector import Selector
+from dlmatrix.model.expectations import expect
+from dlmatrix.model.selector import Selector
 from tests.conftest import Recorder
 
 MATRIX = load_matrix()
@@ -145,7 +145,7 @@ def by_image(cells: list[Any]) -> dict[str, set[str]]:
 
 
 def test_base_fallback_order_present_then_local_then_pull_then_offline(tmp_path, monkeypatch):
-    monkeypatch.setattr("dlmatrix.bases.shutil.which", lambda _: "/usr/bin/mmdebstrap")
+    monkeypatch.setattr("dlmatrix.backends.oci.bases.shutil.which", lambda _: "/usr/bin/mmdebstrap")
     engine = ScriptedEngine(present=set())
     cells = backend(engine, tmp_path).run()
     base = "debian:bookworm"
@@ -163,7 +163,7 @@ def test_base_fallback_order_present_then_local_then_pull_then_offline(tmp_path,
 
 
 def test_a_failed_offline_base_costs_only_its_images_cells_which_say_why(tmp_path, monkeypatch):
-    monkeypatch.setattr("dlmatrix.bases.shutil.which", lambda _: "/usr/bin/mmdebstrap")
+    monkeypatch.setattr("dlmatrix.backends.oci.bases.shutil.which", lambda _: "/usr/bin/mmdebstrap")
     monkeypatch.setattr("platform.machine", lambda: "x86_64")
     engine = ScriptedEngine(present={"dlmatrix-base/debian:bookworm"})
     engine.import_fails.add("dlmatrix-base/i386/debian:bookworm")
@@ -232,7 +232,7 @@ def test_an_engine_failure_stops_the_run_and_keeps_what_finished(tmp_path):
 
 
 def test_base_unavailable_is_a_message_not_a_traceback(tmp_path, monkeypatch):
-    monkeypatch.setattr("dlmatrix.bases.shutil.which", lambda _: None)
+    monkeypatch.setattr("dlmatrix.backends.oci.bases.shutil.which", lambda _: None)
     engine = ScriptedEngine(present=set())
     cells = backend(engine, tmp_path).run()
     assert {c.outcome for c in cells} == {"skipped"}

@@ -1,6 +1,6 @@
 import pytest
 
-from dlmatrix.outcomes import Outcome, representative, verdict
+from dlmatrix.model.outcomes import Outcome, representative, verdict
 
 
 @pytest.mark.parametrize(

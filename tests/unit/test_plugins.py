@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from dlmatrix.bundle import compiled_files, variants_tsv
-from dlmatrix.config import load_matrix
+from dlmatrix.backends.oci.dockerfiles import render
+from dlmatrix.config.load import load_matrix
+from dlmatrix.config.plugins import read
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.explain import explain_text, find_cells
-from dlmatrix.headlines import by_family, headlines, protection
-from dlmatrix.loader import reduce, story
-from dlmatrix.render import render
-from dlmatrix.results import Environment, judged_cell
-from dlmatrix.runtimes.plugins import read, write_skeleton
+from dlmatrix.model.cells import Environment, judged_cell
+from dlmatrix.model.libc import Libc
+from dlmatrix.report.explain import explain_text, find_cells, story
+from dlmatrix.report.headlines import by_family, headlines, protection
+from dlmatrix.runtimes.skeleton import write_skeleton
+from dlmatrix.suite.bundle import compiled_files, variants_tsv
+from dlmatrix.suite.loader import reduce
 from tests.conftest import REPO
 
 GOOD = """\
@@ -186,7 +188,7 @@ def test_musl_cells_tell_that_dlclose_unloads_nothing() -> None:
 
 
 def cell(runtime: str, outcome: str, evidence: dict[str, object], version: str = "2.36", loader: str = LOG):
-    env = Environment(f"debian-{version}-glibc", "glibc", version, "gcc")
+    env = Environment(f"debian-{version}-glibc", Libc("glibc", version), "gcc")
     return judged_cell(
         load_matrix(REPO), env, "app-dlopen-dlclose", runtime, [outcome], [0.1],
         evidence=evidence, loader=reduce(loader).as_dict(),

@@ -5,10 +5,10 @@ import subprocess
 
 import pytest
 
-from dlmatrix.cli import main
-from dlmatrix.config import load_matrix
+from dlmatrix.backends.oci.dockerfiles import dockerfile_path, render, stale, write_all
+from dlmatrix.cli.main import main
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.render import dockerfile_path, render, stale, write_all
 
 
 def test_committed_dockerfiles_match_their_templates():

@@ -10,15 +10,17 @@ from typing import Any
 
 import pytest
 
-from dlmatrix.changes import compare
-from dlmatrix.cli import main
-from dlmatrix.config import load_matrix
-from dlmatrix.expectations import Rule
-from dlmatrix.headlines import headlines, seed_answer, seed_sentence
-from dlmatrix.junit import junit_xml
-from dlmatrix.report import OUTPUT_LIMIT, render_html, state
-from dlmatrix.results import Cell, Environment, ResultSet, judged_cell, write_results
-from dlmatrix.summary import summary_markdown
+from dlmatrix.cli.main import main
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
+from dlmatrix.model.expectations import Rule
+from dlmatrix.model.libc import Libc
+from dlmatrix.report.headlines import headlines, seed_answer, seed_sentence
+from dlmatrix.report.html import OUTPUT_LIMIT, render_html, state
+from dlmatrix.report.junit import junit_xml
+from dlmatrix.report.markdown import summary_markdown
+from dlmatrix.results.changes import compare
+from dlmatrix.results.io import write_results
 
 RUN = {
     "tool": "dlmatrix",
@@ -32,9 +34,9 @@ RUN = {
     "kernel": "6.1.0",
     "docker_version": "20.10.24",
 }
-GLIBC = Environment("debian-bookworm-glibc", "glibc", "2.36", "gcc 12.2.0")
-GLIBC_OLD = Environment("debian-bullseye-glibc", "glibc", "2.31", "gcc 10.2.1")
-MUSL = Environment("debian-bookworm-musl", "musl", "1.2.3", "gcc 12.2.0")
+GLIBC = Environment("debian-bookworm-glibc", Libc("glibc", "2.36"), "gcc 12.2.0")
+GLIBC_OLD = Environment("debian-bullseye-glibc", Libc("glibc", "2.31"), "gcc 10.2.1")
+MUSL = Environment("debian-bookworm-musl", Libc("musl", "1.2.3"), "gcc 12.2.0")
 
 
 def cells_as_expected() -> list[Cell]:
@@ -53,7 +55,7 @@ def cells_as_expected() -> list[Cell]:
                     runtime,
                     [probe.expected],
                     [0.01],
-                    evidence={"mapped@after-close": env.libc_family == "musl"},
+                    evidence={"mapped@after-close": env.libc.family == "musl"},
                 )
                 cells.append(cell)
     return cells
@@ -179,9 +181,7 @@ def test_the_seed_answer_comes_from_the_source_built_cells(results):
             ("app-tracepoints", "lttng-ust-2.13.9"): "pass",
         }
     )
-    musl = {
-        (c.image, c.scenario, c.runtime) for c in cells if c.libc["family"] == "musl" and c.result != "pass"
-    }
+    musl = {(c.image, c.scenario, c.runtime) for c in cells if c.libc.family == "musl" and c.result != "pass"}
     cells = [c for c in cells if (c.image, c.scenario, c.runtime) not in musl] + [
         judged_cell(load_matrix(), MUSL, s, r, ["pass"], [0.01], evidence={"upstream_commit": "c" * 40})
         for _, s, r in musl

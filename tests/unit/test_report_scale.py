@@ -4,9 +4,9 @@ and the page stays under 5 MB (a size, not a time: sizes do not depend on the ma
 from __future__ import annotations
 
 from benchmarks.report_page import PUBLISHED, synthetic
-from dlmatrix.grid import build_grid
-from dlmatrix.report import render_html
-from dlmatrix.results import read_results
+from dlmatrix.report.grid import build_grid
+from dlmatrix.report.html import render_html
+from dlmatrix.results.io import read_results
 
 
 def test_ten_thousand_cells_make_a_page_under_five_megabytes():

@@ -3,21 +3,15 @@ import json
 import jsonschema
 import pytest
 
-from dlmatrix.config import load_matrix
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.results import (
-    Environment,
-    ResultSet,
-    judged_cell,
-    read_results,
-    schema,
-    uniform_cells,
-    write_results,
-)
-from dlmatrix.selector import Selector
-from dlmatrix.suiteoutput import parse_lines
+from dlmatrix.model.cells import Environment, ResultSet, judged_cell, uniform_cells
+from dlmatrix.model.libc import Libc
+from dlmatrix.model.selector import Selector
+from dlmatrix.results.io import read_results, schema, write_results
+from dlmatrix.suite.output import parse_lines
 
-GLIBC = Environment("host-glibc", "glibc", "2.36", "gcc 12.2.0")
+GLIBC = Environment("host-glibc", Libc("glibc", "2.36"), "gcc 12.2.0")
 RUN = {
     "tool": "dlmatrix",
     "tool_version": "0",
@@ -82,7 +76,7 @@ def test_suite_output_is_parsed_and_rejudged():
         ),
     ]
     output = parse_lines(load_matrix(), "img", lines)
-    assert output.environment == Environment("img", "musl", "1.2.3", "gcc 12", "6")
+    assert output.environment == Environment("img", Libc("musl", "1.2.3"), "gcc 12", "6")
     [cell] = output.cells
     assert cell.verdict == "ok" and cell.evidence == {"mapped@after-close": True}
     assert output.unparsed == ["garbage that is not JSON"]

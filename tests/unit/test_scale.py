@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlmatrix import cli
-from dlmatrix.config import load_matrix
-from dlmatrix.containers import place
-from dlmatrix.engine import Engine, EngineSpec
+from dlmatrix.backends.oci.backend import place
+from dlmatrix.backends.oci.engine import Engine, EngineSpec
+from dlmatrix.cli import main as cli
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.results import ResultSet, judged_cell, read_results, results_json, run_metadata
-from dlmatrix.selector import Patterns, Selector
-from dlmatrix.shards import plan, shard_selector
+from dlmatrix.model.cells import ResultSet, judged_cell
+from dlmatrix.model.selector import Patterns, Selector
+from dlmatrix.model.shards import plan, shard_selector
+from dlmatrix.results.io import read_results, results_json
+from dlmatrix.results.metadata import run_metadata
 from tests.conftest import REPO
 from tests.unit.test_results import GLIBC
 

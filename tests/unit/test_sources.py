@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from dlmatrix.cli import main
-from dlmatrix.config import Upstream, load_matrix
+from dlmatrix.backends.oci.stages import NOT_SELECTED, context_digest, upstream_context
+from dlmatrix.cli.main import main
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.selector import Patterns
-from dlmatrix.sources import NOT_SELECTED, SourceDirs, context_digest, fetch, upstream_context, verify
+from dlmatrix.model.catalog import Upstream
+from dlmatrix.model.selector import Patterns
+from dlmatrix.runtimes.sources import SourceDirs, fetch, verify
 
 
 def first_upstream() -> Upstream:

@@ -1,1 +1,1 @@
-"""Runtime kinds and runtime plug-ins: what a runtime under test is and how it is described."""
+"""Runtimes under test beyond the catalog's data: upstream sources and the plug-in skeleton."""

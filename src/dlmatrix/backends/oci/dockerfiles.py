@@ -1,0 +1,83 @@
+"""Rendering a Dockerfile per image from the Jinja templates in dockerfiles/templates/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from dlmatrix.config.load import load_matrix
+from dlmatrix.config.schemas import TEMPLATES
+from dlmatrix.errors import DlmatrixError
+from dlmatrix.model.catalog import Image, Matrix
+
+PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
+USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
+UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
+PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
+
+
+def _fail(message: str) -> None:
+    raise jinja2.TemplateRuntimeError(message)
+
+
+def environment(root: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root / TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.globals.update(
+        fail=_fail,
+        prefix=PREFIX,
+        user=USER,
+        upstream_prefix=UPSTREAM_PREFIX,
+        packages_prefix=PACKAGES_PREFIX,
+    )
+    return env
+
+
+def render(matrix: Matrix, image: Image) -> str:
+    try:
+        template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
+        plugins = [
+            {"name": r.name, "packages": r.plugin.packages} for r in matrix.plugins() if r.plugin is not None
+        ]
+        text = template.render(image=image, upstream=matrix.source_runtimes(), plugins=plugins)
+    except jinja2.TemplateError as exc:
+        raise DlmatrixError(
+            f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",
+            "fix the template or the image entry in matrix/images.yaml",
+        ) from None
+    return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
+
+
+def dockerfile_path(matrix: Matrix, image: Image) -> Path:
+    return matrix.root / "dockerfiles" / image.name / "Dockerfile"
+
+
+def render_all(matrix: Matrix) -> dict[Path, str]:
+    return {dockerfile_path(matrix, image): render(matrix, image) for image in matrix.images}
+
+
+def write_all(matrix: Matrix) -> list[Path]:
+    written = []
+    for path, text in render_all(matrix).items():
+        if not path.is_file() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            written.append(path)
+    return written
+
+
+def stale(matrix: Matrix) -> list[Path]:
+    """Committed Dockerfiles that differ from what their templates render now for the repository
+    alone (plug-ins added with --runtimes change the Dockerfile a run builds, not the committed one)."""
+    if matrix.runtime_dirs:
+        matrix = load_matrix(matrix.root)
+    return [
+        path for path, text in render_all(matrix).items() if not path.is_file() or path.read_text() != text
+    ]

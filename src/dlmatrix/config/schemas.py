@@ -1,0 +1,308 @@
+"""The formats of matrix/ and of runtime plug-ins (runtime.yaml) as JSON schemas, and how a
+schema error is told: the key path and what is allowed there."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jsonschema
+
+from dlmatrix.config.steps import STEP_HELP, STEP_PATTERN
+from dlmatrix.model.expectations import VERSION_RANGE_PATTERN
+from dlmatrix.model.kinds import RUNTIME_KINDS
+from dlmatrix.model.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
+
+# Lengths that dlm-suite and the drivers hold in fixed buffers (names in paths and group names,
+# steps and environment values after @RT@ expansion): refused here rather than cut there.
+NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$", "maxLength": 48}
+TEXT = {"type": "string", "minLength": 1}
+FLAGS = {"type": "string", "pattern": r"^[^\t\n]*$"}
+ENV = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "pattern": r"^[^\s]*$", "maxLength": 1024},
+    "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$"},
+}
+
+DRIVERS = ("dlm-driver", "dlm-driver-linked", "dlm-driver-tracepoints")
+SHA256 = {"type": "string", "pattern": r"^[0-9a-f]{64}$"}
+FILE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"}
+TEMPLATES = "dockerfiles/templates"
+LIBC_FAMILIES = ("glibc", "musl")
+
+
+def _object(properties: dict[str, Any], required: Sequence[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+def _list_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    return _object({key: {"type": "array", "items": item, "minItems": 1}}, [key])
+
+
+UPSTREAM = _object(
+    {
+        "repository": {"type": "string", "pattern": r"^(https|git|ssh|file)://[^\s]+$"},
+        "commit": {"type": "string", "pattern": r"^[0-9a-f]{40}$"},
+        "version": {"type": "string", "pattern": r"^[0-9A-Za-z.+~-]+$"},
+        "snapshot": FILE_NAME,
+        "sha256": SHA256,
+        "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
+    },
+    ["repository", "commit", "version", "snapshot", "sha256", "configure"],
+)
+PATCH = _object({"file": FILE_NAME, "sha256": SHA256, "origin": TEXT}, ["file", "sha256", "origin"])
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "runtimes.yaml": _object(
+        {
+            "runtimes": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "description": TEXT,
+                        "kind": {"enum": [k for k in RUNTIME_KINDS if k != "plugin"]},
+                        "cflags": FLAGS,
+                        "ldflags": FLAGS,
+                        "scenarios": {"type": "array", "items": TEXT, "minItems": 1},
+                        "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "upstream": UPSTREAM,
+                        "patches": {"type": "array", "items": PATCH},
+                    },
+                    ["name", "description", "kind"],
+                ),
+            },
+            "musl_dependencies": {"type": "array", "items": UPSTREAM},
+        },
+        ["runtimes"],
+    ),
+    "scenarios.yaml": _object(
+        {
+            "defaults": _object(
+                {
+                    "driver": {"enum": list(DRIVERS)},
+                    "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                    "env": ENV,
+                },
+                ["driver", "timeout_s", "env"],
+            ),
+            "scenarios": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "description": TEXT,
+                        "driver": {"enum": list(DRIVERS)},
+                        "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                        "timeout_max_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                        "env": ENV,
+                        "steps": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "pattern": STEP_PATTERN, "maxLength": 64},
+                        },
+                        "kinds": {"type": "array", "minItems": 1, "items": {"enum": list(RUNTIME_KINDS)}},
+                    },
+                    ["name", "description", "steps"],
+                ),
+            },
+        },
+        ["defaults", "scenarios"],
+    ),
+    "expectations.yaml": _list_of(
+        "expectations",
+        _object(
+            {
+                "scenario": TEXT,
+                "runtime": TEXT,
+                "libc": {"enum": ["*", *LIBC_FAMILIES]},
+                "versions": {"type": "string", "pattern": VERSION_RANGE_PATTERN},
+                "outcome": {"type": "string", "pattern": OUTCOME_PATTERN},
+                "reason": TEXT,
+                "racy": {"type": "boolean"},
+                "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
+                "arch": TEXT,
+                "emulated": {"type": "boolean"},
+            },
+            ["scenario", "runtime", "libc", "outcome", "reason"],
+        ),
+    ),
+    "images.yaml": _list_of(
+        "images",
+        _object(
+            {
+                "name": NAME,
+                "template": NAME,
+                "base": {"type": "string", "pattern": r"^[a-z0-9./_-]+:[A-Za-z0-9._-]+$"},
+                "offline": _object({"suite": NAME, "security": {"type": "boolean"}}, ["suite"]),
+                "libc": {"enum": list(LIBC_FAMILIES)},
+                "libc_version": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"},
+                "arch": NAME,
+            },
+            ["name", "template", "base", "libc"],
+        ),
+    ),
+    "architectures.yaml": _object(
+        {
+            "architectures": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "platform": {"type": "string", "pattern": r"^linux/[a-z0-9]+(/v[0-9]+)?$"},
+                        "namespace": NAME,
+                        "machines": {"type": "array", "items": NAME, "minItems": 1},
+                        "native_on": {"type": "array", "items": NAME},
+                        "qemu": NAME,
+                        "timeout_factor": {"type": "number", "minimum": 1, "maximum": 100},
+                    },
+                    ["name", "platform", "namespace", "machines", "qemu", "timeout_factor"],
+                ),
+            },
+            "emulated": _object(
+                {
+                    "skip_kinds": {"type": "array", "items": {"enum": list(RUNTIME_KINDS)}},
+                    "reason": TEXT,
+                },
+                ["skip_kinds", "reason"],
+            ),
+        },
+        ["architectures", "emulated"],
+    ),
+    "hosts.yaml": _list_of(
+        "hosts",
+        _object(
+            {"name": NAME, "libc": {"enum": list(LIBC_FAMILIES)}, "cc": TEXT, "install": TEXT},
+            ["name", "libc", "cc", "install"],
+        ),
+    ),
+}
+
+ALLOWED_BY_PATTERN = {
+    OUTCOME_PATTERN: OUTCOME_HELP,
+    STEP_PATTERN: STEP_HELP,
+    VERSION_RANGE_PATTERN: '"*" or comparisons such as ">=2.31,<2.40"',
+}
+
+
+def key_path(error: jsonschema.ValidationError) -> str:
+    """Where the error is, as messages name it: expectations[3].outcome."""
+    key = ""
+    for part in error.absolute_path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(top level)"
+
+
+def allowed(error: jsonschema.ValidationError) -> str:
+    """What the schema allows where the error is, in words."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if "enum" in schema:
+        return ", ".join(map(str, schema["enum"]))
+    if "pattern" in schema:
+        return ALLOWED_BY_PATTERN.get(schema["pattern"], f"text matching {schema['pattern']}")
+    if "properties" in schema:
+        return "keys " + ", ".join(schema["properties"])
+    return ""
+
+
+# runtime plug-ins: runtime.yaml (docs/runtimes.md)
+MANAGERS = ("apt", "apk", "dnf")
+
+SONAME = r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.so(\.[0-9]+)*$"
+WORDS = {"type": "string", "pattern": r"^[^\t\n'\"\\`$]*$"}  # flags, quoted for build.sh
+
+PLUGIN_SCHEMA = _object(
+    {
+        "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$", "maxLength": 48},
+        "family": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$", "maxLength": 32},
+        "description": {"type": "string", "minLength": 1},
+        "packages": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"enum": list(MANAGERS)},
+            "additionalProperties": {
+                "type": "array",
+                "items": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9.+:_-]*$"},
+            },
+        },
+        "provider": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(c|cc|cpp|cxx)$"},
+        "build": _object(
+            {
+                "pkg-config": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"},
+                },
+                "cflags": WORDS,
+                "libs": WORDS,
+            },
+            [],
+        ),
+        "soname": {
+            "anyOf": [
+                {"type": "string", "pattern": SONAME},
+                {"type": "array", "items": {"type": "string", "pattern": SONAME}, "minItems": 1},
+            ]
+        },
+        "threads": {
+            "oneOf": [
+                _object({"name": {"type": "string", "pattern": r"^[^\s]{1,15}$"}}, ["name"]),
+                _object({"added": {"type": "integer", "minimum": 1, "maximum": 1000}}, ["added"]),
+            ]
+        },
+        "starts": {"type": "string", "minLength": 1},
+        "wake": _object(
+            {
+                "sleep_ms": {"type": "integer", "minimum": 1, "maximum": 60000},
+                "connect": {"type": "boolean"},
+            },
+            [],
+        ),
+        "env": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "pattern": r"^[^\s]*$", "maxLength": 1024},
+            "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$"},
+        },
+        "scenarios": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+        "expectations": {
+            "type": "array",
+            "items": _object(
+                {
+                    "scenario": {"type": "string", "minLength": 1},
+                    "libc": {"enum": ["*", *LIBC_FAMILIES]},
+                    "versions": {"type": "string", "pattern": VERSION_RANGE_PATTERN},
+                    "outcome": {"type": "string", "pattern": OUTCOME_PATTERN},
+                    "reason": {"type": "string", "pattern": r"^[^\t\n]+$"},
+                    "racy": {"type": "boolean"},
+                    "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
+                    "arch": {"type": "string", "minLength": 1},
+                    "emulated": {"type": "boolean"},
+                },
+                ["libc", "outcome", "reason"],
+            ),
+        },
+    },
+    ["name", "description", "packages", "provider", "soname", "threads", "starts"],
+)
+PLUGIN_ALLOWED = {  # what a plug-in's top-level keys allow, in words
+    "packages": "apt, apk or dnf, each with a list of package names",
+    "threads": "name: GLOB (on /proc thread names, 15 characters at most) or added: N",
+    "soname": "the runtime library's DT_SONAME, e.g. libgomp.so.1, or a list when it differs by release",
+    "provider": "a file beside runtime.yaml ending in .c, .cc, .cpp or .cxx",
+}
+
+
+def first_error(data: Any, schema: dict[str, Any]) -> jsonschema.ValidationError | None:
+    """The error that best explains why data does not fit schema, or None when it fits."""
+    error: jsonschema.ValidationError | None = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(data)
+    )
+    return error

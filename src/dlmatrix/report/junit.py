@@ -1,0 +1,65 @@
+"""junit.xml: one testcase per cell, its axes as properties; failure and error kept apart."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+
+import junitparser as junit
+
+from dlmatrix.model.cells import Cell, ResultSet
+
+HARNESS_PROBLEMS = ("error", "build-error")  # the cell could not be judged: an error, not a failure
+# What XML 1.0 cannot carry at all (control bytes such as ESC, lone surrogates, U+FFFE/U+FFFF).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Output as the program wrote it, with what XML cannot carry shown as \\xNN or \\uNNNN."""
+    return NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def testcase(cell: Cell) -> junit.TestCase:
+    case = junit.TestCase(f"{cell.scenario}[{cell.runtime}]", cell.image, cell.duration_s)
+    properties = junit.Properties()
+    for name, value in (
+        ("image", cell.image),
+        ("libc.family", cell.libc.family),
+        ("libc.version", cell.libc.version),
+        ("compiler", cell.compiler),
+        ("runtime", cell.runtime),
+        ("scenario", cell.scenario),
+        ("result", cell.result),
+        ("expected", cell.expected),
+        ("verdict", cell.verdict),
+    ):
+        properties.add_property(junit.Property(name, xml_text(str(value)) if value is not None else ""))
+    case.append(properties)
+    message = xml_text(f"{cell.result}, expected {cell.expected or 'nothing declared'}: {cell.reason}")
+    if cell.verdict == "skipped":
+        case.result = [junit.Skipped(xml_text(cell.stderr[:500]) or "skipped")]
+    elif cell.outcome in HARNESS_PROBLEMS:
+        case.result = [junit.Error(message, cell.outcome)]
+        case.system_err = xml_text(cell.stderr)
+    elif cell.verdict in ("unexpected", "flaky"):
+        attempts = ", ".join(a.result for a in cell.attempts)
+        case.result = [junit.Failure(f"{cell.verdict}: {message} (attempts: {attempts})", cell.verdict)]
+        case.system_err = xml_text(cell.stderr)
+    return case
+
+
+def junit_xml(results: ResultSet) -> bytes:
+    suites: dict[str, junit.TestSuite] = defaultdict(lambda: junit.TestSuite())
+    for cell in results.cells:
+        suite = suites[cell.image]
+        suite.name = f"dlmatrix {cell.image}"
+        suite.add_testcase(testcase(cell))
+    document = junit.JUnitXml("dlmatrix")
+    for suite in suites.values():
+        suite.update_statistics()
+        document.add_testsuite(suite)
+    document.update_statistics()
+    out = io.BytesIO()
+    document.write(out, pretty=True)
+    return out.getvalue()
