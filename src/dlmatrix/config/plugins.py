@@ -20,10 +20,9 @@ from dlmatrix.config.entries import rule_of
 from dlmatrix.config.schemas import PLUGIN_ALLOWED, PLUGIN_SCHEMA, first_error, key_path
 from dlmatrix.config.strictyaml import read_yaml
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.model.catalog import Plugin, Runtime
+from dlmatrix.model.catalog import PLUGIN_FILE, Plugin, Runtime
 from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import FAMILIES
-from dlmatrix.runtimes.skeleton import PLUGIN_FILE
 
 REPOSITORY_DIR = ("matrix", "runtimes")
 # the catalog scenarios that suit a library found through the default search path

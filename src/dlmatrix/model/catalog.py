@@ -11,6 +11,7 @@ from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import RUNTIME_KINDS
 
 LANGUAGES = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++"}
+PLUGIN_FILE = "runtime.yaml"  # what makes a directory a runtime plug-in
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 
 from dlmatrix.errors import DlmatrixError
-
-PLUGIN_FILE = "runtime.yaml"
+from dlmatrix.model.catalog import PLUGIN_FILE
 
 SKELETON_YAML = """\
 # A runtime plug-in for dlmatrix (docs/runtimes.md).  Fill in every TODO, then:

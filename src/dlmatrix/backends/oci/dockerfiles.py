@@ -11,6 +11,7 @@ from dlmatrix.config.schemas import TEMPLATES
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.model.catalog import Image, Matrix
 
+GENERATED = "dockerfiles"  # dockerfiles/IMAGE/Dockerfile, beside templates/
 PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
 USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
 UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
@@ -56,7 +57,25 @@ def render(matrix: Matrix, image: Image) -> str:
 
 
 def dockerfile_path(matrix: Matrix, image: Image) -> Path:
-    return matrix.root / "dockerfiles" / image.name / "Dockerfile"
+    return matrix.root / GENERATED / image.name / "Dockerfile"
+
+
+def orphans(matrix: Matrix) -> list[Path]:
+    """Generated Dockerfiles that no image of matrix/images.yaml produces any more (an image that
+    was removed or renamed): docker-library's apply-templates.sh starts from scratch for this."""
+    produced = {dockerfile_path(matrix, image) for image in matrix.images}
+    found = sorted((matrix.root / GENERATED).glob("*/Dockerfile"))
+    return [path for path in found if path.parent.name != "templates" and path not in produced]
+
+
+def remove_orphans(matrix: Matrix) -> list[Path]:
+    """Removes the orphans, and their directories once empty."""
+    removed = orphans(matrix)
+    for path in removed:
+        path.unlink()
+        if not any(path.parent.iterdir()):
+            path.parent.rmdir()
+    return removed
 
 
 def render_all(matrix: Matrix) -> dict[Path, str]:
