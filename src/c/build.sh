@@ -18,7 +18,7 @@ warn="-Wall -Wextra -Werror -O1 -g"
 
 mkdir -p "$out/bin" "$out/share" || exit 1
 if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
-$cc $warn -o "$out/bin/dlm-suite" "$src/suite.c" || exit 1
+$cc $warn -o "$out/bin/dlm-suite" "$src"/suite/*.c || exit 1
 
 providers() { # rt compiler source, then compiler arguments: providers a and b in rt/lib
 	prov_rt=$1 prov_cc=$2 prov_src=$3

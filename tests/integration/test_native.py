@@ -205,7 +205,7 @@ def test_missing_compiler_is_skipped_with_the_fix(project, tmp_path):
 
 @pytest.mark.parametrize("host", ["host-glibc", pytest.param("host-musl", marks=needs_musl)])
 def test_suite_runner_and_python_agree_on_expectations(full_build, host):
-    """src/c/suite.c matches expectations without Python; it must agree with dlmatrix.expectations."""
+    """dlm-suite matches expectations without Python (suite/expectations.c); it must agree with Python's."""
     matrix = load_matrix()
     listing = subprocess.run(
         [str(full_build / host / "out" / "bin" / "dlm-suite"), "--list", "--json"],

@@ -64,7 +64,7 @@ def plugin_bundle_files(plugin: Plugin) -> dict[str, bytes]:
 def suite_tsv(matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = False) -> str:
     """Cells and expectation rules for dlm-suite, tab-separated, one per line: the timeouts scaled
     by timeout_factor (within each scenario's cap), and the rules for an emulated run or a native one."""
-    lines = ["# dlmatrix suite v1, generated from matrix/; read by src/c/suite.c"]
+    lines = ["# dlmatrix suite v1, generated from matrix/; read by dlm-suite (src/c/suite/catalog.c)"]
     for scenario, runtime in matrix.pairs():
         env = " ".join(f"{key}={value}" for key, value in scenario.env.items()) or "-"
         timeout_ms = int(scenario.timeout_under(timeout_factor) * 1000)
