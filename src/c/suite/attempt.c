@@ -18,7 +18,7 @@
 #define LD_DEBUG_FILE "ld-debug" /* glibc appends .PID */
 #define TRUNCATED "0:\tdlm step truncated-here\n"
 
-struct slot slots[MAX_JOBS];
+struct slot slots[DLM_MAX_JOBS];
 int announce_attempts;
 int host_gone;
 
@@ -329,13 +329,13 @@ static void finish_attempt(struct slot *slot)
 /* Reads whatever the running attempts wrote, reaps and times them out. */
 void service_slots(int token_fd, int *tokens)
 {
-	struct pollfd fds[MAX_JOBS * 2 + 1];
-	struct slot *owner[MAX_JOBS * 2 + 1];
+	struct pollfd fds[DLM_MAX_JOBS * 2 + 1];
+	struct slot *owner[DLM_MAX_JOBS * 2 + 1];
 	int n = 0, i, status;
 	double now;
 	pid_t pid;
 
-	for (i = 0; i < MAX_JOBS; i++) {
+	for (i = 0; i < DLM_MAX_JOBS; i++) {
 		if (!slots[i].pid)
 			continue;
 		if (slots[i].out >= 0)
@@ -362,11 +362,11 @@ void service_slots(int token_fd, int *tokens)
 			}
 		}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (i = 0; i < MAX_JOBS; i++)
+		for (i = 0; i < DLM_MAX_JOBS; i++)
 			if (slots[i].pid == pid && !slots[i].reaped)
 				slots[i].reaped = 1, slots[i].status = status;
 	now = now_seconds();
-	for (i = 0; i < MAX_JOBS; i++) {
+	for (i = 0; i < DLM_MAX_JOBS; i++) {
 		struct slot *slot = &slots[i];
 
 		if (!slot->pid)
@@ -386,7 +386,7 @@ void stop_all(void)
 {
 	int i;
 
-	for (i = 0; i < MAX_JOBS; i++)
+	for (i = 0; i < DLM_MAX_JOBS; i++)
 		if (slots[i].pid) {
 			kill(-slots[i].pid, SIGKILL);
 			waitpid(slots[i].pid, NULL, 0);

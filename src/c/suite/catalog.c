@@ -39,7 +39,7 @@ static void *grow(void *array, int count, int *capacity, size_t size)
 	return array;
 }
 
-/* A catalog from a file, or from standard input up to a SUITE_END line (or its end). */
+/* A catalog from a file, or from standard input up to a DLM_SUITE_END line (or its end). */
 void load_suite(const char *path)
 {
 	FILE *file = strcmp(path, "-") ? fopen(path, "r") : stdin;
@@ -50,9 +50,9 @@ void load_suite(const char *path)
 	if (!file)
 		fail("cannot read the suite file %s (build the suite with build.sh first)", path);
 	if (file == stdin)
-		setvbuf(stdin, NULL, _IONBF, 0); /* read no further than SUITE_END: the tokens follow it */
+		setvbuf(stdin, NULL, _IONBF, 0); /* read no further than DLM_SUITE_END: the tokens follow it */
 	while (getline(&line, &capacity, file) > 0) {
-		if (!strncmp(line, SUITE_END, strlen(SUITE_END)) && file == stdin)
+		if (!strncmp(line, DLM_SUITE_END, strlen(DLM_SUITE_END)) && file == stdin)
 			break;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;

@@ -42,7 +42,7 @@ static void usage(void)
 	     "                 [--suite FILE|-] [--tokens] [--timeout-factor F] [--root DIR]\n"
 	     "Runs this environment's dlopen/dlclose scenarios, up to --jobs attempts at once (default 4),\n"
 	     "and prints the cells in the catalog's order; exits 1 when a verdict is not ok.\n"
-	     "--suite - reads the catalog from standard input up to a line " SUITE_END ". --tokens (with --json)\n"
+	     "--suite - reads the catalog from standard input up to a line " DLM_SUITE_END ". --tokens (with --json)\n"
 	     "starts an attempt only for a byte read from standard input after that line, and prints an\n"
 	     "attempt line when one ends: the host then shares one budget among many suites.\n"
 	     "--timeout-factor F multiplies every scenario's timeout (default: $DLM_TIMEOUT_FACTOR, else 1):\n"
@@ -90,8 +90,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->repeat < 1 || o->repeat > MAX_ATTEMPTS)
 		fail("--repeat must be between 1 and %s", "100");
-	if (o->jobs < 1 || o->jobs > MAX_JOBS)
-		fail("--jobs must be between 1 and %s", "64");
+	if (o->jobs < 1 || o->jobs > DLM_MAX_JOBS)
+		fail("--jobs must be between 1 and %s", TEXT_OF(DLM_MAX_JOBS));
 	if (!(timeout_factor >= 1 && timeout_factor <= 100))
 		fail("--timeout-factor (or DLM_TIMEOUT_FACTOR) must be between 1 and %s", "100");
 	if (o->tokens && (!o->json || !o->suite_path || strcmp(o->suite_path, "-")))
@@ -166,7 +166,7 @@ static int serial_busy(const char *serial)
 {
 	int i;
 
-	for (i = 0; *serial && i < MAX_JOBS; i++)
+	for (i = 0; *serial && i < DLM_MAX_JOBS; i++)
 		if (slots[i].pid && !strcmp(slots[i].job->serial, serial))
 			return 1;
 	return 0;
@@ -212,7 +212,7 @@ static void run_jobs(struct job *jobs, int count, const struct options *o, struc
 	while (printed < count && !interrupted) {
 		while (next < count && jobs[next].started == jobs[next].count)
 			next++;
-		for (active = 0, i = 0; i < MAX_JOBS; i++)
+		for (active = 0, i = 0; i < DLM_MAX_JOBS; i++)
 			active += slots[i].pid != 0;
 		while (active < o->jobs && (tokens == -2 || tokens > 0) && (job = startable(jobs, next, count))) {
 			for (i = 0; slots[i].pid; i++)

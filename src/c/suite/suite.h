@@ -32,8 +32,10 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define MAX_JOBS 64
-#define SUITE_END "#end" /* ends a catalog read from standard input; tokens may follow */
+#include "generated.h" /* DLM_MAX_JOBS and DLM_SUITE_END, from the Python side (build.sh: -I) */
+
+#define TEXT(x) #x
+#define TEXT_OF(macro) TEXT(macro) /* a number's macro as a string */
 #define CAPTURE 32768
 #define ROOT_SIZE 1024
 
@@ -107,7 +109,7 @@ extern int cell_count, rule_count;
 void load_suite(const char *path);
 
 /* attempt.c */
-extern struct slot slots[MAX_JOBS];
+extern struct slot slots[DLM_MAX_JOBS];
 extern int announce_attempts; /* token mode: the host returns a token for each attempt line */
 extern int host_gone;         /* token mode: standard input reached its end */
 void runtime_dir(char *out, size_t size, const struct cell *cell);
