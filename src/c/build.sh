@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the suite from source with this environment's compiler:
 #   CC=gcc sh build.sh SRC_DIR OUT_DIR
-# SRC_DIR is a bundle written by dlmatrix: these sources, variants.tsv and, for the
+# SRC_DIR is a bundle written by dlmatrix: these sources, generated.h (the step
+# language and dlm-suite's bounds, from the Python side), variants.tsv and, for the
 # host backend, suite.tsv (an image gets its catalog in a later, separate layer, so
 # that a catalog change rebuilds nothing that is compiled).
 # Each runtime variant lands in OUT/rt/NAME with an env file describing it to the
@@ -18,7 +19,7 @@ warn="-Wall -Wextra -Werror -O1 -g"
 
 mkdir -p "$out/bin" "$out/share" || exit 1
 if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
-$cc $warn -o "$out/bin/dlm-suite" "$src/suite.c" || exit 1
+$cc $warn -I"$src" -o "$out/bin/dlm-suite" "$src"/suite/*.c || exit 1
 
 providers() { # rt compiler source, then compiler arguments: providers a and b in rt/lib
 	prov_rt=$1 prov_cc=$2 prov_src=$3

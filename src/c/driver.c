@@ -1,9 +1,11 @@
 /* Scenario driver: the application of the seed.  It is NOT linked against the
  * runtime (unless built as dlm-driver-linked) and runs the steps given on its
- * command line, one per argument (matrix/scenarios.yaml lists them):
- *   open:NAME[:lazy|now,local|global]  close:NAME  close-in-thread:NAME  fire:NAME
- *   open-runtime  close-runtime  wake  check[:LABEL]  cycles:N:NAME  bounded
- *   fork-child:NAME  exit-fast  sleep:MS  run:TOOL
+ * command line, one per argument (matrix/scenarios.yaml says what each does).
+ * The step language is defined once, in src/dlmatrix/config/steps.py (STEPS);
+ * the bundle's generated.h brings it here as DLM_STEPS, one entry per verb with
+ * its number of arguments, which run_step looks up; each verb is run by the
+ * function step_VERB below (a verb without one does not compile, one without a
+ * verb is unused: -Werror).
  * Evidence goes to stdout as "@ key value" lines, written as it is gathered so
  * that a crash loses nothing already seen.  Exit codes: 0 pass, 2 bad usage,
  * 3 threads or memory unbounded, 4 a step failed, 5 the forked child failed.
@@ -19,6 +21,7 @@
  * (the threads beyond those the driver started with). */
 #define _GNU_SOURCE
 #include "dlmrt.h"
+#include "generated.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -731,46 +734,121 @@ static void open_loader_log(void)
 		atexit(mark_exit);
 }
 
+/* The steps, each run with its arguments (args[i] NULL beyond those given). */
+static void step_open(char **args)
+{
+	open_provider(args[0], args[1]);
+}
+
+static void step_close(char **args)
+{
+	close_provider(args[0]);
+}
+
+static void step_close_in_thread(char **args)
+{
+	close_in_thread(args[0]);
+}
+
+static void step_fire(char **args)
+{
+	fire(args[0]);
+}
+
+static void step_open_runtime(char **args)
+{
+	(void)args;
+	open_runtime();
+}
+
+static void step_close_runtime(char **args)
+{
+	(void)args;
+	close_runtime();
+}
+
+static void step_wake(char **args)
+{
+	(void)args;
+	wake();
+}
+
+static void step_check(char **args)
+{
+	check(args[0]);
+}
+
+static void step_cycles(char **args)
+{
+	cycles(strtol(args[0], NULL, 10), args[1]);
+}
+
+static void step_bounded(char **args)
+{
+	(void)args;
+	bounded();
+}
+
+static void step_fork_child(char **args)
+{
+	fork_child(args[0]);
+}
+
+static void step_exit_fast(char **args)
+{
+	(void)args;
+	exit_fast();
+}
+
+static void step_run(char **args)
+{
+	run_tool(args[0]);
+}
+
+static void step_sleep(char **args)
+{
+	sleep_ms(strtol(args[0], NULL, 10));
+}
+
+struct step {
+	const char *verb;
+	int least, most; /* arguments, after the verb, each after a ':' */
+	void (*run)(char **args);
+};
+
+#define STEP(verb, name, least, most) { verb, least, most, step_##name },
+static const struct step steps[] = { DLM_STEPS(STEP) };
+#undef STEP
+
+static const struct step *find_step(const char *verb)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(*steps); i++)
+		if (!strcmp(verb, steps[i].verb))
+			return &steps[i];
+	return NULL;
+}
+
 static void run_step(char *step)
 {
-	char *verb, *arg, *extra;
+	char *verb, *arg, *args[DLM_STEP_ARGUMENTS + 1] = { NULL };
+	const struct step *known;
+	int count = 0;
 
 	loader_mark(step);
 	verb = strtok(step, ":");
-	arg = strtok(NULL, ":");
-	extra = strtok(NULL, ":");
 	if (!verb)
 		die(2, "empty step");
-	if (!strcmp(verb, "open") && arg)
-		open_provider(arg, extra);
-	else if (!strcmp(verb, "close") && arg)
-		close_provider(arg);
-	else if (!strcmp(verb, "close-in-thread") && arg)
-		close_in_thread(arg);
-	else if (!strcmp(verb, "fire") && arg)
-		fire(arg);
-	else if (!strcmp(verb, "open-runtime"))
-		open_runtime();
-	else if (!strcmp(verb, "close-runtime"))
-		close_runtime();
-	else if (!strcmp(verb, "wake"))
-		wake();
-	else if (!strcmp(verb, "check"))
-		check(arg);
-	else if (!strcmp(verb, "cycles") && arg && extra)
-		cycles(strtol(arg, NULL, 10), extra);
-	else if (!strcmp(verb, "bounded"))
-		bounded();
-	else if (!strcmp(verb, "fork-child") && arg)
-		fork_child(arg);
-	else if (!strcmp(verb, "exit-fast"))
-		exit_fast();
-	else if (!strcmp(verb, "run") && arg)
-		run_tool(arg);
-	else if (!strcmp(verb, "sleep") && arg)
-		sleep_ms(strtol(arg, NULL, 10));
-	else
+	for (; (arg = strtok(NULL, ":")); count++)
+		if (count < DLM_STEP_ARGUMENTS)
+			args[count] = arg;
+	known = find_step(verb);
+	if (!known || count < known->least)
 		die(2, "unknown or incomplete step '%s'", verb);
+	if (count > known->most)
+		die(2, "step '%s' takes at most %d argument(s)", verb, known->most);
+	known->run(args);
 }
 
 int main(int argc, char **argv)

@@ -234,7 +234,7 @@ def test_a_fresh_out_compares_only_the_cells_it_selected(project, tmp_path):
 
 # 6. the smaller ones
 def test_a_failed_build_keeps_its_log_under_the_output_directory(engine, project, tmp_path):
-    source = project / "src" / "c" / "suite.c"
+    source = project / "src" / "c" / "suite" / "main.c"
     source.write_text(source.read_text() + "\nthis is not C;\n")
     out = tmp_path / "out"
     done = dlmatrix(project, *SLOW_RUN, "--scenario", "app-linked", "--out", str(out))

@@ -318,7 +318,7 @@ def test_the_container_is_removed_when_the_run_is_interrupted(built, engine):
 
 
 def test_a_failed_build_becomes_build_error_cells(engine, project, tmp_path):
-    (project / "src" / "c" / "suite.c").write_text("this is not C\n")
+    (project / "src" / "c" / "suite" / "main.c").write_text("this is not C\n")
     matrix = load_matrix(project)
     progress = Recorder()
     cells = ContainerBackend(
@@ -330,7 +330,7 @@ def test_a_failed_build_becomes_build_error_cells(engine, project, tmp_path):
         CellBudget(1),
     ).run()
     assert {(c.result, c.verdict) for c in cells} == {("build-error", "unexpected")}
-    assert "this is not C" in cells[0].stderr or "suite.c" in cells[0].stderr
+    assert "this is not C" in cells[0].stderr or "main.c" in cells[0].stderr
     assert any("debian-bookworm-musl: failed: build failed; log:" in m for m in progress.messages())
 
 

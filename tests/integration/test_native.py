@@ -14,11 +14,13 @@ import pytest
 from dlmatrix.backends.host import run_host
 from dlmatrix.cli.main import main
 from dlmatrix.config.load import load_matrix
+from dlmatrix.config.steps import STEPS
 from dlmatrix.model.cells import Cell
 from dlmatrix.model.expectations import expect
 from dlmatrix.model.selector import Selector
 from dlmatrix.results.io import read_results
 from dlmatrix.suite.bundle import catalog_input
+from dlmatrix.suite.command import MAX_SUITE_JOBS
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.native
@@ -205,7 +207,7 @@ def test_missing_compiler_is_skipped_with_the_fix(project, tmp_path):
 
 @pytest.mark.parametrize("host", ["host-glibc", pytest.param("host-musl", marks=needs_musl)])
 def test_suite_runner_and_python_agree_on_expectations(full_build, host):
-    """src/c/suite.c matches expectations without Python; it must agree with dlmatrix.expectations."""
+    """dlm-suite matches expectations without Python (suite/expectations.c); it must agree with Python's."""
     matrix = load_matrix()
     listing = subprocess.run(
         [str(full_build / host / "out" / "bin" / "dlm-suite"), "--list", "--json"],
@@ -360,3 +362,83 @@ def test_attempts_of_a_serial_group_take_turns_after_their_setup(full_run, full_
     assert events == ["setup", "start", "end"] * 4
     verdict, events = serial_suite(full_build, tmp_path / "free", catalog, serial=False)
     assert events[:2] == ["start", "start"]  # four at once: the check above can fail
+
+
+# an argument of each kind STEPS uses, as a scenario would give it
+SAMPLE = {
+    "P": "a",
+    "lazy|now,local|global": "now",
+    "N": "1",
+    "MS": "1",
+    "LABEL": "here",
+    "TOOL": "no-such-tool",
+}
+REFUSED = ("unknown or incomplete step", "takes at most")
+
+
+def drive(full_build: Path, host: str, step: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The pinned variant's driver given one step, as dlm-suite would run it."""
+    rt = full_build / host / "out" / "rt" / "pinned"
+    env = {
+        **os.environ,
+        "DLM_LIBDIR": str(rt / "lib"),
+        "DLM_WORKDIR": str(tmp_path),
+        "LD_LIBRARY_PATH": str(rt / "lib"),
+    }
+    return subprocess.run(
+        [str(rt / "bin" / "dlm-driver"), step],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        cwd=tmp_path,
+    )
+
+
+@pytest.mark.parametrize("host", ["host-glibc", pytest.param("host-musl", marks=needs_musl)])
+def test_the_driver_takes_each_step_as_python_defines_it(full_run, full_build, host, tmp_path):
+    """The driver's table comes from config.steps.STEPS (generated.h): each verb is taken with as many
+    arguments as Python allows and refused with fewer or more, and a verb Python lacks is refused."""
+    for step in STEPS:
+        given = [SAMPLE[a.name] for a in step.arguments]
+        for count in range(step.least, step.most + 1):
+            text = ":".join([step.verb, *given[:count]])
+            done = drive(full_build, host, text, tmp_path)  # it may fail (run:no-such-tool), not refuse
+            assert not any(words in done.stderr for words in REFUSED), (text, done.stderr)
+        if step.least:
+            text = ":".join([step.verb, *given[: step.least - 1]])
+            done = drive(full_build, host, text, tmp_path)
+            assert (done.returncode, done.stderr) == (
+                2,
+                f"dlm-driver: unknown or incomplete step '{step.verb}'\n",
+            )
+        text = ":".join([step.verb, *given, "extra"])
+        done = drive(full_build, host, text, tmp_path)
+        assert done.returncode == 2 and f"step '{step.verb}' takes at most {step.most}" in done.stderr, text
+    done = drive(full_build, host, "no-such-verb", tmp_path)
+    assert (done.returncode, done.stderr) == (2, "dlm-driver: unknown or incomplete step 'no-such-verb'\n")
+
+
+@pytest.mark.parametrize("host", ["host-glibc", pytest.param("host-musl", marks=needs_musl)])
+def test_dlm_suite_has_its_bounds_from_python(full_run, full_build, host):
+    """--jobs up to MAX_SUITE_JOBS and a catalog ended by CATALOG_END, as generated.h hands them to C."""
+    suite = full_build / host / "out" / "bin" / "dlm-suite"
+    most = subprocess.run(
+        [str(suite), "--list", "--jobs", str(MAX_SUITE_JOBS)], capture_output=True, timeout=30
+    )
+    assert most.returncode == 0
+    over = subprocess.run(
+        [str(suite), "--list", "--jobs", str(MAX_SUITE_JOBS + 1)], capture_output=True, text=True, timeout=30
+    )
+    assert over.returncode == 2 and f"between 1 and {MAX_SUITE_JOBS}" in over.stderr
+    listed = subprocess.run(  # what follows the end is not read as catalog (tokens go there)
+        [str(suite), "--list", "--json", "--suite", "-"],
+        input=catalog_input(load_matrix()) + "not a catalog line\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert len([line for line in listed.stdout.splitlines() if '"listing"' in line]) == len(
+        load_matrix().pairs()
+    )

@@ -48,7 +48,7 @@ def test_the_selector_decides_what_every_command_sees():
     names = {runtime.name for _, runtime in selector.pairs(MATRIX)}
     assert names and all(n.startswith("lttng-") and not n.startswith("lttng-ust-2.1" + "0") for n in names)
     assert "lttng-ust-2.11.5" not in names and "lttng-ust-2.13.9" in names
-    # dlm-suite gets the names when no single glob says it (suite.c reads comma-separated lists)
+    # dlm-suite gets the names when no single glob says it (dlm-suite reads comma-separated lists)
     scenarios, runtimes = selector.suite_filters(MATRIX, "debian-bookworm-glibc")
     assert scenarios == "*" and set(runtimes.split(",")) == names
 

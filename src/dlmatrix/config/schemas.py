@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from dlmatrix.config.steps import STEP_HELP, STEP_PATTERN
+from dlmatrix.config.steps import STEP_HELP, STEP_MAX_LENGTH, STEP_PATTERN
 from dlmatrix.model.expectations import VERSION_RANGE_PATTERN
 from dlmatrix.model.kinds import RUNTIME_KINDS
 from dlmatrix.model.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
@@ -17,6 +17,7 @@ from dlmatrix.model.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
 # steps and environment values after @RT@ expansion): refused here rather than cut there.
 NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$", "maxLength": 48}
 TEXT = {"type": "string", "minLength": 1}
+STEP = {"type": "string", "pattern": STEP_PATTERN, "maxLength": STEP_MAX_LENGTH}
 FLAGS = {"type": "string", "pattern": r"^[^\t\n]*$"}
 ENV = {
     "type": "object",
@@ -106,7 +107,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "steps": {
                             "type": "array",
                             "minItems": 1,
-                            "items": {"type": "string", "pattern": STEP_PATTERN, "maxLength": 64},
+                            "items": STEP,
                         },
                         "kinds": {"type": "array", "minItems": 1, "items": {"enum": list(RUNTIME_KINDS)}},
                     },

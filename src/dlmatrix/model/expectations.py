@@ -1,6 +1,6 @@
 """Declared expectations: the first rule matching scenario, runtime, C library and architecture wins.
 
-src/c/suite.c implements the same matching for runs without Python; the
+src/c/suite/expectations.c implements the same matching for runs without Python; the
 native tests check that both agree on every cell.
 """
 

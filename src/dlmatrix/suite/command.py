@@ -12,7 +12,7 @@ def suite_timeout(matrix: Matrix, selector: Selector, image: str | None = None) 
     return sum(scenario.timeout_s for scenario, _ in cells) * selector.repeat * 1.5 + 60
 
 
-MAX_SUITE_JOBS = 64  # dlm-suite's own bound (MAX_JOBS in suite.c)
+MAX_SUITE_JOBS = 64  # dlm-suite's own bound on --jobs, which it takes from here (generated.h)
 
 
 def suite_arguments(
