@@ -34,7 +34,7 @@ providers() { # rt compiler source, then compiler arguments: providers a and b i
 driver() { # rt name, then compiler arguments: the scenario driver as rt/bin/name
 	drv_rt=$1 drv_name=$2
 	shift 2
-	$cc $warn -o "$drv_rt/bin/$drv_name" "$src/driver.c" "$@" -pthread -ldl
+	$cc $warn -I"$src" -o "$drv_rt/bin/$drv_name" "$src"/driver/*.c "$@" -pthread -ldl
 }
 
 # Is word $2 among the words of $1?

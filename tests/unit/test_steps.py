@@ -1,5 +1,5 @@
 """The step language (config/steps.py): what a scenario's steps may say, as the schema checks them,
-and the C side's share of it (generated.h, driver.c's table, dlm-suite's bounds)."""
+and the C side's share of it (generated.h, the driver's table, dlm-suite's bounds)."""
 
 from __future__ import annotations
 
@@ -195,9 +195,9 @@ def test_generated_h_is_compiled_and_part_of_the_image_identity(project, monkeyp
 
 
 def test_the_driver_has_a_function_for_each_verb_and_no_other():
-    """driver.c runs VERB as step_NAME through generated.h's table: a verb without one would not
-    compile, a function without a verb would be unused (-Werror); this says so before any compiler."""
-    driver = (REPO / "src" / "c" / "driver.c").read_text()
+    """driver/main.c runs VERB as step_NAME through generated.h's table: a verb without one would
+    not compile, a function without a verb would be unused (-Werror); this says so before any compiler."""
+    driver = (REPO / "src" / "c" / "driver" / "main.c").read_text()
     functions = re.findall(r"^static void step_(\w+)\(char \*\*args\)$", driver, flags=re.M)
     assert sorted(functions) == sorted(s.verb.replace("-", "_") for s in STEPS)
     assert "DLM_STEPS(STEP)" in driver and '#include "generated.h"' in driver

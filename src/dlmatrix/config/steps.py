@@ -2,7 +2,7 @@
 
 STEPS is its one definition: each verb with its arguments. The schema's STEP_PATTERN and the
 words of its error (STEP_HELP) are derived from it here, and the driver's table of verbs
-(src/c/driver.c) from it in the bundle (dlmatrix.suite.bundle writes generated.h), so that a
+(src/c/driver/main.c) from it in the bundle (dlmatrix.suite.bundle writes generated.h), so that a
 verb or an argument is added in one place.
 """
 
