@@ -24,6 +24,7 @@ from typing import Any
 
 from dlmatrix.model.cells import Attempt, Cell, ResultSet
 from dlmatrix.model.libc import Libc
+from dlmatrix.report.answer import build_answer
 from dlmatrix.report.html import render_html
 from dlmatrix.results.io import read_results
 
@@ -141,7 +142,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "index.html"
         started = time.monotonic()
-        path.write_text(render_html(results))
+        path.write_text(render_html(build_answer(results)))
         render_s = time.monotonic() - started
         json_bytes = len(json.dumps([c.__dict__ for c in results.cells], default=lambda o: o.__dict__))
         figures: dict[str, Any] = {

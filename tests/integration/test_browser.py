@@ -14,8 +14,8 @@ from benchmarks.report_page import PUBLISHED, measure_in, synthetic
 from dlmatrix.config.load import load_matrix
 from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
 from dlmatrix.model.libc import Libc
+from dlmatrix.report.answer import build_answer
 from dlmatrix.report.html import render_html
-from dlmatrix.results.changes import compare
 from dlmatrix.results.io import read_results
 from tests.unit.test_report import GLIBC_OLD, RUN, cells_as_expected, flip
 
@@ -73,7 +73,7 @@ def report(tmp_path):
     run = {**RUN, "images": {"debian-bookworm-glibc": TAG}}
     current = ResultSet(run, cells)
     path = tmp_path / "index.html"
-    path.write_text(render_html(current, compare(ResultSet(RUN, before), current)))
+    path.write_text(render_html(build_answer(current, ResultSet(RUN, before))))
     return path
 
 
@@ -232,7 +232,7 @@ def test_filter_by_architecture_keeps_the_group_headers_aligned(browser, tmp_pat
     }
     cells = [replace(c, arch=arches[c.image]) for c in cells_as_expected()]
     path = tmp_path / "arch.html"
-    path.write_text(render_html(ResultSet(RUN, cells)))
+    path.write_text(render_html(build_answer(ResultSet(RUN, cells))))
     context = browser.new_context(offline=True)
     page = context.new_page()
     page.goto(path.as_uri())
@@ -251,7 +251,7 @@ def test_filter_by_architecture_keeps_the_group_headers_aligned(browser, tmp_pat
 
 def test_the_page_benchmark_measures_a_synthetic_run(browser, tmp_path):
     path = tmp_path / "index.html"
-    path.write_text(render_html(synthetic(read_results(PUBLISHED).cells, 1000)))
+    path.write_text(render_html(build_answer(synthetic(read_results(PUBLISHED).cells, 1000))))
     figures = measure_in(browser, path, loads=1)
     assert figures["page_bytes"] == path.stat().st_size
     assert len(figures["load_ms"]) == 1 and figures["load_ms"][0] > 0

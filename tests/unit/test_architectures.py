@@ -18,11 +18,11 @@ from dlmatrix.model.arches import host_arch, native_arches, outside_arches
 from dlmatrix.model.cells import Environment, ResultSet, judged_cell
 from dlmatrix.model.expectations import Rule, expect
 from dlmatrix.model.libc import Libc
+from dlmatrix.report.answer import build_answer
 from dlmatrix.report.grid import columns, header_rows
-from dlmatrix.report.headlines import seed_by_arch
 from dlmatrix.report.html import render_html
 from dlmatrix.report.markdown import summary_markdown
-from dlmatrix.results.changes import compare
+from dlmatrix.report.seed import seed_by_arch
 from dlmatrix.suite.bundle import suite_tsv
 from tests.conftest import edit_yaml
 from tests.unit.test_report import RUN
@@ -197,9 +197,9 @@ def test_the_headline_gives_the_seed_per_architecture_and_what_differs():
     )
     assert lines[2] == "i386: glibc 2.36: crash SIGSEGV: unpinned. As on amd64."
     assert seed_by_arch([c for c in cells if c.arch == "amd64"]) == []
-    page = render_html(ResultSet(dict(RUN), cells))
-    assert "Differs from amd64: unpinned on glibc 2.36" in page
-    summary = summary_markdown(ResultSet(dict(RUN), cells), compare(None, ResultSet(dict(RUN), cells)))
+    answer = build_answer(ResultSet(dict(RUN), cells))
+    assert "Differs from amd64: unpinned on glibc 2.36" in render_html(answer)
+    summary = summary_markdown(answer)
     assert "- i386: glibc 2.36: crash SIGSEGV: unpinned. As on amd64." in summary
 
 

@@ -8,9 +8,11 @@ from dataclasses import replace
 from dlmatrix.config.load import load_matrix
 from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
 from dlmatrix.model.libc import Libc
-from dlmatrix.report.badge import badge_svg, seed_message, status
-from dlmatrix.report.grid import build_grid, family_lines, summarise
+from dlmatrix.report.answer import build_answer, standing
+from dlmatrix.report.badge import badge_svg
+from dlmatrix.report.grid import family_lines, summarise
 from dlmatrix.report.markdown import grid_markdown, summary_markdown
+from dlmatrix.report.seed import read_seed
 from dlmatrix.results.changes import compare
 from tests.unit.test_report import GLIBC, MUSL, RUN, cells_as_expected
 
@@ -55,17 +57,19 @@ def test_wholly_skipped_environments_and_runtimes_fold_away_with_their_reason():
         replace(c, runtime="ghost", outcome="skipped", verdict="skipped", stderr="not built")
         for c in cells[:3]
     ]
-    grid = build_grid(cells)
+    answer = build_answer(ResultSet(RUN, cells))
+    grid = answer.grid
     assert [(c.image, why) for c, why in grid.folded_columns] == [("fedora-42-glibc", "no base")]
     assert grid.folded_rows == [("ghost", "not built")]
     assert grid.folded() == {"fedora-42-glibc", "ghost"}
-    table = "\n".join(grid_markdown(grid))
+    table = "\n".join(grid_markdown(answer))
     assert "fedora" not in table.splitlines()[0] and "| ghost |" not in table
     assert "Every cell skipped, so left out: fedora-42-glibc (no base); ghost (not built)." in table
 
 
 def test_the_grid_groups_rows_by_family_and_says_a_line_per_family():
-    grid = build_grid(cells_as_expected())
+    answer = build_answer(ResultSet(RUN, cells_as_expected()))
+    grid = answer.grid
     assert grid.rows == [("model", ["unpinned", "pinned", "adaptive"])]
     assert [c.image for c in grid.columns] == [
         "debian-bullseye-glibc",
@@ -78,7 +82,7 @@ def test_the_grid_groups_rows_by_family_and_says_a_line_per_family():
         "unpinned crashes on glibc 2.31, 2.36; pinned survives every scenario wherever it ran; "
         "adaptive ends with timeout in exit-fast on glibc 2.31, 2.36 and musl 1.2.3."
     )
-    table = grid_markdown(grid)
+    table = grid_markdown(answer)
     assert table[0] == (
         "| runtime | glibc 2.31<br>debian-bullseye | glibc 2.36<br>debian-bookworm "
         "| musl 1.2.3<br>debian-bookworm |"
@@ -88,7 +92,7 @@ def test_the_grid_groups_rows_by_family_and_says_a_line_per_family():
 
 def test_the_summary_carries_the_grid_under_the_answer():
     results = ResultSet(RUN, cells_as_expected())
-    summary = summary_markdown(results, compare(None, results))
+    summary = summary_markdown(build_answer(results))
     assert summary.index("- **model**:") < summary.index("## Each runtime in each environment")
     assert "| pinned | ✓ survives | ✓ survives | ✓ survives |" in summary
 
@@ -106,12 +110,14 @@ def test_a_race_that_moved_is_its_own_group_of_changes():
 
 def test_the_badge_counts_the_seed_and_is_coloured_by_the_verdicts():
     cells = cells_as_expected()
-    assert seed_message(cells) == "model: 1 crash, 2 survive on glibc"
-    assert status(cells) == "as declared"
-    svg = ET.fromstring(badge_svg(cells))
+    assert read_seed(cells).message == "model: 1 crash, 2 survive on glibc"
+    assert standing(cells) == "as declared"
+    svg = ET.fromstring(badge_svg(build_answer(ResultSet(RUN, cells))))
     assert svg.get("aria-label") == "dlclose() seed: model: 1 crash, 2 survive on glibc (as declared)"
     assert svg.findall("{http://www.w3.org/2000/svg}rect")[1].get("fill") == "#4c1"
     broken = [replace(cells[0], verdict="unexpected"), *cells[1:]]
-    assert status(broken) == "unexpected" and 'fill="#e05d44"' in badge_svg(broken)
+    assert standing(broken) == "unexpected" and 'fill="#e05d44"' in badge_svg(
+        build_answer(ResultSet(RUN, broken))
+    )
     musl = judged_cell(MATRIX, MUSL, "app-dlopen-dlclose", "pinned", ["pass"], [0.1])
-    assert seed_message([musl]) == "no result"  # musl only: no glibc answer
+    assert read_seed([musl]).message == "no result"  # musl only: no glibc answer

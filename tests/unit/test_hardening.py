@@ -23,6 +23,7 @@ from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.interrupts import Interrupted, install, settle
 from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
 from dlmatrix.model.libc import Libc
+from dlmatrix.report.answer import build_answer
 from dlmatrix.report.junit import junit_xml
 from dlmatrix.results.changes import compare
 from dlmatrix.results.io import read_results, write_results
@@ -50,7 +51,7 @@ def cell(scenario="app-linked", runtime="pinned", stderr="", image=GLIBC):
 
 def test_control_bytes_in_output_are_escaped_in_junit_not_fatal(tmp_path, capsys):
     results = ResultSet(dict(RUN), [cell(stderr=ESCAPES)])
-    root = ET.fromstring(junit_xml(results))
+    root = ET.fromstring(junit_xml(build_answer(results)))
     text = root.find(".//system-err")
     assert text is not None and text.text is not None
     assert "\\x1b[31mbad LD_PRELOAD\\x1b[0m\\x00\\x07 \\ud800 \\ufffe end" in text.text

@@ -15,10 +15,13 @@ from dlmatrix.config.load import load_matrix
 from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
 from dlmatrix.model.expectations import Rule
 from dlmatrix.model.libc import Libc
-from dlmatrix.report.headlines import headlines, seed_answer, seed_sentence
-from dlmatrix.report.html import OUTPUT_LIMIT, render_html, state
+from dlmatrix.report.answer import build_answer
+from dlmatrix.report.headlines import headlines
+from dlmatrix.report.html import OUTPUT_LIMIT, render_html
 from dlmatrix.report.junit import junit_xml
+from dlmatrix.report.legend import state
 from dlmatrix.report.markdown import summary_markdown
+from dlmatrix.report.seed import read_seed
 from dlmatrix.results.changes import compare
 from dlmatrix.results.io import write_results
 
@@ -83,12 +86,12 @@ def test_program_output_is_escaped_everywhere(results, tmp_path):
         replace(results.cells[0], stderr=hostile, stdout=hostile, evidence={"note": hostile}, reason=hostile),
         *results.cells[1:],
     ]
-    html = render_html(ResultSet(RUN, cells))
+    answer = build_answer(ResultSet(RUN, cells))
+    html = render_html(answer)
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "\\u003cscript\\u003ealert" in html  # in the JSON island, which JS shows as text only
-    summary = summary_markdown(ResultSet(RUN, cells), compare(None, ResultSet(RUN, cells)))
-    assert "<script>" not in summary
-    ET.fromstring(junit_xml(ResultSet(RUN, cells)))  # well-formed despite the markup
+    assert "<script>" not in summary_markdown(answer)
+    ET.fromstring(junit_xml(answer))  # well-formed despite the markup
 
 
 def page_json(html: str) -> dict[str, Any]:
@@ -98,7 +101,7 @@ def page_json(html: str) -> dict[str, Any]:
 
 
 def test_the_page_opens_with_a_grid_grouped_by_libc_family_then_version(results):
-    html = render_html(results)
+    html = render_html(build_answer(results))
     header = re.search(r'<table class="grid".*?<thead>(.*?)</thead>', html, re.S)
     assert header is not None
     assert re.findall(r'class="h1" colspan="(\d)" data-family="(\w+)"', header.group(1)) == [
@@ -127,7 +130,7 @@ def test_the_page_opens_with_a_grid_grouped_by_libc_family_then_version(results)
 def test_the_page_carries_program_output_clipped_and_results_json_keeps_it_whole(results):
     long = "x" * (OUTPUT_LIMIT + 500)
     cells = [replace(results.cells[0], stdout=long), *results.cells[1:]]
-    strings = page_json(render_html(ResultSet(RUN, cells)))["strings"]
+    strings = page_json(render_html(build_answer(ResultSet(RUN, cells))))["strings"]
     assert "x" * OUTPUT_LIMIT + "\n… (500 more characters in results.json)" in strings
     assert long not in strings
 
@@ -165,8 +168,8 @@ def source_cells(outcomes: dict[tuple[str, str], str]) -> list[Cell]:
 
 
 def test_the_seed_answer_comes_from_the_source_built_cells(results):
-    assert seed_answer(results.cells) is None  # no runtime built from source in this run
-    assert seed_sentence(results.cells) == (  # so the first sentence is the model's
+    assert read_seed(results.cells).in_full is None  # no runtime built from source in this run
+    assert read_seed(results.cells).sentence == (  # so the first sentence is the model's
         "The model runtimes after dlclose(): unpinned crashes on glibc 2.31 to 2.36, the runtime unmapped "
         "while its threads run; pinned and adaptive never crash there; on musl 1.2.3 every version "
         "survives, because musl's dlclose() never unmaps."
@@ -186,7 +189,8 @@ def test_the_seed_answer_comes_from_the_source_built_cells(results):
         judged_cell(load_matrix(), MUSL, s, r, ["pass"], [0.01], evidence={"upstream_commit": "c" * 40})
         for _, s, r in musl
     ]
-    answer = seed_answer(cells)
+    seed = read_seed(cells)
+    answer = seed.in_full
     assert answer is not None
     assert answer.startswith(
         "LTTng-UST built from upstream source: lttng-ust-2.13.9-nopin crashes after dlclose() in "
@@ -198,15 +202,16 @@ def test_the_seed_answer_comes_from_the_source_built_cells(results):
         "relocation-dependency cycle, whatever the pin does." in answer
     )
     assert answer.endswith("On musl 1.2.3 every version survives, because musl's dlclose() never unmaps.")
-    sentence = seed_sentence(cells)
+    sentence = seed.sentence
     assert sentence == (
         "LTTng-UST after dlclose(): lttng-ust-2.13.9-nopin and lttng-ust-2.12.10-nopin crash on glibc 2.31 "
         "to 2.36; lttng-ust-2.13.9 never crashes there; on musl 1.2.3 every version survives, because "
         "musl's dlclose() never unmaps."
     )
-    page = render_html(ResultSet(dict(RUN), cells))
+    model = build_answer(ResultSet(dict(RUN), cells))
+    page = render_html(model)
     assert page.index('id="seed-sentence"') < page.index('id="grid"') < page.index('id="seed-answer"')
-    summary = summary_markdown(ResultSet(dict(RUN), cells), compare(None, ResultSet(dict(RUN), cells)))
+    summary = summary_markdown(model)
     assert summary.splitlines()[2] == f"**The seed's answer.** {sentence}"
     assert f"**The seed in full.** {answer}" in summary
 
@@ -234,11 +239,11 @@ def test_new_and_removed_cells(results):
 
 def test_changes_appear_on_the_page_and_in_the_summary(results):
     broken = ResultSet(RUN, flip(results.cells, "debian-bookworm-glibc", "app-linked", "unpinned", "exit:4"))
-    changes = compare(results, broken)
-    html = render_html(broken, changes)
+    answer = build_answer(broken, results)
+    html = render_html(answer)
     assert '<table class="changes" data-group="newly broken">' in html
     assert "<td>debian-bookworm-glibc</td><td>app-linked</td><td>unpinned</td><td>pass (ok)</td>" in html
-    summary = summary_markdown(broken, changes)
+    summary = summary_markdown(answer)
     assert "### Newly broken (1)" in summary
     assert "| debian-bookworm-glibc | app-linked | unpinned | pass (ok) | exit:4 (unexpected) |" in summary
     assert "## Cells that need a look" in summary and "| exit:4 | pass | unexpected |" in summary
@@ -248,7 +253,7 @@ def test_junit_keeps_failures_and_errors_apart(results, tmp_path):
     cells = flip(results.cells, "debian-bookworm-glibc", "app-linked", "pinned", "crash:SIGSEGV")
     cells = flip(cells, "debian-bookworm-musl", "app-linked", "pinned", "build-error")
     cells = flip(cells, "debian-bookworm-musl", "exit-fast", "pinned", "skipped")
-    root = ET.fromstring(junit_xml(ResultSet(RUN, cells)))
+    root = ET.fromstring(junit_xml(build_answer(ResultSet(RUN, cells))))
     cases = root.findall(".//testcase")
     assert len(cases) == len(cells)
     assert {s.get("name") for s in root.findall("testsuite")} == {
@@ -302,7 +307,7 @@ def test_a_racy_cell_shows_its_rate():
         [1, 0.1, 1, 0.1],
     )
     assert cell.verdict == "ok" and cell.racy and cell.result == "crash:SIGSEGV"
-    html = render_html(ResultSet(RUN, [cell]))
+    html = render_html(build_answer(ResultSet(RUN, [cell])))
     assert "≈ racy 2/4" in html and '<svg class="rate"' in html
     assert 'width="17.5"' in html  # half the bar: 2 of 4 attempts crashed
     assert "crash SIGSEGV 2/4" in page_json(html)["strings"]  # the cell's own label, in the panel

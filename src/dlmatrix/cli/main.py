@@ -37,8 +37,9 @@ from dlmatrix.model.expectations import expect
 from dlmatrix.model.selector import Patterns, Selector, split_globs
 from dlmatrix.model.shards import plan, render_plan, shard_selector
 from dlmatrix.progress import RunProgress
+from dlmatrix.report.answer import Answer, build_answer
 from dlmatrix.report.explain import explain_text, find_cells
-from dlmatrix.report.html import report_files
+from dlmatrix.report.files import report_files
 from dlmatrix.report.terminal import cell_table, counts_line, print_outcome
 from dlmatrix.results.io import read_results, results_json
 from dlmatrix.results.merge import merge, results_path
@@ -356,19 +357,23 @@ def command_run(matrix: Matrix, args: argparse.Namespace, console: Console) -> i
         if not cells:
             raise DlmatrixError("the selection matched no cell", f"check the globs: {selector.describe()}")
         results = ResultSet(metadata(), cells)
-        written = write_report_set(out, results, previous)
-    print_outcome(results, written, console, args.table)
+        written, answer = write_report_set(out, results, previous)
+    print_outcome(answer, written, console, args.table)
     return 1 if results.failing() else 0
 
 
-def write_report_set(out: OutputDir, results: ResultSet, previous: ResultSet | None) -> list[Path]:
+def write_report_set(
+    out: OutputDir, results: ResultSet, previous: ResultSet | None
+) -> tuple[list[Path], Answer]:
     """results.json, the previous results and the report, all at once; results.json alone when the
-    report has a bug (a bug in the report must not cost the results)."""
+    report has a bug (a bug in the report must not cost the results). The report's model comes
+    back for the terminal, which says the same answer."""
     files: dict[str, str | bytes] = {"results.json": results_json(results)}
     if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
         files[PREVIOUS] = results_json(previous)
     try:
-        files.update(report_files(results, previous))
+        answer = build_answer(results, previous)
+        files.update(report_files(answer))
     except Exception as bug:
         out.write(files, remove=(PARTIAL,))
         bug.add_note(
@@ -376,7 +381,7 @@ def write_report_set(out: OutputDir, results: ResultSet, previous: ResultSet | N
             f"`dlmatrix report {out.path}` renders the rest from it"
         )
         raise
-    return out.write(files, remove=(PARTIAL,))
+    return out.write(files, remove=(PARTIAL,)), answer
 
 
 def command_plan(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
@@ -408,7 +413,7 @@ def command_merge(args: argparse.Namespace, console: Console) -> int:
     results = merge(args.results, args.allow_mixed)
     previous = read_results(args.previous) if args.previous else None
     with OutputDir(args.out) as out:
-        written = write_report_set(out, results, previous)
+        written, _ = write_report_set(out, results, previous)
     console.print(f"merged {len(args.results)} results: {counts_line(results)}", markup=False)
     console.print(f"wrote {', '.join(map(str, written))}", markup=False)
     return 1 if results.failing() else 0
@@ -571,7 +576,7 @@ def command_report(args: argparse.Namespace, console: Console) -> int:
     previous_path = args.previous or default_previous(args.directory)
     previous = read_results(previous_path) if previous_path else None
     with OutputDir(args.directory) as out:
-        written = out.write(report_files(results, previous))
+        written = out.write(report_files(build_answer(results, previous)))
     compared = f", compared with {previous_path}" if previous_path else ""
     console.print(f"{counts_line(results)}; wrote {', '.join(map(str, written))}{compared}")
     return 0

@@ -1,6 +1,6 @@
 """The summary grid: a row per runtime (grouped by family), a column per environment (grouped by C
 library family, version, then architecture), each cell one word for all of that runtime's
-scenarios there. The HTML report, summary.md and the badge all read it from here."""
+scenarios there. The report's model (report.answer) builds it once; every rendering reads it."""
 
 from __future__ import annotations
 
@@ -11,19 +11,11 @@ from dlmatrix.model.cells import Cell
 from dlmatrix.model.expectations import version_key
 from dlmatrix.model.kinds import family_order
 from dlmatrix.model.outcomes import FAILING_VERDICTS
-from dlmatrix.report.headlines import libc_versions, names, they
+from dlmatrix.report.legend import STATUS_SYMBOLS
+from dlmatrix.report.words import libc_versions, names, they
 
 # the signal a reader should see first when a runtime crashes in several ways
 SIGNAL_ORDER = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE", "SIGTRAP")
-STATUS_SYMBOLS = {"survives": "✓", "crashes": "✗", "racy": "≈", "fails": "≠", "n/a": "○"}
-STATUS_MEANINGS = {  # what the legends (the page's and summary.md's) say of each status
-    "survives": "every scenario that ran passed",
-    "crashes": "k/n SIGNAL: crashed in k of n scenarios, in every attempt (the worst signal named)",
-    "racy": "no scenario crashed every time, some attempts did (the rate, drawn as a bar on the page)",
-    "fails": "k/n OUTCOME: no crash, but an exit code, a timeout or a build error in k of n scenarios",
-    "n/a": "not applicable: every scenario skipped here",
-}
-DEVIATES = "some cell there differs from its expectation"  # what ‼ says
 
 
 @dataclass(frozen=True)

@@ -1,64 +1,25 @@
-"""The published report, rendered from results.json alone: index.html (self-contained: inline CSS,
-JS and SVG, no network), junit.xml, summary.md and badge.svg, with what changed since the
-previous run. The page opens with the seed's answer and the summary grid; every cell's details
-travel as compact JSON (strings stored once) and are drawn on demand, so it stays small and
-fast at ten thousand cells. results.json remains the full record."""
+"""index.html, rendered from the report's model: self-contained (inline CSS, JS and SVG, no
+network). The page opens with the seed's answer and the summary grid; every cell's details travel
+as compact JSON (strings stored once) and are drawn on demand, so it stays small and fast at ten
+thousand cells. results.json remains the full record."""
 
 from __future__ import annotations
 
 import json
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
-from dlmatrix.model.cells import Cell, ResultSet
-from dlmatrix.report.badge import badge_svg
+from dlmatrix.model.cells import Cell
+from dlmatrix.report.answer import Answer
 from dlmatrix.report.explain import elf_facts, story
-from dlmatrix.report.grid import (
-    DEVIATES,
-    STATUS_MEANINGS,
-    STATUS_SYMBOLS,
-    Grid,
-    build_grid,
-    family_lines,
-    header_rows,
-)
-from dlmatrix.report.headlines import by_family, headlines, seed_answer, seed_by_arch, seed_sentence
-from dlmatrix.report.junit import junit_xml
-from dlmatrix.report.markdown import summary_markdown
-from dlmatrix.results.changes import Changes, compare
+from dlmatrix.report.legend import SYMBOLS, state
+from dlmatrix.report.words import label
 
-SYMBOLS = {
-    "pass": "✓",
-    "crash": "✗",
-    "exit": "≠",
-    "timeout": "◔",
-    "build-error": "⚒",
-    "error": "!",
-    "skipped": "○",
-}
-STATES = {  # state: what the legend says
-    "pass": "passed, as expected",
-    "expected-failure": "failed as expected (crash, exit or timeout declared in matrix/expectations.yaml)",
-    "unexpected": "differs from the expectation",
-    "flaky": "attempts disagree with each other",
-    "skipped": "skipped or not applicable here (reason in the details)",
-}
-FAMILY_TITLES = {"model": "The model (src/c/runtime.c)", "LTTng-UST": "LTTng-UST", "library": "Libraries"}
 OUTPUT_LIMIT = 4000  # characters of stdout/stderr the page carries per cell; results.json has all
-
-
-def label(cell: Cell) -> str:
-    """The result in words; when attempts differ (a race), with its rate."""
-    text = cell.words
-    hits = sum(attempt.result == cell.result for attempt in cell.attempts)
-    return text if hits == len(cell.attempts) else f"{text} {hits}/{len(cell.attempts)}"
-
-
-def state(cell: Cell) -> str:
-    if cell.verdict == "ok":
-        return "pass" if cell.outcome == "pass" else "expected-failure"
-    return cell.verdict
 
 
 def _clip(text: str) -> str:
@@ -118,19 +79,20 @@ def page_cell(cell: Cell, column: int, s: Strings) -> list[Any]:
     return [values[name] for name in CELL_FIELDS]
 
 
-def page_data(results: ResultSet, grid: Grid) -> dict[str, Any]:
+def page_data(answer: Answer) -> dict[str, Any]:
     s = Strings()
-    where = {column.image: i for i, column in enumerate(grid.columns)}
-    tags = results.run.get("images", {})
+    where = {column.image: i for i, column in enumerate(answer.grid.columns)}
+    tags = answer.run.get("images", {})
     return {
         "fields": CELL_FIELDS,
         "columns": [
-            [c.image, c.family, c.version or "?", c.arch, tags.get(c.image, "")] for c in grid.columns
+            [c.image, c.family, c.version or "?", c.arch, tags.get(c.image, "")] for c in answer.grid.columns
         ],
-        "cells": [page_cell(cell, where[cell.image], s) for cell in results.cells],
+        "cells": [page_cell(cell, where[cell.image], s) for cell in answer.cells],
         "strings": s.table,
-        "backend": results.run.get("backend", ""),
-        "repeat": results.run.get("repeat", 1),
+        "backend": answer.run.get("backend", ""),
+        "repeat": answer.run.get("repeat", 1),
+        "legend": answer.legend.script_tables(),
     }
 
 
@@ -144,44 +106,25 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(results: ResultSet, changes: Changes | None = None) -> str:
-    grid = build_grid(results.cells)
-    data = json.dumps(page_data(results, grid), separators=(",", ":"))  # ASCII: lone surrogates too
+@cache
+def _inline(name: str) -> Markup:
+    """The page's style or script, as written: read, not rendered as a template, so that nothing in
+    the CSS or JS (a `${{` in a template literal, a `{#`) is ever taken for Jinja."""
+    return Markup(files("dlmatrix.report").joinpath("templates", name).read_text(encoding="utf-8"))
+
+
+def _script_data(answer: Answer) -> str:
+    data = json.dumps(page_data(answer), separators=(",", ":"))  # ASCII: lone surrogates too
+    # nothing in program output can close the script element or open a comment in it
+    return data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_html(answer: Answer) -> str:
     template = _environment().get_template("report.html.j2")
-    scenarios = list(dict.fromkeys(cell.scenario for cell in results.cells))
     return template.render(
-        run=results.run,
-        counts=results.counts(),
-        states=STATES,
-        statuses=STATUS_MEANINGS,
-        deviates=DEVIATES,
-        status_symbols=STATUS_SYMBOLS,
-        symbols=SYMBOLS,
-        grid=grid,
-        headers=header_rows(grid.columns),
-        folded=grid.folded(),
-        family_titles=FAMILY_TITLES,
-        family_lines=family_lines(grid),
-        cells=results.cells,
-        # nothing in program output can close the script element or open a comment in it
-        page_data=data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
-        headline_groups=by_family(headlines(results.cells)),
-        seed_answer=seed_answer(results.cells),
-        seed_sentence=seed_sentence(results.cells),
-        seed_arches=seed_by_arch(results.cells),
-        changes=changes or Changes(),
-        arches=list(dict.fromkeys(c.arch for c in grid.columns)),
-        libc_families=list(dict.fromkeys(c.family for c in grid.columns)),
-        scenarios=scenarios,
+        answer=answer,
+        legend=answer.legend,
+        style=_inline("report.css"),
+        script=_inline("report.js"),
+        page_data=_script_data(answer),
     )
-
-
-def report_files(results: ResultSet, previous: ResultSet | None = None) -> dict[str, str | bytes]:
-    """index.html, junit.xml, summary.md and badge.svg, to be written beside results.json (all at once)."""
-    changes = compare(previous, results)
-    return {
-        "index.html": render_html(results, changes),
-        "junit.xml": junit_xml(results),
-        "summary.md": summary_markdown(results, changes),
-        "badge.svg": badge_svg(results.cells),
-    }

@@ -8,9 +8,11 @@ from collections import defaultdict
 
 import junitparser as junit
 
-from dlmatrix.model.cells import Cell, ResultSet
+from dlmatrix.model.cells import Cell
+from dlmatrix.model.outcomes import FAILING_VERDICTS
+from dlmatrix.report.answer import Answer
+from dlmatrix.report.legend import HARNESS_PROBLEMS
 
-HARNESS_PROBLEMS = ("error", "build-error")  # the cell could not be judged: an error, not a failure
 # What XML 1.0 cannot carry at all (control bytes such as ESC, lone surrogates, U+FFFE/U+FFFF).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -42,16 +44,16 @@ def testcase(cell: Cell) -> junit.TestCase:
     elif cell.outcome in HARNESS_PROBLEMS:
         case.result = [junit.Error(message, cell.outcome)]
         case.system_err = xml_text(cell.stderr)
-    elif cell.verdict in ("unexpected", "flaky"):
+    elif cell.verdict in FAILING_VERDICTS:
         attempts = ", ".join(a.result for a in cell.attempts)
         case.result = [junit.Failure(f"{cell.verdict}: {message} (attempts: {attempts})", cell.verdict)]
         case.system_err = xml_text(cell.stderr)
     return case
 
 
-def junit_xml(results: ResultSet) -> bytes:
+def junit_xml(answer: Answer) -> bytes:
     suites: dict[str, junit.TestSuite] = defaultdict(lambda: junit.TestSuite())
-    for cell in results.cells:
+    for cell in answer.cells:
         suite = suites[cell.image]
         suite.name = f"dlmatrix {cell.image}"
         suite.add_testcase(testcase(cell))

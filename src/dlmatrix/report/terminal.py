@@ -6,28 +6,27 @@ the report is; the full table is one flag away (`run --table`, `dlmatrix show DI
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from dlmatrix.model.cells import Cell, ResultSet
-from dlmatrix.report.headlines import headlines
-from dlmatrix.report.html import label
+from dlmatrix.model.outcomes import VERDICTS
+from dlmatrix.report.answer import Answer
+from dlmatrix.report.words import label
 
 VERDICT_STYLE = {"ok": "green", "unexpected": "bold red", "flaky": "yellow", "skipped": "dim"}
-VERDICTS = ("ok", "unexpected", "flaky", "skipped")
 
 
 def counts_line(results: ResultSet) -> str:
-    counts = results.counts()
-    return ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + f" of {len(results.cells)} cells"
+    """The counts of any result set (`show` prints a selection's, `merge` and `report` the whole)."""
+    return verdict_counts(results.counts(), len(results.cells))
 
 
-def needs_a_look(cells: Sequence[Cell]) -> list[Cell]:
-    """Cells a person must read: they missed their expectation, disagreed, or could not be judged."""
-    return [c for c in cells if c.verdict in ("unexpected", "flaky") or c.outcome in ("error", "build-error")]
+def verdict_counts(counts: Mapping[str, int], total: int) -> str:
+    return ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + f" of {total} cells"
 
 
 def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
@@ -49,15 +48,15 @@ def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
     return table
 
 
-def print_outcome(results: ResultSet, written: Sequence[Path], console: Console, table: bool) -> None:
+def print_outcome(answer: Answer, written: Sequence[Path], console: Console, table: bool) -> None:
     if table:
-        console.print(cell_table(results.cells))
-    for headline in headlines(results.cells):
+        console.print(cell_table(answer.cells))
+    for headline in answer.headlines:
         console.print(f"[bold]{headline.runtime}[/]: {headline.sentence()}")
-    look = needs_a_look(results.cells)
-    if look:
+    if answer.needs_a_look:
+        look = answer.needs_a_look
         console.print(cell_table(look, title=f"{len(look)} cells need a look"))
-    console.print(counts_line(results))
+    console.print(verdict_counts(answer.counts, len(answer.cells)))
     if written:
         page = written[0].parent / "index.html"
         others = ", ".join(p.name for p in written if p != page)
