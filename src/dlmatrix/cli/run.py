@@ -116,18 +116,8 @@ def run(options: RunOptions, log: Logger) -> int:
     started = datetime.now(UTC)
     with OutputDir(options.out) as out, tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
         _, previous = previous_results(matrix.root, options.out, options.previous, log)
-        request = RunRequest(
-            matrix,
-            selector,
-            options.keep_build or Path(scratch),
-            options.jobs,
-            log,
-            previous,
-            SourceDirs.from_option(options.sources),
-            options.out / "logs",
-            list(options.engines),
-        )
-        backend = make_backend(options.backend, request)
+        workdir = options.keep_build or Path(scratch)
+        backend = make_backend(options.backend, request(matrix, selector, options, workdir, previous, log))
 
         def metadata() -> dict[str, Any]:
             return run_metadata(
@@ -143,6 +133,22 @@ def run(options: RunOptions, log: Logger) -> int:
         written = write_report_set(out, results, previous)
     print_outcome(results, written, log.console, options.table)
     return 1 if results.failing() else 0
+
+
+def request(
+    matrix: Matrix,
+    selector: Selector,
+    options: RunOptions,
+    workdir: Path,
+    previous: ResultSet | None,
+    log: Logger,
+) -> RunRequest:
+    """What the backend is given; failed builds' logs are kept in --out/logs."""
+    sources = SourceDirs.from_option(options.sources)
+    return RunRequest(
+        matrix, selector, workdir, options.jobs, log, previous, sources, options.out / "logs",
+        list(options.engines),
+    )  # fmt: skip
 
 
 def run_backend(
