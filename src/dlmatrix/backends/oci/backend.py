@@ -263,9 +263,9 @@ class ContainerBackend:
                 return self.uniform(env, missing.result, str(missing))
             tag = self.build(image, base, engine)
         if tag is None:
-            log = self.keep_log(image)
-            self.log.stage(image.name, "failed", f"build failed; log: {log}")
-            return self.uniform(env, "build-error", f"log: {log}\n" + tail(log.read_text(errors="replace")))
+            kept = self.keep_log(image)
+            self.log.stage(image.name, "failed", f"build failed; log: {kept}")
+            return self.uniform(env, "build-error", f"log: {kept}\n" + tail(kept.read_text(errors="replace")))
         try:
             return self.run_suite(image, tag, engine)
         except ContainerFailed as failed:  # the engine answers: this image's cells only
