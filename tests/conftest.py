@@ -15,7 +15,7 @@ from rich.console import Console
 
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.progress import RunProgress
+from dlmatrix.log import Logger
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,12 +41,12 @@ def engine() -> Engine:
     return engine
 
 
-class Recorder(RunProgress):
-    """The progress of a run as a log, kept for a test to read."""
+class Recorder(Logger):
+    """What a run logs (its steps, stages and warnings) as a log, kept for a test to read."""
 
     def __init__(self) -> None:
         self.buffer = io.StringIO()
-        super().__init__(Console(file=self.buffer, width=400, force_terminal=False))
+        super().__init__(Console(file=self.buffer, width=400, force_terminal=False), stderr=self.buffer)
 
     def messages(self) -> list[str]:
         return [re.sub(r"^\s*\d+s ", "", line) for line in self.buffer.getvalue().splitlines()]

@@ -218,7 +218,7 @@ def test_a_corrupt_or_foreign_results_file_is_named_not_fatal(project, tmp_path)
     done = dlmatrix(project, "run", "--backend", "host", "--image", "host-musl", "--scenario", "app-linked",
                     "--runtime", "pinned", "--out", str(out))  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert f"warning: not comparing with {out / 'results.json'}" in done.stdout
+    assert f"dlmatrix: warning: not comparing with {out / 'results.json'}" in done.stderr
     summary = (out / "summary.md").read_text()
     assert "Removed" not in summary and json.loads((out / "results.json").read_text())["cells"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -18,9 +18,12 @@ from rich.console import Console
 from dlmatrix.backends.oci.engine import EngineFailure, failure_from
 from dlmatrix.children import Cancelled, Children
 from dlmatrix.cli import main as cli
+from dlmatrix.cli import report_set
+from dlmatrix.cli import run as run_command
 from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.interrupts import Interrupted, install, settle
+from dlmatrix.log import Logger
 from dlmatrix.model.cells import Cell, Environment, ResultSet, judged_cell
 from dlmatrix.model.libc import Libc
 from dlmatrix.report.answer import build_answer
@@ -80,11 +83,11 @@ def test_a_corrupt_previous_result_is_named_and_the_run_goes_on(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "results.json").write_text('{"truncated')
-    args = argparse.Namespace(out=out, previous=None)
-    buffer = Console(file=open(tmp_path / "log", "w"), width=300)  # noqa: SIM115
-    assert cli.previous_results(load_matrix(), args, buffer) == (None, None)
-    buffer.file.close()
-    assert f"warning: not comparing with {out / 'results.json'}" in (tmp_path / "log").read_text()
+    with open(tmp_path / "log", "w") as file:
+        log = Logger(Console(file=file, width=300), stderr=file)
+        assert report_set.previous_results(load_matrix().root, out, None, log) == (None, None)
+    warning = f"dlmatrix: warning: not comparing with {out / 'results.json'}"
+    assert warning in (tmp_path / "log").read_text()
 
 
 def test_output_directory_is_locked_for_one_run(tmp_path):
@@ -161,7 +164,7 @@ def test_a_bug_exits_70_with_its_traceback(monkeypatch, capsys):
     def broken(*_: object) -> int:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "command_list", broken)
+    monkeypatch.setitem(cli.COMMANDS, "list", dataclasses.replace(cli.COMMANDS["list"], run=broken))
     assert cli.main(["list"]) == cli.EXIT_BUG == 70
     err = capsys.readouterr().err
     assert "RuntimeError: a bug" in err and "this is a bug in dlmatrix" in err
@@ -175,8 +178,7 @@ def test_a_bug_in_the_report_keeps_the_results_of_the_run(tmp_path, monkeypatch,
     def broken_report(*_: object) -> dict[str, str | bytes]:
         raise RuntimeError("a bug in the report")
 
-    class Canned:  # a backend (dlmatrix.backends.Backend) whose run gives these cells
-        progress = None
+    class Canned:  # a backend (dlmatrix.backends.registry.Backend) whose run gives these cells
         docker_version = None
 
         def run(self) -> list[Cell]:
@@ -191,8 +193,8 @@ def test_a_bug_in_the_report_keeps_the_results_of_the_run(tmp_path, monkeypatch,
         def image_tags(self) -> dict[str, str]:
             return {}
 
-    monkeypatch.setattr(cli, "make_backend", lambda *_: Canned())
-    monkeypatch.setattr(cli, "report_files", broken_report)
+    monkeypatch.setattr(run_command, "make_backend", lambda *_: Canned())
+    monkeypatch.setattr(report_set, "report_files", broken_report)
     out = tmp_path / "out"
     assert cli.main(["run", "--out", str(out)]) == cli.EXIT_BUG
     assert [c.runtime for c in read_results(out / "results.json").cells] == ["pinned"]
@@ -227,7 +229,7 @@ def test_partial_results_say_they_are_partial(tmp_path):
     partial = ResultSet(dict(RUN), [cell()])
     stop = EngineFailure("the Docker engine stopped answering during the run: gone", "restart it")
     with OutputDir(tmp_path) as out:
-        cli.keep_partial(out, partial, stop)
+        report_set.keep_partial(out, partial, stop)
     data = json.loads((tmp_path / "results.partial.json").read_text())
     assert data["run"]["partial"].startswith("the Docker engine stopped answering")
     assert "the 1 cells that finished are in" in stop.fix and not (tmp_path / "results.json").exists()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dlmatrix.children import Children
+from dlmatrix.log import Logger
 from dlmatrix.model.arches import host_arch
 from dlmatrix.model.catalog import Host, Matrix
 from dlmatrix.model.cells import Cell, Environment, uniform_cells
@@ -39,7 +41,10 @@ def run_host(
     selection: Selector,
     jobs: int,
     children: Children | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Cell]:
+    """One host's cells; warn is told what its suite's output warns about (default: stderr, as
+    any command's logger would)."""
     env = Environment(host.name, Libc(host.libc, None), host.cc, arch=host_arch(matrix))
     children = children or Children()
     cc = shutil.which(host.cc)
@@ -80,12 +85,18 @@ def run_host(
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
         problem = f"the harness timeout of {exc.timeout:.0f} s expired; raise the scenario timeouts' sum"
-    cells, _ = suite_cells(matrix, env, stdout.splitlines(), problem, selection)
+    warn = warn or Logger.from_environment().warning
+    cells, _ = suite_cells(matrix, env, stdout.splitlines(), problem, selection, warn)
     return cells
 
 
 def run_hosts(
-    matrix: Matrix, workdir: Path, selection: Selector, budget: int, children: Children | None = None
+    matrix: Matrix,
+    workdir: Path,
+    selection: Selector,
+    budget: int,
+    children: Children | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Cell]:
     """Every selected host environment at once, sharing the budget of attempts in flight; a stop
     (children.kill_all()) ends their builds and suites."""
@@ -96,7 +107,9 @@ def run_hosts(
     jobs = max(1, budget // len(hosts))
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         try:
-            batches = list(pool.map(lambda h: run_host(matrix, h, workdir, selection, jobs, children), hosts))
+            batches = list(
+                pool.map(lambda h: run_host(matrix, h, workdir, selection, jobs, children, warn), hosts)
+            )
         except BaseException:
             children.kill_all()
             raise

@@ -9,17 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from rich.console import Console
-
 from dlmatrix.backends.host import run_hosts
 from dlmatrix.backends.oci.backend import ContainerBackend
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.tokens import CellBudget
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.log import Logger
 from dlmatrix.model.catalog import Matrix
 from dlmatrix.model.cells import Cell, ResultSet
 from dlmatrix.model.selector import Selector
-from dlmatrix.progress import RunProgress
 from dlmatrix.runtimes.sources import SourceDirs
 
 
@@ -31,7 +29,7 @@ class RunRequest:
     selector: Selector
     workdir: Path
     jobs: int
-    console: Console
+    log: Logger  # the command's: steps, progress and warnings
     previous: ResultSet | None = None
     sources: SourceDirs | None = None
     logs: Path | None = None
@@ -39,10 +37,7 @@ class RunRequest:
 
 
 class Backend(Protocol):
-    @property
-    def progress(self) -> RunProgress | None:
-        """Shown while it runs (a context manager), if it has one."""
-        ...
+    """What `dlmatrix run` drives; it shows the run's progress (request.log.live()) around run()."""
 
     @property
     def docker_version(self) -> str | None:
@@ -73,12 +68,11 @@ class HostBackend:
                 "--engine is for the container backends", "drop --engine, or use --backend docker"
             )
         self.request = request
-        self.progress: RunProgress | None = None
         self.docker_version: str | None = None
 
     def run(self) -> list[Cell]:
         r = self.request
-        cells = run_hosts(r.matrix, r.workdir, r.selector, r.jobs)
+        cells = run_hosts(r.matrix, r.workdir, r.selector, r.jobs, warn=r.log.warning)
         for cell in cells:
             cell.engine = "host"
         return cells
@@ -103,7 +97,7 @@ def container_backend(default_engine: str) -> Callable[[RunRequest], ContainerBa
             [Engine(spec) for spec in specs],
             request.workdir,
             request.selector,
-            RunProgress(request.console),
+            request.log,
             CellBudget(request.jobs),
             request.previous,
             sources=request.sources,

@@ -28,25 +28,42 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Console
 from rich.table import Table
 
 from dlmatrix.backends.oci.backend import ContainerBackend
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.cli.command import Command, checkout
 from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.log import Logger
 from dlmatrix.model.catalog import Matrix
 from dlmatrix.model.cells import Cell
 from dlmatrix.model.estimates import default_budget
 from dlmatrix.model.selector import Selector
-from dlmatrix.progress import RunProgress
 from dlmatrix.suite.bundle import catalog_input
 from dlmatrix.suite.command import suite_arguments
 from dlmatrix.suite.output import parse_lines
 
 
-def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+@dataclass(frozen=True)
+class BenchOptions:
+    image: str  # one glob each: the warm run's images, every part's scenarios and runtimes
+    scenario: str
+    runtime: str
+    naive_image: str
+    jobs: int  # attempts in flight
+    out: Path  # the figures, as JSON (and the previous figures, compared with)
+    spread_engine: str | None  # also time the warm run spread over the default engine and this one
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> BenchOptions:
+        return cls(
+            args.image, args.scenario, args.runtime, args.naive_image, args.jobs, args.out, args.spread_engine
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", default="*", metavar="GLOB", help="images of the warm run (glob)")
     parser.add_argument("--scenario", default="*", metavar="GLOB", help="scenarios of every part (glob)")
     parser.add_argument(
@@ -86,18 +103,37 @@ def measure(work: Callable[[], list[Cell]]) -> Measured:
     return Measured(time.monotonic() - started, busy_cpu_seconds() - busy, cells)
 
 
-def docker_cells(
-    matrix: Matrix, selection: Selector, jobs: int, console: Console, engines: tuple[str, ...] = ("default",)
-) -> ContainerBackend:
-    """Our design, run: its cells, the images it had to build and the tags it ran."""
-    with tempfile.TemporaryDirectory(prefix="dlmatrix-bench-") as scratch, RunProgress(console) as progress:
+@dataclass(frozen=True)
+class Ran:
+    """One run of our design: the cells its run() returned, the images it had to build and the
+    tag each image ran as."""
+
+    cells: list[Cell]
+    built: list[str]
+    tags: dict[str, str]
+
+
+def docker_run(
+    matrix: Matrix,
+    selection: Selector,
+    jobs: int,
+    log: Logger,
+    title: str,
+    engines: tuple[str, ...] = ("default",),
+) -> Ran:
+    """Our design, run (its progress shown, and folded on CI under title)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="dlmatrix-bench-") as scratch,
+        log.group(f"dlmatrix bench: {title}"),
+        log.live(),
+    ):
         on = [Engine(spec) for spec in engines]
-        backend = ContainerBackend(matrix, on, Path(scratch), selection, progress, CellBudget(jobs))
-        backend.cells = backend.run()
-        return backend
+        backend = ContainerBackend(matrix, on, Path(scratch), selection, log, CellBudget(jobs))
+        cells = backend.run()
+        return Ran(cells, list(backend.built), dict(backend.tags))
 
 
-def naive_cells(matrix: Matrix, selection: Selector, tag: str, jobs: int) -> list[Cell]:
+def naive_cells(matrix: Matrix, selection: Selector, tag: str, jobs: int, log: Logger) -> list[Cell]:
     """The naive design: one container per cell, `jobs` containers at once."""
     engine, catalog = Engine(), catalog_input(matrix)
     image = selection.images.include[0]
@@ -112,9 +148,12 @@ def naive_cells(matrix: Matrix, selection: Selector, tag: str, jobs: int) -> lis
             p.stdin.close()
             lines = p.stdout.readlines()
             p.wait()
-        return parse_lines(matrix, image, lines).cells
+        output = parse_lines(matrix, image, lines)
+        for warning in output.warnings:
+            log.warning(warning)
+        return output.cells
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # it logs nothing: no fold either
         return [cell for batch in pool.map(one, range(len(pairs))) for cell in batch]
 
 
@@ -143,55 +182,63 @@ def verdicts(cells: list[Cell]) -> dict[str, int]:
     return counts
 
 
-def command_bench(matrix: Matrix, args: argparse.Namespace, console: Console) -> int:
+def run(options: BenchOptions, log: Logger) -> int:
+    matrix = checkout(log)
     cores = os.cpu_count() or 1
-    selection = Selector.of(args.scenario, args.runtime, args.image)
-    console.print("bench: building what is missing (not measured)")
-    built_first = len(docker_cells(matrix, selection, args.jobs, console).built)
-    warm = measure(lambda: docker_cells(matrix, selection, args.jobs, console).cells)
-    floor = max(warm.busy_cpu_s / cores, longest_attempt(warm.cells))
+    selection = Selector.of(options.scenario, options.runtime, options.image)
+    log.text("bench: building what is missing (not measured)")
+    built_first = len(docker_run(matrix, selection, options.jobs, log, "build what is missing").built)
+    warm = measure(lambda: docker_run(matrix, selection, options.jobs, log, "warm run").cells)
     figures: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cores": cores,
-        "jobs": args.jobs,
-        "selection": {"image": args.image, "scenario": args.scenario},
+        "jobs": options.jobs,
+        "selection": {"image": options.image, "scenario": options.scenario},
         "images_built_before": built_first,
-        "warm": {
-            "wall_s": round(warm.wall_s, 1),
-            "busy_cpu_s": round(warm.busy_cpu_s, 1),
-            "longest_attempt_s": round(longest_attempt(warm.cells), 2),
-            "floor_s": round(floor, 1),
-            "ratio": round(warm.wall_s / floor, 2) if floor else None,
-            "cells": len(warm.cells),
-            "verdicts": verdicts(warm.cells),
-        },
+        "warm": warm_figures(warm, cores),
     }
-    figures["naive"] = naive_figures(matrix, args, cores, console)
-    figures["edit"] = edit_figures(matrix, args, console)
-    if args.spread_engine:
-        figures["spread"] = spread_figures(matrix, selection, args, warm, console)
-    print_figures(figures, previous_figures(args.out), console)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=1) + "\n")
-    console.print(f"bench: wrote {args.out}")
+    figures["naive"] = naive_figures(matrix, options, cores, log)
+    figures["edit"] = edit_figures(matrix, options, log)
+    if options.spread_engine:
+        figures["spread"] = spread_figures(matrix, selection, options, options.spread_engine, warm, log)
+    print_figures(figures, previous_figures(options.out), log)
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.write_text(json.dumps(figures, indent=1) + "\n")
+    log.text(f"bench: wrote {options.out}")
     return 0
 
 
-def naive_figures(matrix: Matrix, args: argparse.Namespace, cores: int, console: Console) -> dict[str, Any]:
-    selection = Selector.of(args.scenario, args.runtime, args.naive_image)
+def warm_figures(warm: Measured, cores: int) -> dict[str, Any]:
+    """floor = max(busy / cores, the longest attempt): no schedule of these attempts is faster."""
+    floor = max(warm.busy_cpu_s / cores, longest_attempt(warm.cells))
+    return {
+        "wall_s": round(warm.wall_s, 1),
+        "busy_cpu_s": round(warm.busy_cpu_s, 1),
+        "longest_attempt_s": round(longest_attempt(warm.cells), 2),
+        "floor_s": round(floor, 1),
+        "ratio": round(warm.wall_s / floor, 2) if floor else None,
+        "cells": len(warm.cells),
+        "verdicts": verdicts(warm.cells),
+    }
+
+
+def naive_figures(matrix: Matrix, options: BenchOptions, cores: int, log: Logger) -> dict[str, Any]:
+    selection = Selector.of(options.scenario, options.runtime, options.naive_image)
     tags: dict[str, str] = {}
 
     def ours_work() -> list[Cell]:
-        backend = docker_cells(matrix, selection, args.jobs, console)
-        tags.update(backend.tags)
-        return backend.cells
+        ran = docker_run(matrix, selection, options.jobs, log, f"ours on {options.naive_image}")
+        tags.update(ran.tags)
+        return ran.cells
 
     ours = measure(ours_work)
-    if args.naive_image not in tags:
-        raise DlmatrixError(f"no image {args.naive_image} ran", "name a buildable image with --naive-image")
-    naive = measure(lambda: naive_cells(matrix, selection, tags[args.naive_image], cores))
+    if options.naive_image not in tags:
+        raise DlmatrixError(
+            f"no image {options.naive_image} ran", "name a buildable image with --naive-image"
+        )
+    naive = measure(lambda: naive_cells(matrix, selection, tags[options.naive_image], cores, log))
     return {
-        "image": args.naive_image,
+        "image": options.naive_image,
         "cells": len(ours.cells),
         "naive_cells": len(naive.cells),
         "ours_wall_s": round(ours.wall_s, 1),
@@ -201,16 +248,16 @@ def naive_figures(matrix: Matrix, args: argparse.Namespace, cores: int, console:
     }
 
 
-def edit_figures(matrix: Matrix, args: argparse.Namespace, console: Console) -> dict[str, Any]:
+def edit_figures(matrix: Matrix, options: BenchOptions, log: Logger) -> dict[str, Any]:
     scenario = "app-dlopen-dlclose"
     with edited_copy(matrix) as edited:
-        selection = Selector.of(scenario, args.runtime, args.image)
+        selection = Selector.of(scenario, options.runtime, options.image)
         rebuilt: list[int] = []
 
         def work() -> list[Cell]:
-            backend = docker_cells(edited, selection, args.jobs, console)
-            rebuilt.append(len(backend.built))
-            return backend.cells
+            ran = docker_run(edited, selection, options.jobs, log, "an edit of the catalog")
+            rebuilt.append(len(ran.built))
+            return ran.cells
 
         run = measure(work)
     return {
@@ -222,12 +269,14 @@ def edit_figures(matrix: Matrix, args: argparse.Namespace, console: Console) -> 
 
 
 def spread_figures(
-    matrix: Matrix, selection: Selector, args: argparse.Namespace, warm: Measured, console: Console
+    matrix: Matrix, selection: Selector, options: BenchOptions, other: str, warm: Measured, log: Logger
 ) -> dict[str, Any]:
-    engines = ("default", args.spread_engine)
-    console.print(f"bench: building what is missing on {args.spread_engine} (not measured)")
-    docker_cells(matrix, selection, args.jobs, console, engines)
-    spread = measure(lambda: docker_cells(matrix, selection, args.jobs, console, engines).cells)
+    engines = ("default", other)
+    log.text(f"bench: building what is missing on {other} (not measured)")
+    docker_run(matrix, selection, options.jobs, log, f"build what is missing on {other}", engines)
+    spread = measure(
+        lambda: docker_run(matrix, selection, options.jobs, log, "warm run, two engines", engines).cells
+    )
     return {
         "engines": list(engines),
         "one_engine_wall_s": round(warm.wall_s, 1),
@@ -267,13 +316,18 @@ def _rows(figures: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def print_figures(figures: dict[str, Any], previous: dict[str, Any] | None, console: Console) -> None:
+def print_figures(figures: dict[str, Any], previous: dict[str, Any] | None, log: Logger) -> None:
     table = Table("figure", "now", *(["previous"] if previous else []), title="dlmatrix bench")
     before = _rows(previous) if previous else {}
     for name, value in _rows(figures).items():
         table.add_row(name, value, *([before.get(name, "-")] if previous else []))
-    console.print(table)
-    console.print(
+    log.print(table)
+    log.text(
         f"{figures['warm']['cells']} cells, verdicts {figures['warm']['verdicts']}, "
         f"{figures['jobs']} attempts in flight on {figures['cores']} cores"
     )
+
+
+COMMAND = Command(
+    "bench", "measure the run against its floor and the naive design", add_arguments, BenchOptions.of, run
+)

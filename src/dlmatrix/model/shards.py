@@ -10,12 +10,8 @@ compute the same one.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
 
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.model.catalog import Matrix
@@ -144,64 +140,3 @@ def shard_selector(
     index, count = parse_shard(shard)
     chosen = plan(matrix, selector, environments, count, previous)[index - 1]
     return selector.narrowed(chosen.name, chosen.assignment())
-
-
-def github_matrix(shards: list[Shard], order: list[str], measured: bool, run_args: str) -> dict[str, Any]:
-    """A job matrix: `strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}` reads it. Each
-    entry's args are the plan's own options, which `run --shard` needs to compute the same plan."""
-    return {
-        "include": [
-            {
-                "shard": shard.name,
-                "images": ",".join(shard.images(order)),
-                "args": run_args,
-                "cells": sum(u.cell_count for u in shard.units),
-                ("attempt_s" if measured else "weight"): round(shard.weight, 1),  # summed, not wall time
-            }
-            for shard in shards
-        ]
-    }
-
-
-def render_plan(shards: list[Shard], order: list[str], measured: bool, form: str, run_args: str = "") -> str:
-    """The plan as `json` (indented), `github` (one line, for $GITHUB_OUTPUT) or `gitlab` (a child
-    pipeline: one job per shard, then the merge)."""
-    table = github_matrix(shards, order, measured, run_args)
-    if form == "github":
-        return json.dumps(table, separators=(",", ":"))
-    if form == "json":
-        return json.dumps(
-            table | {"shards": len(shards), "weights": "seconds" if measured else "cells"}, indent=1
-        )
-    return gitlab_pipeline(table, run_args)
-
-
-# As root in a Debian job image with Python, on a privileged runner: .ci/setup starts a dockerd.
-GITLAB_IMAGE = "python:3.12-bookworm"
-GITLAB_SETUP = ["bash .ci/setup", "pip install --quiet ."]
-
-
-def gitlab_pipeline(table: dict[str, Any], run_args: str) -> str:
-    """A child pipeline of one job per shard and a merge job that publishes the report. Exit 1
-    (some verdict needs a look) keeps a shard job green: the merge reports it."""
-    jobs: dict[str, Any] = {"default": {"image": GITLAB_IMAGE}, "stages": ["run", "merge"]}
-    for entry in table["include"]:
-        number = entry["shard"].split("/")[0]
-        jobs[f"shard-{number}"] = {
-            "stage": "run",
-            "script": [
-                *GITLAB_SETUP,
-                f"dlmatrix bases --image '{entry['images']}'",
-                "dlmatrix sources || true",
-                f"dlmatrix run --backend docker --shard {entry['shard']} {run_args} --out out/shard-{number}"
-                " || [ $? -eq 1 ]",
-            ],
-            "artifacts": {"when": "always", "paths": [f"out/shard-{number}/"]},
-        }
-    jobs["merge"] = {
-        "stage": "merge",
-        "when": "always",
-        "script": [*GITLAB_SETUP, "dlmatrix merge --out public out/shard-*/results.json || [ $? -eq 1 ]"],
-        "artifacts": {"when": "always", "paths": ["public/"]},
-    }
-    return yaml.safe_dump(jobs, sort_keys=False, width=200)

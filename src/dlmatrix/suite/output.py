@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ class SuiteOutput:
     environment: Environment | None = None
     cells: list[Cell] = field(default_factory=list)
     unparsed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # for the reader to tell: parsing prints nothing
 
 
 def parse_lines(matrix: Matrix, image: str, lines: Iterable[str], emulated: bool = False) -> SuiteOutput:
@@ -42,11 +42,11 @@ def parse_lines(matrix: Matrix, image: str, lines: Iterable[str], emulated: bool
                 emulated,
             )
         elif record.get("type") == "cell" and output.environment is not None:
-            output.cells.append(_cell(matrix, output.environment, record))
+            output.cells.append(_cell(matrix, output.environment, record, output.warnings))
     return output
 
 
-def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
+def _cell(matrix: Matrix, env: Environment, record: dict[str, Any], warnings: list[str]) -> Cell:
     attempts = record["attempts"]
     cell = judged_cell(
         matrix,
@@ -61,21 +61,28 @@ def _cell(matrix: Matrix, env: Environment, record: dict[str, Any]) -> Cell:
         loader=reduce_to_dict(record.get("loader")),
     )
     if record["expected"] != cell.expected:
-        print(
-            f"dlmatrix: warning: {env.image} {cell.scenario}/{cell.runtime}: dlm-suite expected "
-            f"{record['expected']}, dlmatrix expected {cell.expected}; using dlmatrix's",
-            file=sys.stderr,
+        warnings.append(
+            f"{env.image} {cell.scenario}/{cell.runtime}: dlm-suite expected "
+            f"{record['expected']}, dlmatrix expected {cell.expected}; using dlmatrix's"
         )
     return cell
 
 
 def suite_cells(
-    matrix: Matrix, fallback: Environment, lines: Iterable[str], problem: str, selector: Selector
+    matrix: Matrix,
+    fallback: Environment,
+    lines: Iterable[str],
+    problem: str,
+    selector: Selector,
+    warn: Callable[[str], None],
 ) -> tuple[list[Cell], int]:
     """The judged cells of one suite run, plus an error cell for each selected cell it did not
     report (a crash of the runner, a harness timeout), so that no cell silently vanishes.
-    Returns the cells and how many of them are such error cells."""
+    Returns the cells and how many of them are such error cells; warn is told what the
+    suite's output gave to warn about."""
     output = parse_lines(matrix, fallback.image, lines, fallback.emulated)
+    for warning in output.warnings:
+        warn(warning)
     missing = uniform_cells(
         matrix,
         output.environment or fallback,

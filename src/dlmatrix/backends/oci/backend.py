@@ -32,13 +32,13 @@ from dlmatrix.backends.platform import SETUP_HINT, Runs, runs_here, skipped_unde
 from dlmatrix.children import Cancelled
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import add_notes, shielded
+from dlmatrix.log import Logger
 from dlmatrix.model.arches import image_arch
 from dlmatrix.model.catalog import Image, Matrix
 from dlmatrix.model.cells import Cell, Environment, ResultSet, uniform_cells
 from dlmatrix.model.estimates import WorkEstimate
 from dlmatrix.model.libc import Libc
 from dlmatrix.model.selector import Patterns, Selector
-from dlmatrix.progress import RunProgress
 from dlmatrix.runtimes.sources import SourceDirs, verify
 from dlmatrix.suite.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
 from dlmatrix.suite.command import suite_arguments, suite_timeout
@@ -67,7 +67,7 @@ class ContainerBackend:
         engines: Engine | Sequence[Engine],
         workdir: Path,
         selection: Selector,
-        progress: RunProgress,
+        log: Logger,
         budget: CellBudget,
         previous: ResultSet | None = None,
         build_jobs: int | None = None,
@@ -79,7 +79,7 @@ class ContainerBackend:
         self.engines = [engines] if isinstance(engines, Engine) else list(engines)
         self.workdir = workdir
         self.selection = selection
-        self.progress = progress
+        self.log = log  # steps, each image's stage and cells, warnings
         self.budget = budget
         # how each image's architecture runs here, and so which of its cells it runs: once per run
         self.runs = {image.name: runs_here(matrix, image) for image in self.images()}
@@ -99,7 +99,6 @@ class ContainerBackend:
         self.docker_version: str | None = None  # every engine's version ("Docker 28.2.2; podman 4.3.1")
         self.built: list[str] = []  # images this run had to build (the others were up to date)
         self.tags: dict[str, str] = {}  # image -> the tag its suite ran in
-        self.cells: list[Cell] = []  # what run() returned (kept for dlmatrix bench)
         self.logs = logs  # where logs of failed builds are kept
         self.lock = threading.Lock()
         self.batches: dict[str, list[Cell]] = {}  # image -> its cells, once its suite is done
@@ -122,7 +121,7 @@ class ContainerBackend:
         verify(self.matrix, self.selection.runtimes, self.sources)  # a wrong checksum stops it here
         self.versions = [engine.describe() for engine in self.engines]
         self.docker_version = "; ".join(self.versions)
-        self.progress.log(f"engine: {self.docker_version}; {self.budget.size} attempts in flight")
+        self.log.step(f"engine: {self.docker_version}; {self.budget.size} attempts in flight")
         images = {image.name: image for image in self.images()}
         if not images:
             return []
@@ -130,7 +129,7 @@ class ContainerBackend:
         if len(self.engines) > 1:
             for engine in self.engines:
                 mine = [name for name in images if self.placement[name] is engine]
-                self.progress.log(f"{engine.spec.name}: {', '.join(mine) or 'nothing'}")
+                self.log.step(f"{engine.spec.name}: {', '.join(mine) or 'nothing'}")
         watch = threading.Thread(target=self.watch_engine, name="engine-watch", daemon=True)
         watch.start()
         pool = ThreadPoolExecutor(max_workers=len(images))
@@ -149,7 +148,7 @@ class ContainerBackend:
             self.stop.set()  # ends the engine watch
         pool.shutdown()
         for warning in sorted({w for engine in self.engines for w in engine.warnings}):
-            self.progress.log(f"warning: {warning}")
+            self.log.warning(warning)
         return [cell for batch in batches for cell in batch]
 
     def engine_records(self) -> list[dict[str, str]]:
@@ -199,7 +198,7 @@ class ContainerBackend:
         with self.lock:
             done = [cell for batch in self.batches.values() for cell in batch]
             reading = dict(self.reading)
-        for name, lines in reading.items():
+        for name, lines in reading.items():  # a suite cut short: the stop is the news, not its warnings
             done += parse_lines(self.matrix, name, list(lines), self.runs[name].emulated).cells
         return done
 
@@ -247,7 +246,7 @@ class ContainerBackend:
         env = self.declared_env(image)
         runs = self.runs[image.name]
         if runs.how == "unavailable":
-            self.progress.stage(image.name, "skipped", runs.why)
+            self.log.stage(image.name, "skipped", runs.why)
             return self.uniform(env, "skipped", f"{runs.why}; to run it: {SETUP_HINT}")
         return self.built_cells(image, engine, env) + self.left_out(image)
 
@@ -258,19 +257,19 @@ class ContainerBackend:
             try:
                 base = self.provide_base(image, engine)
             except BaseUnavailable as missing:
-                self.progress.stage(
+                self.log.stage(
                     image.name, "skipped" if missing.result == "skipped" else "failed", missing.cause
                 )
                 return self.uniform(env, missing.result, str(missing))
             tag = self.build(image, base, engine)
         if tag is None:
-            log = self.keep_log(image)
-            self.progress.stage(image.name, "failed", f"build failed; log: {log}")
-            return self.uniform(env, "build-error", f"log: {log}\n" + tail(log.read_text(errors="replace")))
+            kept = self.keep_log(image)
+            self.log.stage(image.name, "failed", f"build failed; log: {kept}")
+            return self.uniform(env, "build-error", f"log: {kept}\n" + tail(kept.read_text(errors="replace")))
         try:
             return self.run_suite(image, tag, engine)
         except ContainerFailed as failed:  # the engine answers: this image's cells only
-            self.progress.stage(image.name, "failed", failed.cause)
+            self.log.stage(image.name, "failed", failed.cause)
             return self.uniform(env, "error", str(failed))
 
     def keep_log(self, image: Image) -> Path:
@@ -296,7 +295,7 @@ class ContainerBackend:
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag
         if engine.image_id(tag):
-            self.progress.stage(image.name, "built", f"{tag} is up to date")
+            self.log.stage(image.name, "built", f"{tag} is up to date")
             return tag
         context = self.workdir / "context" / image.name
         shutil.rmtree(context, ignore_errors=True)
@@ -307,7 +306,7 @@ class ContainerBackend:
         write_context(upstream, context / "upstream")
         self.build_log(image).parent.mkdir(parents=True, exist_ok=True)
         where = f" on {engine.spec.name}" if len(self.engines) > 1 else ""
-        self.progress.stage(image.name, "building", f"{tag}{where} from {base.ref} ({base.how})")
+        self.log.stage(image.name, "building", f"{tag}{where} from {base.ref} ({base.how})")
         started = time.monotonic()
         built = engine.build(
             tag,
@@ -319,7 +318,7 @@ class ContainerBackend:
         )
         if built:
             self.built.append(image.name)
-            self.progress.stage(image.name, "built", f"in {time.monotonic() - started:.0f} s")
+            self.log.stage(image.name, "built", f"in {time.monotonic() - started:.0f} s")
         return tag if built else None
 
     def harness_timeout(self) -> float:
@@ -341,8 +340,8 @@ class ContainerBackend:
         with self.lock:
             self.reading[image.name] = lines
 
-        self.progress.stage(image.name, "running")
-        self.progress.cells(image.name, 0, total)
+        self.log.stage(image.name, "running")
+        self.log.cells(image.name, 0, total)
         # emulated: the catalog carries its scaled timeouts and the rules for emulation
         catalog = catalog_input(self.matrix, timeout_factor(self.matrix, runs), runs.emulated)
         with engine.container(name, tag, args, stdin=catalog) as process:
@@ -370,10 +369,12 @@ class ContainerBackend:
             problem = f"the harness timeout of {timeout:.0f} s expired"
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
-        cells, missing = suite_cells(self.matrix, self.declared_env(image), lines, problem, selection)
+        cells, missing = suite_cells(
+            self.matrix, self.declared_env(image), lines, problem, selection, self.log.warning
+        )
         if missing:
             engine.check(stderr, f"running the suite of {image.name}")  # or was it the engine?
-        self.progress.stage(
+        self.log.stage(
             image.name,
             "failed" if missing else "done",
             f"{missing} cells did not run: {problem}" if missing else "",
@@ -393,4 +394,4 @@ class ContainerBackend:
                 feeder.start(json.loads(line)["attempts"])
             elif line.startswith('{"type":"cell"'):
                 done += 1
-                self.progress.cells(image.name, done, total)
+                self.log.cells(image.name, done, total)

@@ -1,0 +1,44 @@
+"""What a command is, for the one table of them in dlmatrix.cli.main (as tox's session/cmd/):
+its name and help, its arguments, the typed options made from them once, and its handler.
+Past `options` nothing sees an argparse.Namespace."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from dlmatrix.config.load import load_matrix
+from dlmatrix.log import Logger
+from dlmatrix.model.catalog import Matrix
+
+Options = TypeVar("Options")
+
+
+@dataclass(frozen=True)
+class Command(Generic[Options]):
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    options: Callable[[argparse.Namespace], Options]
+    run: Callable[[Options, Logger], int]  # the exit code
+
+    def add_parser(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        self.add_arguments(subparsers.add_parser(self.name, help=self.help))
+
+    def __call__(self, args: argparse.Namespace, log: Logger) -> int:
+        return self.run(self.options(args), log)
+
+
+def checkout(log: Logger, runtimes: Sequence[Path] = ()) -> Matrix:
+    """matrix/ of the checkout here, with the --runtimes plug-ins; one that cannot be used is named
+    (its cells report build-error, so the run goes on)."""
+    matrix = load_matrix(runtime_dirs=runtimes)
+    for runtime in matrix.plugins():
+        if runtime.problem:
+            log.warning(
+                f"runtime {runtime.name} cannot be used, its cells report build-error: {runtime.problem}"
+            )
+    return matrix

@@ -1,0 +1,175 @@
+"""`dlmatrix run`: build and run the selected cells on a backend, write results.json and the
+report into --out, and tell what needs a look."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dlmatrix.backends.registry import BACKENDS, HELP, Backend, RunRequest, environments, make_backend
+from dlmatrix.cli.arguments import (
+    Selection,
+    add_durations,
+    add_engine,
+    add_runtimes,
+    add_selection,
+    add_sources,
+    engines_of,
+    positive,
+)
+from dlmatrix.cli.command import Command, checkout
+from dlmatrix.cli.plan import durations
+from dlmatrix.cli.report_set import keep_partial, previous_results, write_report_set
+from dlmatrix.errors import DlmatrixError
+from dlmatrix.interrupts import Interrupted
+from dlmatrix.log import Logger
+from dlmatrix.model.catalog import Matrix
+from dlmatrix.model.cells import ResultSet
+from dlmatrix.model.estimates import ATTEMPTS_PER_CORE, default_budget
+from dlmatrix.model.selector import Selector
+from dlmatrix.model.shards import shard_selector
+from dlmatrix.report.terminal import print_outcome
+from dlmatrix.results.metadata import run_metadata
+from dlmatrix.results.outdir import OutputDir
+from dlmatrix.runtimes.sources import SourceDirs
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    selection: Selection
+    runtimes: tuple[Path, ...]
+    backend: str
+    engines: tuple[str, ...]  # engine specs; none: the backend's default engine
+    shard: str | None  # "K/N", as given
+    durations: Path | None
+    out: Path
+    repeat: int
+    jobs: int  # attempts in flight across the whole run
+    table: bool  # every cell at the end, not only those to read
+    sources: str | None
+    keep_build: Path | None  # build here and keep it; None: a temporary directory
+    previous: Path | None
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> RunOptions:
+        return cls(
+            Selection.of(args), tuple(args.runtimes), args.backend, engines_of(args), args.shard,
+            args.durations, args.out, args.repeat, args.jobs, args.table, args.sources, args.keep_build,
+            args.previous,
+        )  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_selection(parser)
+    add_runtimes(parser)
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="host", help=HELP)
+    add_engine(parser)
+    parser.add_argument(
+        "--shard", metavar="K/N", help="run exactly shard K of N (`dlmatrix plan` shows them)"
+    )
+    add_durations(parser)
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the results")
+    parser.add_argument("--repeat", type=positive, default=1, metavar="N", help="attempts per cell (1-100)")
+    parser.add_argument(
+        "--jobs",
+        type=positive,
+        default=default_budget(),
+        metavar="N",
+        help=f"attempts in flight across the whole run (default {default_budget()}: "
+        f"{ATTEMPTS_PER_CORE} per core; they wait more than they compute)",
+    )
+    parser.add_argument(
+        "--table", action="store_true", help="print every cell at the end, not only those to read"
+    )
+    add_sources(parser)
+    parser.add_argument(
+        "--keep-build", type=Path, metavar="DIR", help="build here and keep it (default: temp)"
+    )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        metavar="FILE",
+        help="results.json to compare with (default: the one in --out, else reports/)",
+    )
+
+
+def run_selector(matrix: Matrix, options: RunOptions) -> Selector:
+    """The selection, narrowed to one shard with --shard."""
+    selector = options.selection.selector(matrix, repeat=options.repeat)
+    if options.shard is None:
+        return selector
+    order = environments(options.backend, matrix)
+    return shard_selector(matrix, selector, order, options.shard, durations(options.durations))
+
+
+def run(options: RunOptions, log: Logger) -> int:
+    matrix = checkout(log, options.runtimes)
+    if not 1 <= options.repeat <= 100:
+        raise DlmatrixError(f"--repeat {options.repeat} is out of range", "use a value from 1 to 100")
+    selector = run_selector(matrix, options)
+    started = datetime.now(UTC)
+    with OutputDir(options.out) as out, tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
+        _, previous = previous_results(matrix.root, options.out, options.previous, log)
+        workdir = options.keep_build or Path(scratch)
+        backend = make_backend(options.backend, request(matrix, selector, options, workdir, previous, log))
+
+        def metadata() -> dict[str, Any]:
+            return run_metadata(
+                matrix, started, options.backend, options.repeat, backend.docker_version,
+                selector.metadata(), backend.engine_records(), backend.image_tags(),
+            )  # fmt: skip
+
+        # the host backend reports no stages while it runs: an empty fold would only be noise
+        fold = options.backend != "host"
+        results = run_backend(backend, out, metadata, log, fold)
+        if not results.cells:
+            raise DlmatrixError("the selection matched no cell", f"check the globs: {selector.describe()}")
+        written, answer = write_report_set(out, results, previous)
+    print_outcome(answer, written, log.console, options.table)
+    return 1 if results.failing() else 0
+
+
+def request(
+    matrix: Matrix,
+    selector: Selector,
+    options: RunOptions,
+    workdir: Path,
+    previous: ResultSet | None,
+    log: Logger,
+) -> RunRequest:
+    """What the backend is given; failed builds' logs are kept in --out/logs."""
+    sources = SourceDirs.from_option(options.sources)
+    return RunRequest(
+        matrix, selector, workdir, options.jobs, log, previous, sources, options.out / "logs",
+        list(options.engines),
+    )  # fmt: skip
+
+
+def run_backend(
+    backend: Backend, out: OutputDir, metadata: Callable[[], dict[str, Any]], log: Logger, fold: bool
+) -> ResultSet:
+    """The run's cells, its progress shown (and folded on CI) while it runs. Whatever stops it,
+    the cells that finished are kept in a partial file before the stop goes on."""
+    folded = log.group("dlmatrix run: builds and suites") if fold else nullcontext()
+    try:
+        with folded, log.live():
+            cells = backend.run()
+    except (Interrupted, DlmatrixError) as stopped:  # a stop, the engine, or any other failure
+        keep_partial(out, ResultSet(metadata(), backend.finished()), stopped)
+        raise
+    return ResultSet(metadata(), cells)
+
+
+COMMAND = Command(
+    "run",
+    "build and run the scenarios, write results.json and index.html",
+    add_arguments,
+    RunOptions.of,
+    run,
+)

@@ -1,0 +1,44 @@
+"""`dlmatrix show DIR`: the cells of DIR/results.json as a table (no checkout needed)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlmatrix.cli.arguments import Selection, add_selection
+from dlmatrix.cli.command import Command
+from dlmatrix.log import Logger
+from dlmatrix.model.cells import ResultSet
+from dlmatrix.report.terminal import cell_table, counts_line
+from dlmatrix.results.io import read_results
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    directory: Path
+    selection: Selection
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> ShowOptions:
+        return cls(args.directory, Selection.of(args))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", type=Path, metavar="DIR")
+    add_selection(parser)
+
+
+def run(options: ShowOptions, log: Logger) -> int:
+    results = read_results(options.directory / "results.json")
+    # the architectures as the results recorded them: show needs no checkout
+    selector = options.selection.selector(None, {c.image: c.arch for c in results.cells})
+    cells = [c for c in results.cells if selector.covers(c.image, c.scenario, c.runtime)]
+    log.print(cell_table(cells))
+    log.print(counts_line(ResultSet(results.run, cells)))
+    return 0
+
+
+COMMAND = Command(
+    "show", "print the cells of DIR/results.json as a table", add_arguments, ShowOptions.of, run
+)

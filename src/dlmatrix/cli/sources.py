@@ -1,0 +1,77 @@
+"""`dlmatrix sources`: check (sha256) the upstream snapshots and patches of the runtimes built
+from source; fetch the missing ones unless --offline."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlmatrix.cli.arguments import add_sources
+from dlmatrix.cli.command import Command, checkout
+from dlmatrix.errors import DlmatrixError
+from dlmatrix.log import Logger
+from dlmatrix.model.selector import Patterns
+from dlmatrix.runtimes.sources import SourceDirs, cache_dir, fetch, snapshots
+
+
+@dataclass(frozen=True)
+class SourcesOptions:
+    sources: str | None  # --sources DIR: looked up first, and fetched into
+    runtime: tuple[str, ...]  # runtime globs, each a comma-separated list
+    offline: bool
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> SourcesOptions:
+        return cls(args.sources, tuple(args.runtime), args.offline)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_sources(parser)
+    parser.add_argument(
+        "--runtime", action="append", default=[], metavar="GLOB[,GLOB]", help="runtime variants"
+    )
+    parser.add_argument("--offline", action="store_true", help="only check; fetch nothing")
+
+
+def run(options: SourcesOptions, log: Logger) -> int:
+    """Each selected snapshot and patch: found (and checked), fetched, or what is missing."""
+    matrix = checkout(log)
+    dirs = SourceDirs.from_option(options.sources)
+    target = Path(options.sources) if options.sources else cache_dir()
+    missing = 0
+    for upstream, runtimes, patches in snapshots(matrix, Patterns.of(options.runtime or "*")):
+        found = dirs.find(upstream.snapshot, upstream.sha256)
+        if found is None and not options.offline:
+            log.text(f"fetching {upstream.snapshot} from {upstream.repository} ({upstream.commit[:12]})")
+            try:
+                found = fetch(upstream, target)
+            except DlmatrixError as failed:  # the others may still come
+                log.text(f"  {failed}")
+        log.text(
+            f"{'ok' if found else 'MISSING'}: {upstream.snapshot} for {', '.join(runtimes)}"
+            + (f" ({found})" if found else "")
+        )
+        missing += found is None
+        for patch in patches:
+            located = dirs.find(patch.file, patch.sha256)
+            log.text(
+                f"{'ok' if located else 'MISSING'}: {patch.file}"
+                + (f" ({located})" if located else f": {patch.origin}; put it in {target}")
+            )
+            missing += located is None
+    if missing:
+        raise DlmatrixError(
+            f"{missing} upstream file(s) missing from {dirs.describe()}",
+            "run `dlmatrix sources` where the network reaches the repositories, or copy the files there",
+        )
+    return 0
+
+
+COMMAND = Command(
+    "sources",
+    "check the upstream snapshots of the runtimes built from source; fetch missing ones",
+    add_arguments,
+    SourcesOptions.of,
+    run,
+)
