@@ -57,3 +57,17 @@ def test_generated_dockerfiles_pass_hadolint():
     paths = [str(dockerfile_path(load_matrix(), image)) for image in load_matrix().images]
     result = subprocess.run(["hadolint", *paths], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_render_removes_a_dockerfile_no_image_produces(project, monkeypatch, capsys):
+    monkeypatch.setenv("DLMATRIX_ROOT", str(project))
+    orphan = project / "dockerfiles" / "debian-buster-glibc" / "Dockerfile"  # an image since removed
+    orphan.parent.mkdir()
+    orphan.write_text("FROM debian:buster\n")
+    assert main(["render", "--check"]) == 2
+    assert "orphan: dockerfiles/debian-buster-glibc/Dockerfile" in capsys.readouterr().out
+    assert main(["render"]) == 0
+    assert "removed dockerfiles/debian-buster-glibc/Dockerfile" in capsys.readouterr().out
+    assert not orphan.parent.exists()
+    assert (project / "dockerfiles" / "templates").is_dir()
+    assert main(["render", "--check"]) == 0
