@@ -83,8 +83,3 @@ def test_the_page_is_three_files_and_its_tables_come_from_the_legend():
     page = report_files(build_answer(ResultSet(RUN, cells_as_expected())))["index.html"]
     assert isinstance(page, str) and script in page and style in page  # one self-contained file
     assert "<script src" not in page and "<link" not in page
-
-
-def test_no_module_of_the_report_is_over_four_hundred_lines():
-    lengths = {path.name: len(path.read_text().splitlines()) for path in PACKAGE.glob("*.py")}
-    assert max(lengths.values()) <= 400, lengths

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dlmatrix.backends.oci.engine import EngineFailure, failure_from
+from dlmatrix.backends.oci.failures import EngineFailure, failure_from
 from dlmatrix.children import Cancelled, Children
 from dlmatrix.cli import main as cli
 from dlmatrix.cli import report_set

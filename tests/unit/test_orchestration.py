@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from dlmatrix.backends.oci.backend import ContainerBackend
-from dlmatrix.backends.oci.engine import ContainerFailed, Engine, EngineFailure
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.failures import ContainerFailed, EngineFailure
 from dlmatrix.backends.oci.tokens import CellBudget
 from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from dlmatrix.backends.oci.backend import place
-from dlmatrix.backends.oci.engine import Engine, EngineSpec
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.spec import EngineSpec
 from dlmatrix.cli import main as cli
 from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlmatrix.backends.oci.engine import ENGINE_FORMS
+from dlmatrix.backends.oci.spec import ENGINE_FORMS
 from dlmatrix.config.load import load_matrix
 from dlmatrix.model.arches import environment_arches, native_arches, outside_arches
 from dlmatrix.model.catalog import Matrix

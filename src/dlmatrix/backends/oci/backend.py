@@ -24,7 +24,8 @@ from typing import IO
 
 from dlmatrix.backends.oci.bases import Base, BaseProvider, BaseUnavailable
 from dlmatrix.backends.oci.dockerfiles import render, stale
-from dlmatrix.backends.oci.engine import START_HINT, ContainerFailed, Engine, EngineFailure
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.failures import START_HINT, ContainerFailed, EngineFailure
 from dlmatrix.backends.oci.images import image_labels, image_tag
 from dlmatrix.backends.oci.stages import context_digest, upstream_context, write_context
 from dlmatrix.backends.oci.tokens import CellBudget, TokenFeeder

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlmatrix.backends.oci.engine import Engine, EngineFailure
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.failures import EngineFailure
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.model.catalog import Image
 

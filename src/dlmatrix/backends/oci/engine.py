@@ -1,11 +1,9 @@
 """A container engine, driven through its docker-compatible CLI (docker, or podman): every call, its
-deadline and its failure in one place. Which engine is what `--engine` names (EngineSpec)."""
+deadline and its failure in one place (which engine: dlmatrix.backends.oci.spec)."""
 
 from __future__ import annotations
 
 import os
-import re
-import resource
 import shutil
 import subprocess
 import threading
@@ -13,18 +11,22 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlmatrix.backends.oci.failures import (
+    FROZEN_HINT,
+    MISSING_IMAGE,
+    START_HINT,
+    Cleanup,
+    ContainerFailed,
+    EngineFailure,
+    failure_from,
+    last_line,
+)
+from dlmatrix.backends.oci.spec import EngineSpec, podman_limits
 from dlmatrix.children import Cancelled, Children
 from dlmatrix.errors import DlmatrixError
 
-START_HINT = "start one with `bash .ci/start-dockerd` (or `dockerd &` as root), or set DOCKER_HOST"
-GROUP_HINT = "add yourself to the docker group (`sudo usermod -aG docker $USER`), then log in again"
-FROZEN_HINT = "check `docker info`; restart the engine if it does not answer, then run again"
-DISK_HINT = "free space: `dlmatrix prune`, `docker builder prune`; then run again"
-NO_SPACE = "no space left on device"
-MISSING_IMAGE = ("no such image", "image not known")  # docker's words, podman's
 LIMITS_IGNORED = "resource limits are not supported and ignored"  # rootless podman on cgroup v1
 LABEL = "org.dlmatrix=1"  # on every image and container dlmatrix makes (`dlmatrix prune` finds them)
 # Deadlines (seconds) of calls that should answer at once: an engine that misses one is frozen.
@@ -40,95 +42,6 @@ SANDBOX = (
     "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "1024", "--init",
 )
 # fmt: on
-
-
-ENGINE_FORMS = (
-    "`default` (DOCKER_HOST or the current docker context), a docker context name, a DOCKER_HOST "
-    "URL (unix://, tcp://, ssh://), `podman`, or podman+URL (podman+ssh://user@host/run/podman/podman.sock)"
-)
-PODMAN_NPROC = 4096
-URL = re.compile(r"^(unix|tcp|ssh|npipe)://\S+$")
-CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """One engine as `--engine` names it: which CLI, and the global options that point it there."""
-
-    name: str
-    cli: str = "docker"
-    options: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> EngineSpec:
-        if text in ("", "default"):
-            return cls("default")
-        if text == "podman":
-            return cls(text, "podman")
-        if text.startswith("podman+") and URL.match(text.removeprefix("podman+")):
-            return cls(text, "podman", ("--url", text.removeprefix("podman+")))
-        if URL.match(text):
-            return cls(text, "docker", ("--host", text))
-        if CONTEXT.match(text):
-            return cls(text, "docker", ("--context", text))
-        raise DlmatrixError(f"--engine {text!r} names no engine", f"use {ENGINE_FORMS}")
-
-    @property
-    def local(self) -> bool:
-        """On this machine (its cores are this machine's): no URL, or a unix socket."""
-        return not self.options or self.options[1].startswith("unix://")
-
-
-def podman_limits() -> tuple[str, ...]:
-    """Podman as root raises RLIMIT_NOFILE and RLIMIT_NPROC in its containers to its own defaults;
-    where the hard limits it runs under are lower (a sandboxed machine), runc may not, and every
-    container and build step fails. This process's own open-files limit, and a process limit far
-    above what a container may hold (SANDBOX's --pids-limit), work everywhere."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    files = hard if soft == resource.RLIM_INFINITY else soft
-    return ("--ulimit", f"nofile={files}:{files}", "--ulimit", f"nproc={PODMAN_NPROC}:{PODMAN_NPROC}")
-
-
-class EngineFailure(DlmatrixError):
-    """The engine is gone, frozen or out of disk: the whole run stops (exit 2), results untouched."""
-
-
-class ContainerFailed(DlmatrixError):
-    """One container could not be created while the engine still answers: that image's cells only."""
-
-
-@dataclass
-class Cleanup:
-    """What a stop did with the run's containers."""
-
-    removed: list[str] = field(default_factory=list)
-    left: dict[str, str] = field(default_factory=dict)  # container -> why it could not be removed
-
-    def lines(self) -> list[str]:
-        lines = [f"removed container {name}" for name in self.removed]
-        if self.left:
-            why = ", ".join(f"{name} ({reason})" for name, reason in self.left.items())
-            lines.append(
-                f"could not remove {why}; created with --rm, they go once they "
-                f"stop and the engine answers, or: docker rm -f {' '.join(self.left)}"
-            )
-        return lines
-
-
-def failure_from(stderr: str, doing: str, kind: str = "Docker") -> EngineFailure | None:
-    """The engine failures a command's error output shows (the rest belong to the command)."""
-    text = stderr.lower()
-    if NO_SPACE in text:
-        return EngineFailure(f"the {kind} engine ran out of disk space while {doing}", DISK_HINT)
-    if "permission denied" in text and "docker" in text and ".sock" in text:
-        return EngineFailure(f"this user may not use the {kind} engine: {last_line(stderr)}", GROUP_HINT)
-    if "cannot connect to the docker daemon" in text or "is the docker daemon running" in text:
-        return EngineFailure(f"no {kind} engine answers: {last_line(stderr)}", START_HINT)
-    return None
-
-
-def last_line(text: str) -> str:
-    return (text.strip().splitlines() or ["no answer"])[-1]
 
 
 class Engine:
