@@ -10,6 +10,7 @@ import pytest
 
 from dlmatrix.config.load import load_matrix
 from dlmatrix.config.steps import STEP_HELP, STEP_PATTERN, STEPS
+from dlmatrix.model.catalog import MAX_ATTEMPTS
 from dlmatrix.suite import bundle
 from dlmatrix.suite.bundle import CATALOG_END, HEADER, bundle_digest, compiled_files, generated_header
 from dlmatrix.suite.command import MAX_SUITE_JOBS
@@ -180,6 +181,7 @@ def test_generated_h_carries_the_steps_and_the_suite_bounds():
     header = generated_header()
     assert header_steps(header) == [(s.verb, s.verb.replace("-", "_"), s.least, s.most) for s in STEPS]
     assert f"#define DLM_MAX_JOBS {MAX_SUITE_JOBS}\n" in header
+    assert f"#define DLM_MAX_ATTEMPTS {MAX_ATTEMPTS}\n" in header
     assert f'#define DLM_SUITE_END "{CATALOG_END}"\n' in header
     assert f"#define DLM_STEP_ARGUMENTS {max(s.most for s in STEPS)} " in header
 
@@ -204,10 +206,11 @@ def test_the_driver_has_a_function_for_each_verb_and_no_other():
 
 
 def test_no_c_source_writes_the_shared_values_itself():
-    """MAX_SUITE_JOBS and CATALOG_END reach C through generated.h only."""
+    """MAX_SUITE_JOBS, MAX_ATTEMPTS and CATALOG_END reach C through generated.h only."""
     sources = {p: p.read_text() for p in (REPO / "src" / "c").rglob("*.[ch]")}
     for path, text in sources.items():
         assert f'"{CATALOG_END}' not in text, path
         assert "#define MAX_JOBS" not in text and 'strcmp(verb, "' not in text, path
+        assert "#define MAX_ATTEMPTS" not in text, path
     suite = "".join(text for path, text in sources.items() if path.parent.name == "suite")
-    assert "DLM_MAX_JOBS" in suite and "DLM_SUITE_END" in suite
+    assert "DLM_MAX_JOBS" in suite and "DLM_SUITE_END" in suite and "DLM_MAX_ATTEMPTS" in suite

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_ATTEMPTS 100
 
 char root[ROOT_SIZE];
 double timeout_factor = 1;
@@ -88,8 +87,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		else
 			usage(), exit(2);
 	}
-	if (o->repeat < 1 || o->repeat > MAX_ATTEMPTS)
-		fail("--repeat must be between 1 and %s", "100");
+	if (o->repeat < 1 || o->repeat > DLM_MAX_ATTEMPTS)
+		fail("--repeat must be between 1 and %s", TEXT_OF(DLM_MAX_ATTEMPTS));
 	if (o->jobs < 1 || o->jobs > DLM_MAX_JOBS)
 		fail("--jobs must be between 1 and %s", TEXT_OF(DLM_MAX_JOBS));
 	if (!(timeout_factor >= 1 && timeout_factor <= 100))
@@ -136,8 +135,8 @@ static int select_jobs(const struct options *o, struct job **out)
 		job->cell = &cells[i];
 		job->rule = expectation(&cells[i]);
 		job->count = o->repeat > cells[i].min_attempts ? o->repeat : cells[i].min_attempts;
-		if (job->count > MAX_ATTEMPTS)
-			job->count = MAX_ATTEMPTS;
+		if (job->count > DLM_MAX_ATTEMPTS)
+			job->count = DLM_MAX_ATTEMPTS;
 		count++;
 	}
 	*out = jobs;

@@ -29,7 +29,7 @@ from dlmatrix.cli.report_set import keep_partial, previous_results, write_report
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import Interrupted
 from dlmatrix.log import Logger
-from dlmatrix.model.catalog import Matrix
+from dlmatrix.model.catalog import MAX_ATTEMPTS, Matrix
 from dlmatrix.model.cells import ResultSet
 from dlmatrix.model.estimates import ATTEMPTS_PER_CORE, default_budget
 from dlmatrix.model.selector import Selector
@@ -75,7 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_durations(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the results")
-    parser.add_argument("--repeat", type=positive, default=1, metavar="N", help="attempts per cell (1-100)")
+    parser.add_argument(
+        "--repeat", type=positive, default=1, metavar="N", help=f"attempts per cell (1-{MAX_ATTEMPTS})"
+    )
     parser.add_argument(
         "--jobs",
         type=positive,
@@ -110,8 +112,10 @@ def run_selector(matrix: Matrix, options: RunOptions) -> Selector:
 
 def run(options: RunOptions, log: Logger) -> int:
     matrix = checkout(log, options.runtimes)
-    if not 1 <= options.repeat <= 100:
-        raise DlmatrixError(f"--repeat {options.repeat} is out of range", "use a value from 1 to 100")
+    if not 1 <= options.repeat <= MAX_ATTEMPTS:
+        raise DlmatrixError(
+            f"--repeat {options.repeat} is out of range", f"use a value from 1 to {MAX_ATTEMPTS}"
+        )
     selector = run_selector(matrix, options)
     started = datetime.now(UTC)
     with OutputDir(options.out) as out, tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:

@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 
 from dlmatrix.config.steps import STEP_HELP, STEP_MAX_LENGTH, STEP_PATTERN
+from dlmatrix.model.catalog import MAX_ATTEMPTS
 from dlmatrix.model.expectations import VERSION_RANGE_PATTERN
 from dlmatrix.model.kinds import RUNTIME_KINDS
 from dlmatrix.model.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
@@ -72,7 +73,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "cflags": FLAGS,
                         "ldflags": FLAGS,
                         "scenarios": {"type": "array", "items": TEXT, "minItems": 1},
-                        "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "attempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS},
                         "upstream": UPSTREAM,
                         "patches": {"type": "array", "items": PATCH},
                     },
@@ -272,7 +273,7 @@ PLUGIN_SCHEMA = _object(
             "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$"},
         },
         "scenarios": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-        "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+        "attempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS},
         "expectations": {
             "type": "array",
             "items": _object(

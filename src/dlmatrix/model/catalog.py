@@ -12,6 +12,7 @@ from dlmatrix.model.kinds import RUNTIME_KINDS
 
 LANGUAGES = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++"}
 PLUGIN_FILE = "runtime.yaml"  # what makes a directory a runtime plug-in
+MAX_ATTEMPTS = 100  # attempts per cell, at most (--repeat, `attempts:`); dlm-suite holds them in place
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 from dlmatrix.config.steps import STEP_HELP, STEPS, Step
-from dlmatrix.model.catalog import Matrix, Plugin
+from dlmatrix.model.catalog import MAX_ATTEMPTS, Matrix, Plugin
 from dlmatrix.suite.command import MAX_SUITE_JOBS
 
 C_DIR = ("src", "c")  # everything below it goes into the bundle: sources, helpers, build.sh
@@ -52,7 +52,8 @@ def generated_header() -> str:
         *textwrap.wrap(STEP_HELP, 88, initial_indent=" *   ", subsequent_indent=" *   "),
         " * one X(VERB, NAME, LEAST, MOST) per verb: the driver runs VERB as step_NAME with LEAST",
         " * to MOST arguments.  DLM_MAX_JOBS: dlm-suite's bound on --jobs (MAX_SUITE_JOBS in",
-        " * src/dlmatrix/suite/command.py).  DLM_SUITE_END: the line that ends a catalog on",
+        " * src/dlmatrix/suite/command.py); DLM_MAX_ATTEMPTS on attempts per cell (MAX_ATTEMPTS in",
+        " * src/dlmatrix/model/catalog.py).  DLM_SUITE_END: the line that ends a catalog on",
         " * dlm-suite's standard input; tokens may follow (CATALOG_END in bundle.py). */",
         "#ifndef DLM_GENERATED_H",
         "#define DLM_GENERATED_H",
@@ -62,6 +63,7 @@ def generated_header() -> str:
         steps[-1],
         f"#define DLM_STEP_ARGUMENTS {most} /* the most any step takes */",
         f"#define DLM_MAX_JOBS {MAX_SUITE_JOBS}",
+        f"#define DLM_MAX_ATTEMPTS {MAX_ATTEMPTS}",
         f"#define DLM_SUITE_END {c_string(CATALOG_END)}",
         "",
         "#endif",
