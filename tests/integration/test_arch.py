@@ -15,6 +15,7 @@ from dlmatrix.backends.oci.tokens import CellBudget
 from dlmatrix.backends.platform import runs_here
 from dlmatrix.config.load import load_matrix
 from dlmatrix.model.cells import Cell
+from dlmatrix.model.libc import Libc
 from dlmatrix.model.selector import Selector
 from tests.conftest import Recorder
 
@@ -58,12 +59,12 @@ def test_every_cell_says_the_architecture_its_suite_was_compiled_for(ran):
 def test_i386_crashes_without_the_pin_on_glibc_and_survives_on_musl(ran):
     glibc, musl = NATIVE
     unpinned = ran.cell(glibc, "app-dlopen-dlclose", "unpinned")
-    assert unpinned.result == "crash:SIGSEGV" and unpinned.libc == {"family": "glibc", "version": "2.36"}
+    assert unpinned.result == "crash:SIGSEGV" and unpinned.libc == Libc("glibc", "2.36")
     assert "libdlmrt.so.1" in next(s for s in unpinned.loader["steps"] if s["step"] == "close:a")["fini"]
     assert ran.cell(glibc, "app-dlopen-dlclose", "pinned").result == "pass"
     on_musl = ran.cell(musl, "app-dlopen-dlclose", "unpinned")
     assert on_musl.result == "pass" and on_musl.evidence["mapped@after-close"] is True
-    assert on_musl.libc == {"family": "musl", "version": "1.2.3"}
+    assert on_musl.libc == Libc("musl", "1.2.3")
 
 
 def test_debian_packages_run_on_i386_glibc_and_are_skipped_on_musl(ran):
