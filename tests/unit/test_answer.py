@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import cProfile
 import pstats
+import shutil
 from pathlib import Path
 
 import pytest
 
+from dlmatrix.cli.main import main
 from dlmatrix.model.cells import ResultSet
 from dlmatrix.report.answer import build_answer
 from dlmatrix.report.files import report_files
@@ -37,6 +39,16 @@ BUILDERS = {
 def test_the_published_report_re_renders_byte_for_byte(name, published):
     content = published[name]
     assert (content.encode() if isinstance(content, str) else content) == (REPORTS / name).read_bytes()
+
+
+def test_the_report_command_re_renders_the_published_report_byte_for_byte(tmp_path):
+    """`dlmatrix report DIR` itself (its default previous file, its writing): a copy of reports/
+    comes out of it unchanged."""
+    copy = tmp_path / "reports"
+    shutil.copytree(REPORTS, copy)
+    assert main(["report", str(copy)]) == 0
+    for name in ("index.html", "junit.xml", "summary.md", "badge.svg", "results.json"):
+        assert (copy / name).read_bytes() == (REPORTS / name).read_bytes(), name
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 from dlmatrix.cli.command import Command
 from dlmatrix.cli.report_set import write_report_set
 from dlmatrix.log import Logger
-from dlmatrix.report.terminal import counts_line
+from dlmatrix.report.terminal import verdict_counts
 from dlmatrix.results.io import read_results
 from dlmatrix.results.merge import merge
 from dlmatrix.results.outdir import OutputDir
@@ -45,10 +45,10 @@ def run(options: MergeOptions, log: Logger) -> int:
     results = merge(options.results, options.allow_mixed)
     previous = read_results(options.previous) if options.previous else None
     with OutputDir(options.out) as out:
-        written, _ = write_report_set(out, results, previous)
-    log.text(f"merged {len(options.results)} results: {counts_line(results)}")
+        written, answer = write_report_set(out, results, previous)
+    log.text(f"merged {len(options.results)} results: {verdict_counts(answer.counts, len(answer.cells))}")
     log.text(f"wrote {', '.join(map(str, written))}")
-    return 1 if results.failing() else 0
+    return 1 if answer.failing else 0
 
 
 COMMAND = Command(

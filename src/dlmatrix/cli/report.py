@@ -12,7 +12,7 @@ from dlmatrix.cli.report_set import default_previous
 from dlmatrix.log import Logger
 from dlmatrix.report.answer import build_answer
 from dlmatrix.report.files import report_files
-from dlmatrix.report.terminal import counts_line
+from dlmatrix.report.terminal import verdict_counts
 from dlmatrix.results.io import read_results
 from dlmatrix.results.outdir import OutputDir
 
@@ -41,10 +41,12 @@ def run(options: ReportOptions, log: Logger) -> int:
     results = read_results(options.directory / "results.json")
     previous_path = options.previous or default_previous(options.directory)
     previous = read_results(previous_path) if previous_path else None
+    answer = build_answer(results, previous)
     with OutputDir(options.directory) as out:
-        written = out.write(report_files(build_answer(results, previous)))
+        written = out.write(report_files(answer))
     compared = f", compared with {previous_path}" if previous_path else ""
-    log.text(f"{counts_line(results)}; wrote {', '.join(map(str, written))}{compared}")
+    counts = verdict_counts(answer.counts, len(answer.cells))
+    log.text(f"{counts}; wrote {', '.join(map(str, written))}{compared}")
     return 0
 
 

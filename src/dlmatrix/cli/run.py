@@ -136,7 +136,7 @@ def run(options: RunOptions, log: Logger) -> int:
             raise DlmatrixError("the selection matched no cell", f"check the globs: {selector.describe()}")
         written, answer = write_report_set(out, results, previous)
     print_outcome(answer, written, log.console, options.table)
-    return 1 if results.failing() else 0
+    return 1 if answer.failing else 0
 
 
 def request(

@@ -175,7 +175,7 @@ class Matrix:
 
     def pairs(self) -> list[tuple[Scenario, Runtime]]:
         """The cells of one environment: each scenario with each runtime it applies to, in the
-        catalog's order (which of them a run takes is dlmatrix.selector's business)."""
+        catalog's order (which of them a run takes is dlmatrix.model.selector's business)."""
         return [
             (scenario, runtime)
             for scenario in self.scenarios

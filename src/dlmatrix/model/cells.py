@@ -40,7 +40,7 @@ class Cell:
     stderr: str = ""
     racy: bool = False  # the expectation allows passing attempts: the attempts give the rate
     family: str = ""  # the runtime's family, how the report groups it (model, LTTng-UST, library)
-    loader: dict[str, Any] | None = None  # glibc's account of the dlclose()s (dlmatrix.loader)
+    loader: dict[str, Any] | None = None  # glibc's account of the dlclose()s (dlmatrix.suite.loader)
     engine: str = ""  # the engine that ran it, as --engine named it; "host" on the host backend
     arch: str = ""  # Debian's name of the architecture dlm-suite was compiled for (declared, if it never ran)
     emulated: bool = False  # it ran under emulation (qemu-user): timeouts scaled, rules for emulation

@@ -6,21 +6,49 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from dlmatrix.model.cells import Cell, ResultSet
 from dlmatrix.model.outcomes import FAILING_VERDICTS
 from dlmatrix.report.grid import Grid, Header, build_grid, family_lines, header_rows
 from dlmatrix.report.headlines import Headline, by_family, headlines
-from dlmatrix.report.legend import HARNESS_PROBLEMS, LEGEND, Legend
+from dlmatrix.report.legend import HARNESS_PROBLEMS, LEGEND, SYMBOLS, Legend, state
 from dlmatrix.report.seed import Seed, read_seed
+from dlmatrix.report.words import label
 from dlmatrix.results.changes import Changes, compare
+
+Judgement = Literal["passed", "skipped", "error", "failure"]  # what junit.xml makes of a cell
+
+
+@dataclass(frozen=True)
+class CellView:
+    """One cell as every renderer shows it: classified once, here."""
+
+    cell: Cell
+    symbol: str  # its outcome at a glance (legend.SYMBOLS)
+    label: str  # its result in words, with the rate when attempts differ
+    state: str  # its verdict, ok told apart into pass and expected-failure
+    judgement: Judgement
+    crashed: int  # attempts that crashed (a race's rate, with len(cell.attempts))
+
+
+def view(cell: Cell) -> CellView:
+    judgement: Judgement = "passed"
+    if cell.verdict == "skipped":
+        judgement = "skipped"
+    elif cell.outcome in HARNESS_PROBLEMS:
+        judgement = "error"
+    elif cell.verdict in FAILING_VERDICTS:
+        judgement = "failure"
+    crashed, _ = cell.crash_rate
+    return CellView(cell, SYMBOLS.get(cell.outcome, "?"), label(cell), state(cell), judgement, crashed)
 
 
 @dataclass(frozen=True)
 class Answer:
     run: dict[str, Any]  # results.json's run: dates, commit, backend, engines, image tags
-    cells: list[Cell]  # every cell, in the results' order (junit.xml, the page's data)
+    cells: list[Cell]  # every cell, in the results' order
+    views: list[CellView]  # the same, classified for display (junit.xml, the page's data, the tables)
     seed: Seed  # the first sentence, the seed in full, per architecture, the badge's message
     family_lines: list[tuple[str, str]]  # (runtime family, one line for it)
     grid: Grid  # a row per runtime, a column per environment
@@ -47,6 +75,7 @@ def build_answer(results: ResultSet, previous: ResultSet | None = None) -> Answe
     return Answer(
         run=results.run,
         cells=cells,
+        views=[view(cell) for cell in cells],
         seed=read_seed(cells),
         family_lines=family_lines(grid),
         grid=grid,

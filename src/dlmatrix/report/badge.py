@@ -9,14 +9,13 @@ from html import escape
 
 from dlmatrix.report.answer import Answer
 
-COLOURS = {"as declared": "#4c1", "flaky": "#dfb317", "unexpected": "#e05d44", "no result": "#9f9f9f"}
 CHAR_WIDTH = 6.6  # Verdana 11px, near enough for a badge: shields.io measures, we estimate
 
 
 def badge_svg(answer: Answer) -> str:
     label, message = "dlclose() seed", answer.seed.message
     state = answer.standing
-    colour = COLOURS[state]
+    colour = answer.legend.standing_colours[state]
     left, right = (round(len(text) * CHAR_WIDTH) + 12 for text in (label, message))
     width = left + right
     title = escape(f"{label}: {message} ({state})")

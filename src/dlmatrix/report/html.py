@@ -13,11 +13,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from dlmatrix.model.cells import Cell
-from dlmatrix.report.answer import Answer
+from dlmatrix.report.answer import Answer, CellView
 from dlmatrix.report.explain import elf_facts, story
-from dlmatrix.report.legend import SYMBOLS, state
-from dlmatrix.report.words import label
 
 OUTPUT_LIMIT = 4000  # characters of stdout/stderr the page carries per cell; results.json has all
 
@@ -46,20 +43,21 @@ class Strings:
 CELL_FIELDS = [
     *("column", "scenario", "runtime", "result", "symbol", "label", "state", "verdict", "expected"),
     *("reason", "attempts", "duration_s", "racy", "engine", "compiler", "elf", "story", "evidence"),
-    *("stdout", "stderr", "emulated"),
+    *("stdout", "stderr", "emulated", "crashed"),
 ]
 
 
-def page_cell(cell: Cell, column: int, s: Strings) -> list[Any]:
+def page_cell(seen: CellView, column: int, s: Strings) -> list[Any]:
+    cell = seen.cell
     family = cell.libc.family
     values = {
         "column": column,
         "scenario": s(cell.scenario),
         "runtime": s(cell.runtime),
         "result": s(cell.result),
-        "symbol": s(SYMBOLS.get(cell.outcome, "?")),
-        "label": s(label(cell)),
-        "state": s(state(cell)),
+        "symbol": s(seen.symbol),
+        "label": s(seen.label),
+        "state": s(seen.state),
         "verdict": s(cell.verdict),
         "expected": s(cell.expected),
         "reason": s(cell.reason),
@@ -75,6 +73,7 @@ def page_cell(cell: Cell, column: int, s: Strings) -> list[Any]:
         "stdout": s(_clip(cell.stdout)),
         "stderr": s(_clip(cell.stderr)),
         "emulated": int(cell.emulated),
+        "crashed": seen.crashed,
     }
     return [values[name] for name in CELL_FIELDS]
 
@@ -88,7 +87,7 @@ def page_data(answer: Answer) -> dict[str, Any]:
         "columns": [
             [c.image, c.family, c.version or "?", c.arch, tags.get(c.image, "")] for c in answer.grid.columns
         ],
-        "cells": [page_cell(cell, where[cell.image], s) for cell in answer.cells],
+        "cells": [page_cell(seen, where[seen.cell.image], s) for seen in answer.views],
         "strings": s.table,
         "backend": answer.run.get("backend", ""),
         "repeat": answer.run.get("repeat", 1),

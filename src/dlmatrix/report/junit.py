@@ -8,10 +8,7 @@ from collections import defaultdict
 
 import junitparser as junit
 
-from dlmatrix.model.cells import Cell
-from dlmatrix.model.outcomes import FAILING_VERDICTS
-from dlmatrix.report.answer import Answer
-from dlmatrix.report.legend import HARNESS_PROBLEMS
+from dlmatrix.report.answer import Answer, CellView
 
 # What XML 1.0 cannot carry at all (control bytes such as ESC, lone surrogates, U+FFFE/U+FFFF).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -22,7 +19,8 @@ def xml_text(text: str) -> str:
     return NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
-def testcase(cell: Cell) -> junit.TestCase:
+def testcase(seen: CellView) -> junit.TestCase:
+    cell = seen.cell
     case = junit.TestCase(f"{cell.scenario}[{cell.runtime}]", cell.image, cell.duration_s)
     properties = junit.Properties()
     for name, value in (
@@ -39,12 +37,12 @@ def testcase(cell: Cell) -> junit.TestCase:
         properties.add_property(junit.Property(name, xml_text(str(value)) if value is not None else ""))
     case.append(properties)
     message = xml_text(f"{cell.result}, expected {cell.expected or 'nothing declared'}: {cell.reason}")
-    if cell.verdict == "skipped":
+    if seen.judgement == "skipped":
         case.result = [junit.Skipped(xml_text(cell.stderr[:500]) or "skipped")]
-    elif cell.outcome in HARNESS_PROBLEMS:
+    elif seen.judgement == "error":
         case.result = [junit.Error(message, cell.outcome)]
         case.system_err = xml_text(cell.stderr)
-    elif cell.verdict in FAILING_VERDICTS:
+    elif seen.judgement == "failure":
         attempts = ", ".join(a.result for a in cell.attempts)
         case.result = [junit.Failure(f"{cell.verdict}: {message} (attempts: {attempts})", cell.verdict)]
         case.system_err = xml_text(cell.stderr)
@@ -53,10 +51,10 @@ def testcase(cell: Cell) -> junit.TestCase:
 
 def junit_xml(answer: Answer) -> bytes:
     suites: dict[str, junit.TestSuite] = defaultdict(lambda: junit.TestSuite())
-    for cell in answer.cells:
-        suite = suites[cell.image]
-        suite.name = f"dlmatrix {cell.image}"
-        suite.add_testcase(testcase(cell))
+    for seen in answer.views:
+        suite = suites[seen.cell.image]
+        suite.name = f"dlmatrix {seen.cell.image}"
+        suite.add_testcase(testcase(seen))
     document = junit.JUnitXml("dlmatrix")
     for suite in suites.values():
         suite.update_statistics()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlmatrix.model.cells import Cell
-from dlmatrix.model.outcomes import FAILING_VERDICTS, VERDICTS
+from dlmatrix.model.outcomes import FAILING_VERDICTS, VERDICTS, Verdict
 
 SYMBOLS = {  # a cell's outcome at a glance (the full matrix, the panel)
     "pass": "✓",
@@ -58,6 +58,14 @@ STATE_COLOURS = {
 }
 STATUS_COLOURS = {"survives": "ok", "crashes": "bad", "racy": "racy", "fails": "flaky", "n/a": "skip"}
 RATE_BAR = "#8a6d00"  # the share of attempts that crashed, in the grid's bars and the panel's charts
+CHART = ("#f3f3f3", "#bbb")  # a rate chart's bar: its background and outline, behind the rate
+STANDING_COLOURS = {  # the badge, by Answer.standing
+    "as declared": "#4c1",
+    "flaky": "#dfb317",
+    "unexpected": "#e05d44",
+    "no result": "#9f9f9f",
+}
+VERDICT_STYLES = {"ok": "green", "unexpected": "bold red", "flaky": "yellow", "skipped": "dim"}  # terminal
 HARNESS_PROBLEMS = ("error", "build-error")  # outcomes of cells that could not be judged: not failures
 NOT_RUN = ("skipped", *HARNESS_PROBLEMS)  # results in which no attempt ran the scenario
 
@@ -73,8 +81,8 @@ def state(cell: Cell) -> str:
 class Legend:
     """Every table above, as the report's model carries them to the renderers."""
 
-    verdicts: tuple[str, ...]
-    failing: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+    failing: tuple[Verdict, ...]
     symbols: Mapping[str, str]
     states: Mapping[str, str]
     marks: Mapping[str, str]
@@ -87,6 +95,9 @@ class Legend:
     state_colours: Mapping[str, str]
     status_colours: Mapping[str, str]
     rate_bar: str
+    chart: tuple[str, str]
+    standing_colours: Mapping[str, str]
+    verdict_styles: Mapping[str, str]
     not_run: tuple[str, ...]
 
     def backgrounds(self) -> list[tuple[str, str]]:
@@ -96,7 +107,12 @@ class Legend:
 
     def script_tables(self) -> dict[str, Any]:
         """What the page's script needs of the legend: it writes none of these itself."""
-        return {"marks": dict(self.marks), "rate": self.rate_bar, "not_run": list(self.not_run)}
+        return {
+            "marks": dict(self.marks),
+            "rate": self.rate_bar,
+            "chart": list(self.chart),
+            "not_run": list(self.not_run),
+        }
 
 
 LEGEND = Legend(
@@ -114,5 +130,8 @@ LEGEND = Legend(
     state_colours=STATE_COLOURS,
     status_colours=STATUS_COLOURS,
     rate_bar=RATE_BAR,
+    chart=CHART,
+    standing_colours=STANDING_COLOURS,
+    verdict_styles=VERDICT_STYLES,
     not_run=NOT_RUN,
 )

@@ -15,9 +15,8 @@ from rich.table import Table
 from dlmatrix.model.cells import Cell, ResultSet
 from dlmatrix.model.outcomes import VERDICTS
 from dlmatrix.report.answer import Answer
+from dlmatrix.report.legend import LEGEND
 from dlmatrix.report.words import label
-
-VERDICT_STYLE = {"ok": "green", "unexpected": "bold red", "flaky": "yellow", "skipped": "dim"}
 
 
 def counts_line(results: ResultSet) -> str:
@@ -42,7 +41,7 @@ def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
             cell.runtime,
             label(cell),
             cell.expected or "-",
-            f"[{VERDICT_STYLE[cell.verdict]}]{cell.verdict}[/]",
+            f"[{LEGEND.verdict_styles[cell.verdict]}]{cell.verdict}[/]",
             f"{same}/{len(cell.attempts)}",
         )
     return table

@@ -20,7 +20,7 @@ def suite_arguments(
 ) -> list[str]:
     """dlm-suite's command line for the selected cells of one environment, wherever it runs. With
     tokens, the catalog and then one byte per attempt it may start come on its standard input
-    (dlmatrix.budget)."""
+    (dlmatrix.backends.oci.tokens)."""
     scenarios, runtimes = selector.suite_filters(matrix, image)
     arguments = [
         "--json",

@@ -3,7 +3,7 @@ build it (unless an identical one exists) and run its whole suite in one sandbox
 handing it the current catalog.
 
 Builds compute, so they are bounded by the cores; suites wait, so they all run at once and
-share one budget of attempts in flight (dlmatrix.budget), the longest suites first. With several
+share one budget of attempts in flight (dlmatrix.backends.oci.tokens), the longest suites first. With several
 engines, each image goes to the least loaded one (by estimated seconds) and stays there: its
 base, its build and its suite.
 """

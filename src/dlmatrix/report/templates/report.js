@@ -41,8 +41,7 @@ DATA.cells.forEach((raw, i) => {
 });
 
 function crashRate(c) {
-  const crashed = c.attempts.filter((a) => a.result.startsWith("crash")).length;
-  return [crashed, c.attempts.length];
+  return [c.crashed, c.attempts.length];  // counted once, in the report's model
 }
 
 function svg(tag, attributes) {
@@ -63,7 +62,7 @@ function rateChart(scenario, runtime) {
     "aria-label": cells.map((c) => `${c.column.family} ${c.column.version} ${c.column.arch}: ${crashRate(c).join(" of ")}`).join("; ") });
   cells.forEach((c, k) => {
     const [crashed, total] = crashRate(c), x = 5 + k * width, bar = total ? (height - top) * crashed / total : 0;
-    chart.append(svg("rect", { x, y: top, width: width - 14, height: height - top, fill: "#f3f3f3", stroke: "#bbb" }));
+    chart.append(svg("rect", { x, y: top, width: width - 14, height: height - top, fill: LEGEND.chart[0], stroke: LEGEND.chart[1] }));
     chart.append(svg("rect", { x, y: height - bar, width: width - 14, height: bar, fill: LEGEND.rate }));
     for (const [y, words] of [[height + 13, `${c.column.family} ${c.column.version}`], [height + 26, `${c.column.arch} ${crashed}/${total}`]]) {
       const text = svg("text", { x: x + (width - 14) / 2, y, "text-anchor": "middle", "font-size": 10 });
