@@ -64,12 +64,14 @@ def _of(cells: Sequence[Cell], item: Untested) -> list[Cell]:
 
 
 def _all_skipped(cells: Sequence[Cell], axis: Axis, key: Callable[[Cell], str]) -> list[Untested]:
-    found = []
-    for name in dict.fromkeys(key(c) for c in cells):
-        group = [c for c in cells if key(c) == name]
-        if all(c.verdict == "skipped" for c in group):
-            found.append(Untested(axis, name, len(group), _reasons(group)))
-    return found
+    groups: dict[str, list[Cell]] = {}
+    for cell in cells:  # one pass: a report at scale holds ten thousand cells
+        groups.setdefault(key(cell), []).append(cell)
+    return [
+        Untested(axis, name, len(group), _reasons(group))
+        for name, group in groups.items()
+        if all(c.verdict == "skipped" for c in group)
+    ]
 
 
 def nothing_tested(cells: Sequence[Cell]) -> bool:
