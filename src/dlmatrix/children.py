@@ -12,7 +12,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 GRACE_S = 5  # how long a child may take to clean up after SIGTERM
@@ -66,6 +66,48 @@ class Children:
         if self.cancelled.is_set():
             raise Cancelled()
         return subprocess.CompletedProcess(argv, process.returncode, out or "", err or "")
+
+    def stream(
+        self, argv: Sequence[str], timeout: float, line: Callable[[str], None]
+    ) -> subprocess.CompletedProcess[str]:
+        """run(), with each line of stdout handed to line as it comes (a suite's cells, so that its
+        progress shows); TimeoutExpired, with what it wrote, when the deadline passes."""
+        process = self.popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            errors="replace",
+        )  # fmt: skip
+        stdout, stderr = process.stdout, process.stderr
+        assert stdout is not None and stderr is not None
+        errors: list[str] = []
+        reader = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
+        expired = threading.Event()
+
+        def expire() -> None:  # the group: what the child started must not hold its stdout open
+            expired.set()
+            _signal_group(process, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, expire)
+        reader.start()
+        timer.start()
+        lines: list[str] = []
+        try:
+            for text in stdout:
+                lines.append(text)
+                line(text)
+            process.wait()
+        except BaseException:  # a stop: nothing may go on writing into a pipe nobody reads
+            _signal_group(process, signal.SIGKILL)
+            raise
+        finally:
+            timer.cancel()
+            reader.join()
+            self.forget(process)
+        out, err = "".join(lines), "".join(errors)
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(argv, timeout, output=out, stderr=err)
+        if self.cancelled.is_set():
+            raise Cancelled()
+        return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
     def kill_all(self, grace: float = GRACE_S) -> None:
         """Ends every running child and what it started (its process group): SIGTERM first, so

@@ -8,6 +8,10 @@ of cibuildwheel's logger.py), so that it has one look and one set of rules.
   error:` (people and tests grep for them).
 - CI fold groups around the long phases: `::group::` on GitHub Actions, collapsed sections on
   GitLab CI.
+- --quiet: no steps, no progress, no informational lines (info(), comment()), no fold groups;
+  what a command outputs, warnings, errors and status() lines stay. It is decided here, once.
+- --json: the one JSON document (data()) is all that goes to stdout; the console (steps,
+  progress, tables) writes to stderr instead, so that stdout stays parseable.
 - NO_COLOR (non-empty) means no ANSI escape at all: no colour, no bold or dim, no live display
   (it moves the cursor), and no GitLab section markers (they are escapes).
 """
@@ -15,6 +19,7 @@ of cibuildwheel's logger.py), so that it has one look and one set of rules.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import sys
@@ -23,7 +28,7 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -68,16 +73,17 @@ def fold_end(ci: CI, name: str, epoch: int) -> str:
     return f"\x1b[0Ksection_end:{epoch}:{name}\r\x1b[0K"
 
 
-def make_console(plain: bool, file: TextIO | None = None, force_terminal: bool | None = None) -> Console:
-    """stdout's console. color_system=None, not no_color: no_color keeps bold and dim."""
+def make_console(
+    plain: bool, file: TextIO | None = None, force_terminal: bool | None = None, stderr: bool = False
+) -> Console:
+    """stdout's console (stderr's with --json). color_system=None, not no_color: no_color keeps bold
+    and dim."""
     system: Literal["auto"] | None = None if plain else "auto"
-    console = Console(highlight=False, file=file, force_terminal=force_terminal, color_system=system)
+    options: dict[str, Any] = {"file": file, "stderr": stderr, "force_terminal": force_terminal}
+    console = Console(highlight=False, color_system=system, **options)
     if console.is_terminal:
         return console
-    return Console(
-        highlight=False, file=file, force_terminal=force_terminal, color_system=system,
-        width=LOG_WIDTH, soft_wrap=True,
-    )  # fmt: skip
+    return Console(highlight=False, color_system=system, width=LOG_WIDTH, soft_wrap=True, **options)
 
 
 class Display:
@@ -121,11 +127,16 @@ class Logger:
         stderr: TextIO | None = None,
         ci: CI | None = None,
         live: bool | None = None,
+        quiet: bool = False,
+        stdout: TextIO | None = None,
     ) -> None:
         self.console = console  # also what tables and results are printed on
         self._stderr = stderr  # None: sys.stderr as it is at each write (a live display redirects it)
-        self.ci = ci
-        self.animate = console.is_terminal if live is None else live  # a live display, not lines
+        self._stdout = stdout  # where data() goes; None: sys.stdout as it is at each write
+        self.ci = None if quiet else ci
+        self.quiet = quiet
+        live = console.is_terminal if live is None else live
+        self.animate = live and not quiet  # a live display, not lines
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._display: Display | None = None  # within live() on a terminal
@@ -140,12 +151,18 @@ class Logger:
         file: TextIO | None = None,
         stderr: TextIO | None = None,
         force_terminal: bool | None = None,
+        quiet: bool = False,
+        json: bool = False,
     ) -> Logger:
-        """The logger of a command: NO_COLOR and the CI taken from environ (default: os.environ)."""
+        """The logger of a command: NO_COLOR and the CI taken from environ (default: os.environ).
+        With json, the console is stderr's (file, if given, is then where data() goes)."""
         environ = os.environ if environ is None else environ
         plain = no_color(environ)
+        if json:
+            console = make_console(plain, stderr, force_terminal, stderr=stderr is None)
+            return cls(console, stderr, ci_of(environ), console.is_terminal and not plain, quiet, file)
         console = make_console(plain, file, force_terminal)
-        return cls(console, stderr, ci_of(environ), live=console.is_terminal and not plain)
+        return cls(console, stderr, ci_of(environ), live=console.is_terminal and not plain, quiet=quiet)
 
     # what a command prints on stdout
 
@@ -157,13 +174,27 @@ class Logger:
         """A line as it is: no markup, no emoji codes (paths and engine output may hold either)."""
         self.console.print(message, markup=False, emoji=False)
 
+    def info(self, message: str, markup: bool = False) -> None:
+        """An informational line (what was read, a run's headlines): --quiet leaves it out. As it is,
+        or with rich markup."""
+        if not self.quiet:
+            self.console.print(message, markup=markup, emoji=False)
+
+    def data(self, document: Any) -> None:
+        """The one JSON document of --json, on stdout whatever the console writes to."""
+        stream = self._stdout or sys.stdout
+        stream.write(json.dumps(document, indent=2) + "\n")
+        stream.flush()
+
     def output(self, text: str) -> None:
         """What another program reads (a CI's job matrix): exactly text, unwrapped, unstyled."""
         self.console.file.write(text + "\n")
         self.console.file.flush()
 
     def step(self, message: str) -> None:
-        """A step of a long command, with the seconds since it started."""
+        """A step of a long command, with the seconds since it started (not with --quiet)."""
+        if self.quiet:
+            return
         self.console.print(f"[dim]{time.monotonic() - self.started:6.0f}s[/] {escape(message)}", emoji=False)
 
     # what goes to stderr, one whole line per write so that threads do not interleave
@@ -174,7 +205,12 @@ class Logger:
         stream.flush()
 
     def comment(self, text: str) -> None:
-        """A line beside a command's real output (stdout stays what a CI captures)."""
+        """A line beside a command's real output (stdout stays what a CI captures); not with --quiet."""
+        if not self.quiet:
+            self._line(text)
+
+    def status(self, text: str) -> None:
+        """A line on stderr that --quiet keeps: how a command ended when it did not end well."""
         self._line(text)
 
     def warning(self, message: str) -> None:
@@ -209,8 +245,8 @@ class Logger:
 
     @contextmanager
     def live(self) -> Iterator[None]:
-        """While a run runs. On a terminal, its display shows from the first stage reported (a
-        host run reports none, and shows none); elsewhere stage() and cells() log lines."""
+        """While a run runs. On a terminal, its display shows from the first stage reported;
+        elsewhere stage() and cells() log lines (with --quiet, neither)."""
         with self._lock:
             self._quarters = {}
             self._display = Display(self.console) if self.animate else None
@@ -232,6 +268,8 @@ class Logger:
 
     def stage(self, image: str, stage: str, detail: str = "") -> None:
         """building, built, running, done, failed, skipped; detail goes to the log only."""
+        if self.quiet:
+            return
         display = self._showing()
         if display is not None:
             display.stage(image, stage)
@@ -239,6 +277,8 @@ class Logger:
             self.step(f"{image}: {stage}{': ' + detail if detail else ''}")
 
     def cells(self, image: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
         display = self._showing()
         if display is not None:
             display.cells(image, done, total)

@@ -442,3 +442,35 @@ def test_dlm_suite_has_its_bounds_from_python(full_run, full_build, host):
     assert len([line for line in listed.stdout.splitlines() if '"listing"' in line]) == len(
         load_matrix().pairs()
     )
+
+
+def test_a_host_run_that_tests_nothing_exits_2_with_its_json_summary(tmp_path, capsys):
+    """A plug-in on the host backend: its cells are all skipped (it installs no packages). The run
+    shows its progress on stderr, prints the summary as JSON on stdout, writes the report, exits 2."""
+    out = tmp_path / "out"
+    argv = ["run", "--backend", "host", "--image", "host-glibc", "--runtime", "libuv", "--scenario", "app-*"]
+    code = main([*argv, "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    cells = read_results(out / "results.json").cells
+    assert code == 2, captured.err
+    assert cells and {c.verdict for c in cells} == {"skipped"}
+    summary = json.loads(captured.out)
+    assert summary["nothing_tested"] is True
+    assert summary["counts"] == {
+        "ok": 0,
+        "unexpected": 0,
+        "flaky": 0,
+        "skipped": len(cells),
+        "total": len(cells),
+    }
+    [untested] = summary["not_tested"]
+    assert (untested["axis"], untested["name"], untested["cells"]) == ("runtime", "libuv", len(cells))
+    assert untested["reasons"][0].startswith("not applicable: the host backend installs no packages")
+    assert summary["report"]["directory"] == str(out) and (out / "index.html").is_file()
+    progress = [re.sub(r"^\s*\d+s ", "", line) for line in captured.err.splitlines()]
+    assert progress[0].startswith("host-glibc: building: dlm-suite and the runtimes with ")
+    assert "host-glibc: running" in progress and "host-glibc: done" in progress
+    assert f"dlmatrix: error: nothing was tested: all {len(cells)} cells of runtime libuv are skipped" in (
+        captured.err
+    )
+    assert "fix: runtime plug-ins install their packages in the images" in captured.err

@@ -85,7 +85,7 @@ def test_a_corrupt_previous_result_is_named_and_the_run_goes_on(tmp_path):
     (out / "results.json").write_text('{"truncated')
     with open(tmp_path / "log", "w") as file:
         log = Logger(Console(file=file, width=300), stderr=file)
-        assert report_set.previous_results(load_matrix().root, out, None, log) == (None, None)
+        assert report_set.previous_results(out, None, log) == (None, None)
     warning = f"dlmatrix: warning: not comparing with {out / 'results.json'}"
     assert warning in (tmp_path / "log").read_text()
 

@@ -176,8 +176,6 @@ def test_the_run_folds_on_github_and_its_outcome_stays_outside(tmp_path: Path, m
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert cli.main(["run", "--backend", backend, "--out", str(tmp_path / "out")]) == 0
     lines = capsys.readouterr().out.splitlines()
-    if backend == "host":  # it reports nothing while it runs: nothing to fold
-        assert not any(line.startswith("::") for line in lines)
-        return
+    # the host backend reports its stages too (each host building, running n of m cells, done)
     assert lines[:2] == ["::group::dlmatrix run: builds and suites", "::endgroup::"]
     assert any(line.startswith("report: ") for line in lines[2:])

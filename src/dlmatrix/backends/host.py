@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -42,13 +43,16 @@ def run_host(
     jobs: int,
     children: Children | None = None,
     warn: Callable[[str], None] | None = None,
+    progress: Logger | None = None,
 ) -> list[Cell]:
     """One host's cells; warn is told what its suite's output warns about (default: stderr, as
-    any command's logger would)."""
+    any command's logger would), progress its stages and cells done (default: nobody)."""
     env = Environment(host.name, Libc(host.libc, None), host.cc, arch=host_arch(matrix))
     children = children or Children()
+    progress = progress or Logger.from_environment(quiet=True)
     cc = shutil.which(host.cc)
     if cc is None:
+        progress.stage(host.name, "skipped", f"{host.cc} is not installed")
         return uniform_cells(
             matrix,
             env,
@@ -58,6 +62,7 @@ def run_host(
         )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
     packages = package_markers(matrix, workdir / host.name / "packages")
+    progress.stage(host.name, "building", f"dlm-suite and the runtimes with {cc}")
     build = children.run(
         [
             "env",
@@ -71,6 +76,7 @@ def run_host(
         BUILD_TIMEOUT_S,
     )
     if build.returncode not in (0, 3):  # 3: some runtime variants failed; dlm-suite reports those
+        progress.stage(host.name, "failed", f"dlm-suite did not build with {cc}")
         return uniform_cells(
             matrix,
             env,
@@ -79,14 +85,25 @@ def run_host(
             selection.pairs(matrix, host.name),
         )
     command = [str(out / "bin" / "dlm-suite"), *suite_arguments(matrix, selection, jobs, host.name)]
+    total, done = len(selection.pairs(matrix, host.name)), itertools.count(1)
+
+    def counted(line: str) -> None:
+        if line.startswith('{"type":"cell"'):
+            progress.cells(host.name, next(done), total)
+
+    progress.stage(host.name, "running")
+    progress.cells(host.name, 0, total)
     try:
-        run = children.run(command, suite_timeout(matrix, selection, host.name))
+        run = children.stream(command, suite_timeout(matrix, selection, host.name), counted)
         stdout, problem = run.stdout, tail(run.stderr)
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
         problem = f"the harness timeout of {exc.timeout:.0f} s expired; raise the scenario timeouts' sum"
     warn = warn or Logger.from_environment().warning
-    cells, _ = suite_cells(matrix, env, stdout.splitlines(), problem, selection, warn)
+    cells, missing = suite_cells(matrix, env, stdout.splitlines(), problem, selection, warn)
+    progress.stage(
+        host.name, "failed" if missing else "done", f"{missing} cells did not run" if missing else ""
+    )
     return cells
 
 
@@ -97,6 +114,7 @@ def run_hosts(
     budget: int,
     children: Children | None = None,
     warn: Callable[[str], None] | None = None,
+    progress: Logger | None = None,
 ) -> list[Cell]:
     """Every selected host environment at once, sharing the budget of attempts in flight; a stop
     (children.kill_all()) ends their builds and suites."""
@@ -108,7 +126,9 @@ def run_hosts(
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         try:
             batches = list(
-                pool.map(lambda h: run_host(matrix, h, workdir, selection, jobs, children, warn), hosts)
+                pool.map(
+                    lambda h: run_host(matrix, h, workdir, selection, jobs, children, warn, progress), hosts
+                )
             )
         except BaseException:
             children.kill_all()

@@ -24,12 +24,30 @@ class Command(Generic[Options]):
     add_arguments: Callable[[argparse.ArgumentParser], None]
     options: Callable[[argparse.Namespace], Options]
     run: Callable[[Options, Logger], int]  # the exit code
+    json: bool = False  # it offers --json: one JSON document on stdout instead of its tables
 
     def add_parser(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        self.add_arguments(subparsers.add_parser(self.name, help=self.help))
+        parser = subparsers.add_parser(self.name, help=self.help)
+        self.add_arguments(parser)
+        add_quiet(parser, default=argparse.SUPPRESS)  # so that `dlmatrix -q CMD` is not undone
+        if self.json:
+            parser.add_argument(
+                "--json", action="store_true", help="print one JSON document on stdout (docs/results.md)"
+            )
 
     def __call__(self, args: argparse.Namespace, log: Logger) -> int:
         return self.run(self.options(args), log)
+
+
+def add_quiet(parser: argparse.ArgumentParser, default: object = False) -> None:
+    """-q/--quiet, taken before the command's name as after it (dlmatrix.log says what it silences)."""
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="no progress or informational lines; warnings, errors and the result stay",
+    )
 
 
 def checkout(log: Logger, runtimes: Sequence[Path] = ()) -> Matrix:

@@ -12,17 +12,20 @@ from dlmatrix.cli.arguments import Selection, add_runtimes, add_selection
 from dlmatrix.cli.command import Command, checkout
 from dlmatrix.log import Logger
 from dlmatrix.model.arches import environment_arches
+from dlmatrix.model.catalog import Matrix
 from dlmatrix.model.expectations import expect
+from dlmatrix.model.selector import Selector
 
 
 @dataclass(frozen=True)
 class ListOptions:
     selection: Selection
     runtimes: tuple[Path, ...]
+    json: bool
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ListOptions:
-        return cls(Selection.of(args), tuple(args.runtimes))
+        return cls(Selection.of(args), tuple(args.runtimes), args.json)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,31 +33,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_runtimes(parser)
 
 
-def run(options: ListOptions, log: Logger) -> int:
-    matrix = checkout(log, options.runtimes)
-    table = Table("environment", "libc", "arch", "scenario", "runtime", "expected", "reason")
-    selector = options.selection.selector(matrix)
+def rows(matrix: Matrix, selector: Selector) -> list[dict[str, str | None]]:
+    """The selected cells with their expectations: also `list --json`'s cells (docs/results.md)."""
     arches = environment_arches(matrix)
     places: list[tuple[str, str, str | None]] = [(h.name, h.libc, None) for h in matrix.hosts]
     places += [(i.name, i.libc, i.libc_version) for i in matrix.images]
+    found = []
     for name, libc, version in places:
         if not selector.image(name):
             continue
         for scenario, runtime in selector.pairs(matrix, name):
             expectation = expect(matrix.rules, scenario.name, runtime.name, libc, version, arches[name])
-            table.add_row(
-                name,
-                f"{libc} {version}" if version else libc,
-                arches[name],
-                scenario.name,
-                runtime.name,
-                expectation.outcome or "-",
-                expectation.reason,
+            found.append(
+                {
+                    "image": name,
+                    "libc": libc,
+                    "libc_version": version,
+                    "arch": arches[name],
+                    "scenario": scenario.name,
+                    "runtime": runtime.name,
+                    "expected": expectation.outcome,
+                    "reason": expectation.reason,
+                }
             )
+    return found
+
+
+def run(options: ListOptions, log: Logger) -> int:
+    matrix = checkout(log, options.runtimes)
+    found = rows(matrix, options.selection.selector(matrix))
+    if options.json:
+        log.data({"cells": found})
+        return 0
+    table = Table("environment", "libc", "arch", "scenario", "runtime", "expected", "reason")
+    for row in found:
+        libc = f"{row['libc']} {row['libc_version']}" if row["libc_version"] else row["libc"]
+        table.add_row(
+            row["image"], libc, row["arch"], row["scenario"], row["runtime"], row["expected"] or "-",
+            row["reason"],
+        )  # fmt: skip
     log.print(table)
     return 0
 
 
 COMMAND = Command(
-    "list", "list the cells of the matrix with their expectations", add_arguments, ListOptions.of, run
+    "list",
+    "list the cells of the matrix with their expectations",
+    add_arguments,
+    ListOptions.of,
+    run,
+    json=True,
 )

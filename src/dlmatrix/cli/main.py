@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from dlmatrix.cli import (
     bases,
@@ -22,7 +22,7 @@ from dlmatrix.cli import (
     show,
     sources,
 )
-from dlmatrix.cli.command import Command
+from dlmatrix.cli.command import Command, add_quiet
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import Interrupted, settle
 from dlmatrix.interrupts import install as install_signal_handlers
@@ -52,18 +52,42 @@ COMMANDS: dict[str, Command[Any]] = {
 }
 
 
+def usage_error(message: str, prog: str) -> str:
+    return f"dlmatrix: error: {message}\n  fix: {prog} --help lists the options\n"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, its errors in the form of every other: the cause, then the fix (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER, usage_error(message, self.prog))
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; one the command does not know is named with that command's --help (argparse
+    itself would send people to the top-level one)."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        prog = f"{parser.prog} {args.command}"
+        parser.exit(EXIT_USER, usage_error(f"unrecognized arguments: {' '.join(unknown)}", prog))
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dlmatrix", description=__doc__)
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    parser: argparse.ArgumentParser = Parser(prog="dlmatrix", description=__doc__)
+    add_quiet(parser)
+    subparsers = parser.add_subparsers(dest="command", required=True)  # of the same class: Parser
     for command in COMMANDS.values():
         command.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, log: Logger | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     install_signal_handlers()
-    log = log or Logger.from_environment()
+    json = COMMANDS[args.command].json and args.json
+    log = log or Logger.from_environment(quiet=args.quiet, json=json)
     try:
         return COMMANDS[args.command](args, log)
     except DlmatrixError as error:
@@ -71,9 +95,9 @@ def main(argv: Sequence[str] | None = None, log: Logger | None = None) -> int:
         return EXIT_USER
     except Interrupted as stop:
         settle()
-        log.comment(f"dlmatrix: interrupted by {stop.name}; stopped")
+        log.status(f"dlmatrix: interrupted by {stop.name}; stopped")
         for line in stop.details:
-            log.comment(f"  {line}")
+            log.status(f"  {line}")
         return stop.exit_code
     except KeyboardInterrupt:  # before the handlers were installed
         return 130

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--previous",
         type=Path,
         metavar="FILE",
-        help="results.json to compare with (default: DIR/previous-results.json, else reports/)",
+        help="results.json to compare with (default: DIR/previous-results.json)",
     )
 
 

@@ -3,10 +3,8 @@ report set written all at once, the partial results of a run that stopped, the p
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from dlmatrix.config.load import find_root
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import Interrupted, add_notes, shielded
 from dlmatrix.log import Logger
@@ -19,15 +17,11 @@ from dlmatrix.results.outdir import PARTIAL, OutputDir
 PREVIOUS = "previous-results.json"
 
 
-def previous_results(
-    root: Path, out: Path, given: Path | None, log: Logger
-) -> tuple[Path | None, ResultSet | None]:
-    """The results to compare with: --previous (given), else --out's own, else the published ones
-    of the checkout at root. One that cannot be read is named and left alone: the run compares
-    with nothing rather than not run."""
-    path = given or next(
-        (p for p in (out / "results.json", root / "reports" / "results.json") if p.is_file()), None
-    )
+def previous_results(out: Path, given: Path | None, log: Logger) -> tuple[Path | None, ResultSet | None]:
+    """The results to compare with: --previous (given), else the results.json already in --out. Never
+    the checkout's published reports/: a fresh --out is a fresh start, not a change from them. One
+    that cannot be read is named and left alone: the run compares with nothing rather than not run."""
+    path = given or (out / "results.json" if (out / "results.json").is_file() else None)
     if path is None:
         return None, None
     try:
@@ -40,13 +34,10 @@ def previous_results(
 
 
 def default_previous(directory: Path) -> Path | None:
-    """What `dlmatrix report DIR` compares with: what the run there compared with, else the
-    published results (never DIR's own results.json)."""
-    candidates = [directory / PREVIOUS]
-    with contextlib.suppress(DlmatrixError):  # outside a checkout there is no reports/ to compare with
-        candidates.append(find_root() / "reports" / "results.json")
-    current = (directory / "results.json").resolve()
-    return next((p for p in candidates if p.is_file() and p.resolve() != current), None)
+    """What `dlmatrix report DIR` compares with: what the run there compared with, if anything (never
+    DIR's own results.json, nor the checkout's published reports/: the run did not compare with them)."""
+    path = directory / PREVIOUS
+    return path if path.is_file() else None
 
 
 def write_report_set(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +33,10 @@ from dlmatrix.model.cells import ResultSet
 from dlmatrix.model.estimates import ATTEMPTS_PER_CORE, default_budget
 from dlmatrix.model.selector import Selector
 from dlmatrix.model.shards import shard_selector
+from dlmatrix.report.answer import Answer
+from dlmatrix.report.documents import run_document
 from dlmatrix.report.terminal import print_outcome
+from dlmatrix.report.untested import nothing_tested, nothing_tested_cause
 from dlmatrix.results.metadata import run_metadata
 from dlmatrix.results.outdir import OutputDir
 from dlmatrix.runtimes.sources import SourceDirs
@@ -55,13 +57,14 @@ class RunOptions:
     sources: str | None
     keep_build: Path | None  # build here and keep it; None: a temporary directory
     previous: Path | None
+    json: bool  # the summary as one JSON document on stdout
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> RunOptions:
         return cls(
             Selection.of(args), tuple(args.runtimes), args.backend, engines_of(args), args.shard,
             args.durations, args.out, args.repeat, args.jobs, args.table, args.sources, args.keep_build,
-            args.previous,
+            args.previous, args.json,
         )  # fmt: skip
 
 
@@ -97,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--previous",
         type=Path,
         metavar="FILE",
-        help="results.json to compare with (default: the one in --out, else reports/)",
+        help="results.json to compare with (default: the one already in --out, if any)",
     )
 
 
@@ -119,7 +122,7 @@ def run(options: RunOptions, log: Logger) -> int:
     selector = run_selector(matrix, options)
     started = datetime.now(UTC)
     with OutputDir(options.out) as out, tempfile.TemporaryDirectory(prefix="dlmatrix-") as scratch:
-        _, previous = previous_results(matrix.root, options.out, options.previous, log)
+        _, previous = previous_results(options.out, options.previous, log)
         workdir = options.keep_build or Path(scratch)
         backend = make_backend(options.backend, request(matrix, selector, options, workdir, previous, log))
 
@@ -129,14 +132,29 @@ def run(options: RunOptions, log: Logger) -> int:
                 selector.metadata(), backend.engine_records(), backend.image_tags(),
             )  # fmt: skip
 
-        # the host backend reports no stages while it runs: an empty fold would only be noise
-        fold = options.backend != "host"
-        results = run_backend(backend, out, metadata, log, fold)
+        results = run_backend(backend, out, metadata, log)
         if not results.cells:
             raise DlmatrixError("the selection matched no cell", f"check the globs: {selector.describe()}")
         written, answer = write_report_set(out, results, previous)
-    print_outcome(answer, written, log.console, options.table)
+    if options.json:
+        log.data(run_document(answer, written))
+    else:
+        print_outcome(answer, written, log, options.table)
+    if nothing_tested(answer.cells):  # the report is written all the same: no result is lost
+        raise tested_nothing(answer, matrix, options)
     return 1 if answer.failing else 0
+
+
+def tested_nothing(answer: Answer, matrix: Matrix, options: RunOptions) -> DlmatrixError:
+    """Every selected cell was skipped: a run that proves nothing must not exit 0."""
+    plugins = {r.name for r in matrix.plugins()}
+    skipped_plugins = any(u.axis == "runtime" and u.name in plugins for u in answer.untested)
+    if options.backend == "host" and skipped_plugins:
+        fix = "runtime plug-ins install their packages in the images: run them with --backend docker"
+    else:
+        fix = "act on the reason, or select cells that run here (`dlmatrix list` with the same selection)"
+    cause = nothing_tested_cause(answer.untested, len(answer.cells))
+    return DlmatrixError(f"{cause}; the report is in {options.out}", fix)
 
 
 def request(
@@ -156,13 +174,12 @@ def request(
 
 
 def run_backend(
-    backend: Backend, out: OutputDir, metadata: Callable[[], dict[str, Any]], log: Logger, fold: bool
+    backend: Backend, out: OutputDir, metadata: Callable[[], dict[str, Any]], log: Logger
 ) -> ResultSet:
     """The run's cells, its progress shown (and folded on CI) while it runs. Whatever stops it,
     the cells that finished are kept in a partial file before the stop goes on."""
-    folded = log.group("dlmatrix run: builds and suites") if fold else nullcontext()
     try:
-        with folded, log.live():
+        with log.group("dlmatrix run: builds and suites"), log.live():
             cells = backend.run()
     except (Interrupted, DlmatrixError) as stopped:  # a stop, the engine, or any other failure
         keep_partial(out, ResultSet(metadata(), backend.finished()), stopped)
@@ -176,4 +193,5 @@ COMMAND = Command(
     add_arguments,
     RunOptions.of,
     run,
+    json=True,
 )

@@ -14,6 +14,7 @@ from dlmatrix.report.grid import Grid, Header, build_grid, family_lines, header_
 from dlmatrix.report.headlines import Headline, by_family, headlines
 from dlmatrix.report.legend import HARNESS_PROBLEMS, LEGEND, SYMBOLS, Legend, state
 from dlmatrix.report.seed import Seed, read_seed
+from dlmatrix.report.untested import Untested, untested
 from dlmatrix.report.words import label
 from dlmatrix.results.changes import Changes, compare
 
@@ -64,6 +65,7 @@ class Answer:
     libc_families: list[str]  # what the page's filters offer, in the grid's order
     arches: list[str]
     scenarios: list[str]
+    untested: list[Untested]  # the runtimes and images whose every cell was skipped, and why
     legend: Legend = LEGEND
 
 
@@ -91,6 +93,7 @@ def build_answer(results: ResultSet, previous: ResultSet | None = None) -> Answe
         libc_families=list(dict.fromkeys(c.family for c in grid.columns)),
         arches=list(dict.fromkeys(c.arch for c in grid.columns)),
         scenarios=list(dict.fromkeys(c.scenario for c in cells)),
+        untested=untested(cells),
     )
 
 

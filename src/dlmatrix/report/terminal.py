@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from dlmatrix.log import Logger
 from dlmatrix.model.cells import Cell, ResultSet
 from dlmatrix.model.outcomes import VERDICTS
 from dlmatrix.report.answer import Answer
+from dlmatrix.report.grid import skip_reason
 from dlmatrix.report.legend import LEGEND
+from dlmatrix.report.untested import shorten, untested_lines
 from dlmatrix.report.words import label
 
 
@@ -29,11 +32,13 @@ def verdict_counts(counts: Mapping[str, int], total: int) -> str:
 
 
 def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
-    table = Table(
-        "environment", "libc", "scenario", "runtime", "result", "expected", "verdict", "attempts", title=title
-    )
+    """The cells as rows; a skipped cell's reason in a last column, there when one is skipped."""
+    columns = ["environment", "libc", "scenario", "runtime", "result", "expected", "verdict", "attempts"]
+    skips = any(c.verdict == "skipped" for c in cells)
+    table = Table(*columns, *(["why skipped"] if skips else []), title=title)
     for cell in cells:
         same = sum(a.result == cell.result for a in cell.attempts)
+        why = [shorten(skip_reason(cell)) if cell.verdict == "skipped" else ""] if skips else []
         table.add_row(
             cell.image,
             f"{cell.libc.family} {cell.libc.version or '?'}",
@@ -43,20 +48,29 @@ def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
             cell.expected or "-",
             f"[{LEGEND.verdict_styles[cell.verdict]}]{cell.verdict}[/]",
             f"{same}/{len(cell.attempts)}",
+            *(escape(w) for w in why),
         )
     return table
 
 
-def print_outcome(answer: Answer, written: Sequence[Path], console: Console, table: bool) -> None:
+def report_line(written: Sequence[Path]) -> str:
+    page = written[0].parent / "index.html"
+    others = ", ".join(p.name for p in written if p != page)
+    return f"report: {page} (with {others})"
+
+
+def print_outcome(answer: Answer, written: Sequence[Path], log: Logger, table: bool) -> None:
+    """The headlines (informational: not with --quiet), then what --quiet keeps: the cells that need
+    a look, what was not tested, the counts and where the report is."""
     if table:
-        console.print(cell_table(answer.cells))
+        log.print(cell_table(answer.cells))
     for headline in answer.headlines:
-        console.print(f"[bold]{headline.runtime}[/]: {headline.sentence()}")
+        log.info(f"[bold]{escape(headline.runtime)}[/]: {escape(headline.sentence())}", markup=True)
     if answer.needs_a_look:
         look = answer.needs_a_look
-        console.print(cell_table(look, title=f"{len(look)} cells need a look"))
-    console.print(verdict_counts(answer.counts, len(answer.cells)))
+        log.print(cell_table(look, title=f"{len(look)} cells need a look"))
+    for line in untested_lines(answer.untested):
+        log.text(line)
+    log.text(verdict_counts(answer.counts, len(answer.cells)))
     if written:
-        page = written[0].parent / "index.html"
-        others = ", ".join(p.name for p in written if p != page)
-        console.print(f"report: {page} (with {others})")
+        log.text(report_line(written))
