@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from dlmatrix import __version__
 from dlmatrix.cli import (
     bases,
     bench,
@@ -54,6 +55,7 @@ COMMANDS: dict[str, Command[Any]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlmatrix", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dlmatrix {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS.values():
         command.add_parser(subparsers)

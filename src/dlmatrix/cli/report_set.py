@@ -3,10 +3,9 @@ report set written all at once, the partial results of a run that stopped, the p
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from dlmatrix.config.load import find_root
+from dlmatrix.config.root import checkout_root, installed
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import Interrupted, add_notes, shielded
 from dlmatrix.log import Logger
@@ -23,11 +22,10 @@ def previous_results(
     root: Path, out: Path, given: Path | None, log: Logger
 ) -> tuple[Path | None, ResultSet | None]:
     """The results to compare with: --previous (given), else --out's own, else the published ones
-    of the checkout at root. One that cannot be read is named and left alone: the run compares
-    with nothing rather than not run."""
-    path = given or next(
-        (p for p in (out / "results.json", root / "reports" / "results.json") if p.is_file()), None
-    )
+    of the checkout at root (an installed catalog has none to compare with). One that cannot be
+    read is named and left alone: the run compares with nothing rather than not run."""
+    published = [] if installed(root) else [root / "reports" / "results.json"]
+    path = given or next((p for p in (out / "results.json", *published) if p.is_file()), None)
     if path is None:
         return None, None
     try:
@@ -43,8 +41,9 @@ def default_previous(directory: Path) -> Path | None:
     """What `dlmatrix report DIR` compares with: what the run there compared with, else the
     published results (never DIR's own results.json)."""
     candidates = [directory / PREVIOUS]
-    with contextlib.suppress(DlmatrixError):  # outside a checkout there is no reports/ to compare with
-        candidates.append(find_root() / "reports" / "results.json")
+    checkout = checkout_root()  # installed, outside a checkout, there is no reports/ to compare with
+    if checkout is not None:
+        candidates.append(checkout / "reports" / "results.json")
     current = (directory / "results.json").resolve()
     return next((p for p in candidates if p.is_file() and p.resolve() != current), None)
 

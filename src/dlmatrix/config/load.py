@@ -6,7 +6,6 @@ Everything is validated on load; an error names the file, the key and what is al
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,25 +15,12 @@ import yaml
 from dlmatrix.config.checks import check_globs, check_rules, check_steps, check_templates, unique
 from dlmatrix.config.entries import image_of, rule_of, runtime_of, upstream_of
 from dlmatrix.config.plugins import checked_plugin, load_plugins
+from dlmatrix.config.root import find_root
 from dlmatrix.config.schemas import SCHEMAS, allowed, first_error, key_path
 from dlmatrix.config.strictyaml import read_yaml
-from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.errors import ConfigError
 from dlmatrix.model.catalog import Architecture, Emulated, Host, Matrix, Scenario
 from dlmatrix.model.kinds import RUNTIME_KINDS
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The project root: $DLMATRIX_ROOT, else the nearest directory upward holding matrix/."""
-    if "DLMATRIX_ROOT" in os.environ:
-        return Path(os.environ["DLMATRIX_ROOT"]).resolve()
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "matrix" / "scenarios.yaml").is_file():
-            return candidate
-    raise DlmatrixError(
-        f"no matrix/ directory found in {here} or above",
-        "run dlmatrix from a dlmatrix checkout, or set DLMATRIX_ROOT to one",
-    )
 
 
 def load_file(root: Path, name: str) -> dict[str, Any]:
