@@ -104,8 +104,8 @@ def write_all(matrix: Matrix, into: Path | None = None) -> list[Path]:
 def stale(matrix: Matrix, into: Path | None = None) -> list[Path]:
     """Committed Dockerfiles (or those in into) that differ from what their templates render now for
     the repository alone (plug-ins added with --runtimes change the Dockerfile a run builds, not the
-    committed one)."""
-    if matrix.runtime_dirs:
+    committed one, and so does a project file)."""
+    if matrix.runtime_dirs or matrix.project:
         matrix = load_matrix(matrix.root)
     return [
         path
