@@ -20,7 +20,7 @@ from tests.conftest import REPO, Recorder
 
 
 @pytest.fixture
-def outside(tmp_path, monkeypatch) -> Path:
+def outside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory, no checkout above it, no DLMATRIX_ROOT, a private cache."""
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -32,7 +32,7 @@ def outside(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def wheel_layout(outside, project, monkeypatch) -> Path:
+def wheel_layout(outside: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """As installed from the wheel: not imported from a checkout, the catalog in dlmatrix/data."""
     data = project.parent / "site-packages" / "dlmatrix" / "data"
     data.parent.mkdir(parents=True)

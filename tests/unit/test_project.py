@@ -18,7 +18,7 @@ from dlmatrix.model.expectations import expect
 
 
 @pytest.fixture
-def here(tmp_path, monkeypatch, project) -> Path:
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project: Path) -> Path:
     """A project directory (the working directory) beside a copy of the catalog (DLMATRIX_ROOT)."""
     directory = tmp_path / "mine"
     directory.mkdir()
