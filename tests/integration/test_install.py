@@ -170,3 +170,22 @@ def test_docker_run_installed_builds_the_checkouts_image_and_writes_nothing_into
     assert checkout.returncode == 0, checkout.stdout + checkout.stderr
     assert results(tmp_path / "checkout")["run"]["images"] == data["run"]["images"]
     assert "up to date" in checkout.stdout + checkout.stderr
+
+
+def test_an_editable_install_copies_nothing_and_uses_the_checkout(tmp_path):
+    """tox's `package = editable`: site-packages gets a path to src/, no copy of the catalog (which
+    would go stale), and from an empty directory dlmatrix reads the checkout's own files."""
+    venv.create(tmp_path / "venv")
+    python = tmp_path / "venv" / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python)]
+    subprocess.run([*pip, "install", "-q", "-e", str(REPO)], check=True)
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    assert not (site / "dlmatrix").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("DLMATRIX_ROOT", "VIRTUAL_ENV", "PYTHONPATH")}
+    found = subprocess.run(
+        [str(python), "-c", "from dlmatrix.config.load import load_matrix; print(load_matrix().root)"],
+        cwd=empty, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert Path(found.stdout.strip()) == REPO

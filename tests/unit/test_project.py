@@ -109,6 +109,8 @@ def test_command_line_includes_replace_the_files_and_excludes_add_to_them(here):
     given = Selection(image=("alpine-*",), skip_runtime=("pinned",))
     assert given.under(project) == Selection(image=("alpine-*",), skip_runtime=("lttng-*", "pinned"))
     assert given.under(None) == given
+    planned = Selection().under(project)  # plan writes the file's globs into each run's command line
+    assert planned.under(project) == planned
 
 
 def test_the_project_selection_applies_to_list(here, capsys):

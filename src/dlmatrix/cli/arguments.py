@@ -89,7 +89,8 @@ class Selection:
         for axis in AXES:
             mine[axis] = mine[axis] or project.select.get(axis, ())
             skip = f"skip_{axis}"
-            mine[skip] = project.select.get(f"skip-{axis}", ()) + getattr(self, skip)
+            # once each: plan hands its runs the file's excludes again, and they read the file too
+            mine[skip] = tuple(dict.fromkeys(project.select.get(f"skip-{axis}", ()) + getattr(self, skip)))
         return Selection(**mine)
 
     def selector(
