@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dlmatrix.backends.oci.spec import ENGINE_FORMS
 from dlmatrix.config.load import load_matrix
+from dlmatrix.config.project import AXES, Project
 from dlmatrix.model.arches import environment_arches, native_arches, outside_arches
 from dlmatrix.model.catalog import Matrix
 from dlmatrix.model.selector import Selector, split_globs
@@ -78,6 +79,19 @@ class Selection:
             tuple(args.skip_scenario), tuple(args.skip_runtime), tuple(args.skip_image),
             tuple(args.skip_arch),
         )  # fmt: skip
+
+    def under(self, project: Project | None) -> Selection:
+        """The project file's globs as defaults: per axis, includes given here replace the file's,
+        excludes given here add to the file's."""
+        if project is None:
+            return self
+        mine = {axis: getattr(self, axis) for axis in AXES}
+        for axis in AXES:
+            mine[axis] = mine[axis] or project.select.get(axis, ())
+            skip = f"skip_{axis}"
+            # once each: plan hands its runs the file's excludes again, and they read the file too
+            mine[skip] = tuple(dict.fromkeys(project.select.get(f"skip-{axis}", ()) + getattr(self, skip)))
+        return Selection(**mine)
 
     def selector(
         self, matrix: Matrix | None, arches: Mapping[str, str] | None = None, repeat: int = 1

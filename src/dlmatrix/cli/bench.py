@@ -31,6 +31,7 @@ import yaml
 from rich.table import Table
 
 from dlmatrix.backends.oci.backend import ContainerBackend
+from dlmatrix.backends.oci.dockerfiles import write_all
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.tokens import CellBudget
 from dlmatrix.cli.command import Command, checkout
@@ -168,7 +169,9 @@ def edited_copy(matrix: Matrix) -> Iterator[Matrix]:
         data = yaml.safe_load(path.read_text())
         data["expectations"][0]["reason"] += f" (edited by dlmatrix bench at {time.time():.0f})"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
-        yield load_matrix(root)
+        copy = load_matrix(root)
+        write_all(copy)  # a checkout's copy: a no-op; an installed catalog has no Dockerfiles to copy
+        yield copy
 
 
 def longest_attempt(cells: list[Cell]) -> float:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from dlmatrix.cli.arguments import Selection, add_runtimes, add_selection
 from dlmatrix.cli.command import Command, checkout
+from dlmatrix.config.project import find_project
 from dlmatrix.log import Logger
 from dlmatrix.model.arches import environment_arches
 from dlmatrix.model.catalog import Matrix
@@ -25,7 +26,7 @@ class ListOptions:
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ListOptions:
-        return cls(Selection.of(args), tuple(args.runtimes), args.json)
+        return cls(Selection.of(args).under(find_project()), tuple(args.runtimes), args.json)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from dlmatrix import __version__
 from dlmatrix.cli import (
     bases,
     bench,
@@ -76,6 +77,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def build_parser() -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = Parser(prog="dlmatrix", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dlmatrix {__version__}")
     add_quiet(parser)
     subparsers = parser.add_subparsers(dest="command", required=True)  # of the same class: Parser
     for command in COMMANDS.values():

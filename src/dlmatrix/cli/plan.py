@@ -16,6 +16,7 @@ import yaml
 from dlmatrix.backends.registry import BACKENDS, environments
 from dlmatrix.cli.arguments import Selection, add_durations, add_runtimes, add_selection, positive
 from dlmatrix.cli.command import Command, checkout
+from dlmatrix.config.project import find_project
 from dlmatrix.log import Logger
 from dlmatrix.model.cells import ResultSet
 from dlmatrix.model.shards import Shard, plan
@@ -41,7 +42,8 @@ class PlanOptions:
     @classmethod
     def of(cls, args: argparse.Namespace) -> PlanOptions:
         return cls(
-            Selection.of(args), tuple(args.runtimes), args.shards, args.format, args.backend, args.repeat,
+            Selection.of(args).under(find_project()), tuple(args.runtimes), args.shards, args.format,
+            args.backend, args.repeat,
             args.durations,
         )  # fmt: skip
 

@@ -25,6 +25,7 @@ from dlmatrix.cli.arguments import (
 from dlmatrix.cli.command import Command, checkout
 from dlmatrix.cli.plan import durations
 from dlmatrix.cli.report_set import keep_partial, previous_results, write_report_set
+from dlmatrix.config.project import find_project
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import Interrupted
 from dlmatrix.log import Logger
@@ -62,7 +63,8 @@ class RunOptions:
     @classmethod
     def of(cls, args: argparse.Namespace) -> RunOptions:
         return cls(
-            Selection.of(args), tuple(args.runtimes), args.backend, engines_of(args), args.shard,
+            Selection.of(args).under(find_project()), tuple(args.runtimes), args.backend, engines_of(args),
+            args.shard,
             args.durations, args.out, args.repeat, args.jobs, args.table, args.sources, args.keep_build,
             args.previous, args.json,
         )  # fmt: skip

@@ -22,7 +22,12 @@ def unique(label: str, key: str, names: Iterable[str]) -> None:
         seen.add(name)
 
 
-def check_globs(rules: Sequence[Rule], scenarios: Sequence[str], runtimes: Sequence[str]) -> None:
+def check_globs(
+    rules: Sequence[Rule],
+    scenarios: Sequence[str],
+    runtimes: Sequence[str],
+    label: str = "matrix/expectations.yaml",
+) -> None:
     """A rule that matches nothing is a typo that would silently never apply."""
     for index, rule in enumerate(rules):
         for key, pattern, names in (
@@ -31,51 +36,51 @@ def check_globs(rules: Sequence[Rule], scenarios: Sequence[str], runtimes: Seque
         ):
             if not any(fnmatchcase(name, pattern) for name in names):
                 raise ConfigError(
-                    "matrix/expectations.yaml",
+                    label,
                     f"expectations[{index}].{key}",
                     f"{pattern!r} matches no declared {key}",
                     ", ".join(names),
                 )
 
 
-def check_steps(scenarios: Sequence[Scenario]) -> None:
+def check_steps(scenarios: Sequence[Scenario], label: str = "matrix/scenarios.yaml") -> None:
     for index, scenario in enumerate(scenarios):
         if any(step == "bounded" for step in scenario.steps) and not any(
             step.startswith("cycles:") for step in scenario.steps
         ):
             raise ConfigError(
-                "matrix/scenarios.yaml",
+                label,
                 f"scenarios[{index}].steps",
                 "'bounded' needs a cycles:N:P step before it",
             )
 
 
-def check_templates(root: Path, images: Sequence[Image]) -> None:
+def check_templates(root: Path, images: Sequence[Image], label: str = "matrix/images.yaml") -> None:
     available = sorted(
         p.name.removesuffix(".Dockerfile.j2") for p in (root / TEMPLATES).glob("*.Dockerfile.j2")
     )
     for index, image in enumerate(images):
         if image.template not in available:
             raise ConfigError(
-                "matrix/images.yaml",
+                label,
                 f"images[{index}].template",
                 f"no template {TEMPLATES}/{image.template}.Dockerfile.j2",
                 ", ".join(available),
             )
 
 
-def check_rules(rules: Sequence[Rule]) -> None:
+def check_rules(rules: Sequence[Rule], label: str = "matrix/expectations.yaml") -> None:
     for index, rule in enumerate(rules):
         if rule.otherwise != "pass" and not rule.racy:
             raise ConfigError(
-                "matrix/expectations.yaml",
+                label,
                 f"expectations[{index}].otherwise",
                 "only a racy rule has attempts that end otherwise",
                 "racy: true, or no otherwise",
             )
         if re.search(r"[\t\n]", rule.reason):
             raise ConfigError(
-                "matrix/expectations.yaml",
+                label,
                 f"expectations[{index}].reason",
                 "contains a tab or newline",
                 "one line of text",

@@ -11,11 +11,13 @@ from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import FAMILIES
 
 
-def image_of(index: int, item: dict[str, Any], architectures: Sequence[Architecture]) -> Image:
+def image_of(
+    index: int, item: dict[str, Any], architectures: Sequence[Architecture], label: str = "matrix/images.yaml"
+) -> Image:
     arch = next((a for a in architectures if a.name == item.get("arch")), None)
     if "arch" in item and arch is None:
         raise ConfigError(
-            "matrix/images.yaml",
+            label,
             f"images[{index}].arch",
             f"{item['arch']!r} is not in matrix/architectures.yaml",
             ", ".join(a.name for a in architectures),

@@ -156,6 +156,7 @@ class Matrix:
     images: tuple[Image, ...]
     musl_dependencies: tuple[Upstream, ...] = ()
     runtime_dirs: tuple[Path, ...] = ()  # plug-ins from outside the repository (--runtimes)
+    project: Path | None = None  # the project file that extended the catalog (dlmatrix.toml)
     architectures: tuple[Architecture, ...] = ()
     emulated: Emulated = Emulated()
 

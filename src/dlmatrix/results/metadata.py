@@ -10,10 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from dlmatrix import __version__
+from dlmatrix.config.root import installed
 from dlmatrix.model.catalog import Matrix
 
 
 def git_commit(root: Path) -> str | None:
+    """The checkout's commit; an installed catalog has none (site-packages may sit in some other
+    repository, whose commit says nothing of this catalog)."""
+    if installed(root):
+        return None
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],

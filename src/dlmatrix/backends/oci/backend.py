@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from dlmatrix.backends.oci.bases import Base, BaseProvider, BaseUnavailable
-from dlmatrix.backends.oci.dockerfiles import render, stale
+from dlmatrix.backends.oci.dockerfiles import outdated_committed, render
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.failures import START_HINT, ContainerFailed, EngineFailure
 from dlmatrix.backends.oci.images import image_labels, image_tag
@@ -110,7 +110,7 @@ class ContainerBackend:
         return [i for i in self.matrix.images if self.selection.image(i.name)]
 
     def check_rendered(self) -> None:
-        outdated = stale(self.matrix)
+        outdated = outdated_committed(self.matrix)
         if outdated:
             names = ", ".join(str(p.relative_to(self.matrix.root)) for p in outdated)
             raise DlmatrixError(

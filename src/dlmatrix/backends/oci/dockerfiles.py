@@ -7,6 +7,7 @@ from pathlib import Path
 import jinja2
 
 from dlmatrix.config.load import load_matrix
+from dlmatrix.config.root import installed, work_dir
 from dlmatrix.config.schemas import TEMPLATES
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.model.catalog import Image, Matrix
@@ -56,21 +57,29 @@ def render(matrix: Matrix, image: Image) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
 
 
-def dockerfile_path(matrix: Matrix, image: Image) -> Path:
-    return matrix.root / GENERATED / image.name / "Dockerfile"
+def generated_dir(matrix: Matrix, into: Path | None = None) -> Path:
+    """Where the Dockerfiles are written: into, else the checkout's dockerfiles/ (committed), else,
+    for an installed catalog (never written to), the work directory."""
+    if into is not None:
+        return into
+    return work_dir() / GENERATED if installed(matrix.root) else matrix.root / GENERATED
 
 
-def orphans(matrix: Matrix) -> list[Path]:
+def dockerfile_path(matrix: Matrix, image: Image, into: Path | None = None) -> Path:
+    return generated_dir(matrix, into) / image.name / "Dockerfile"
+
+
+def orphans(matrix: Matrix, into: Path | None = None) -> list[Path]:
     """Generated Dockerfiles that no image of matrix/images.yaml produces any more (an image that
     was removed or renamed): docker-library's apply-templates.sh starts from scratch for this."""
-    produced = {dockerfile_path(matrix, image) for image in matrix.images}
-    found = sorted((matrix.root / GENERATED).glob("*/Dockerfile"))
+    produced = {dockerfile_path(matrix, image, into) for image in matrix.images}
+    found = sorted(generated_dir(matrix, into).glob("*/Dockerfile"))
     return [path for path in found if path.parent.name != "templates" and path not in produced]
 
 
-def remove_orphans(matrix: Matrix) -> list[Path]:
+def remove_orphans(matrix: Matrix, into: Path | None = None) -> list[Path]:
     """Removes the orphans, and their directories once empty."""
-    removed = orphans(matrix)
+    removed = orphans(matrix, into)
     for path in removed:
         path.unlink()
         if not any(path.parent.iterdir()):
@@ -78,13 +87,13 @@ def remove_orphans(matrix: Matrix) -> list[Path]:
     return removed
 
 
-def render_all(matrix: Matrix) -> dict[Path, str]:
-    return {dockerfile_path(matrix, image): render(matrix, image) for image in matrix.images}
+def render_all(matrix: Matrix, into: Path | None = None) -> dict[Path, str]:
+    return {dockerfile_path(matrix, image, into): render(matrix, image) for image in matrix.images}
 
 
-def write_all(matrix: Matrix) -> list[Path]:
+def write_all(matrix: Matrix, into: Path | None = None) -> list[Path]:
     written = []
-    for path, text in render_all(matrix).items():
+    for path, text in render_all(matrix, into).items():
         if not path.is_file() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
@@ -92,11 +101,20 @@ def write_all(matrix: Matrix) -> list[Path]:
     return written
 
 
-def stale(matrix: Matrix) -> list[Path]:
-    """Committed Dockerfiles that differ from what their templates render now for the repository
-    alone (plug-ins added with --runtimes change the Dockerfile a run builds, not the committed one)."""
-    if matrix.runtime_dirs:
+def stale(matrix: Matrix, into: Path | None = None) -> list[Path]:
+    """Committed Dockerfiles (or those in into) that differ from what their templates render now for
+    the repository alone (plug-ins added with --runtimes change the Dockerfile a run builds, not the
+    committed one, and so does a project file)."""
+    if matrix.runtime_dirs or matrix.project:
         matrix = load_matrix(matrix.root)
     return [
-        path for path, text in render_all(matrix).items() if not path.is_file() or path.read_text() != text
+        path
+        for path, text in render_all(matrix, into).items()
+        if not path.is_file() or path.read_text() != text
     ]
+
+
+def outdated_committed(matrix: Matrix) -> list[Path]:
+    """What a run checks before it builds: a checkout's committed Dockerfiles that are stale. An
+    installed catalog has none; a run renders what it builds from the templates in memory anyway."""
+    return [] if installed(matrix.root) else stale(matrix)
