@@ -1,0 +1,144 @@
+"""Runtime plug-ins built from source: runtime.yaml's source and build.system, each bad input a
+ConfigError before anything is built."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from dlmatrix.cli.main import main
+from dlmatrix.config.plugins import read
+from dlmatrix.errors import ConfigError
+from tests.conftest import REPO, Recorder
+
+FIXTURE = REPO / "tests" / "fixtures"
+HEAD = """\
+name: my-src
+description: A library built from source.
+provider: provider.c
+soname: libdetached.so.1
+threads: {added: 1}
+starts: its constructor
+"""
+
+
+def plugin(tmp_path: Path, tail: str) -> Path:
+    """A plug-in beside a copy of the fixture library (lib/), with runtime.yaml's HEAD + tail."""
+    directory = tmp_path / "my-src"
+    directory.mkdir()
+    shutil.copy(FIXTURE / "detached-plugin" / "provider.c", directory)
+    (directory / "runtime.yaml").write_text(HEAD + tail)
+    if not (tmp_path / "lib").exists():
+        shutil.copytree(FIXTURE / "detached-lib", tmp_path / "lib")
+    return directory
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def repository(tmp_path: Path) -> tuple[Path, str]:
+    """A git repository holding the fixture library in one commit, and that commit."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE / "detached-lib", repo)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "lib")
+    return repo, git(repo, "rev-parse", "HEAD")
+
+
+def archive(tmp_path: Path) -> tuple[Path, str]:
+    """The fixture library as lib-1.0.tar.gz with a top directory, and its sha256."""
+    path = tmp_path / "lib-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as tarred:
+        tarred.add(FIXTURE / "detached-lib", arcname="lib-1.0")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def refused(tmp_path: Path, tail: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        read(tmp_path, plugin(tmp_path, tail))
+    return caught.value
+
+
+def test_a_path_source_reads_into_a_source_with_its_directory(tmp_path: Path) -> None:
+    loaded = read(
+        tmp_path, plugin(tmp_path, "source: {path: ../lib}\nbuild: {system: make, libs: -ldetached}\n")
+    )
+    assert loaded.problem is None and loaded.source is not None
+    assert (loaded.source.kind, loaded.source.system) == ("path", "make")
+    assert loaded.source.location == str((tmp_path / "lib").resolve())
+
+
+@pytest.mark.parametrize(
+    ("tail", "key", "words"),
+    [
+        (
+            "source: {path: ../nowhere}\nbuild: {system: make}\n",
+            "source.path",
+            "../nowhere: no such directory",
+        ),
+        ("source: {path: ../lib}\nbuild: {system: scons}\n", "build.system", "make, autotools, cmake, meson"),
+        ("source: {path: ../lib}\n", "build.system", "missing: how to build the source"),
+        ("source: {patches: [a.patch]}\nbuild: {system: make}\n", "source", "exactly one is needed"),
+        (
+            "source: {path: ../lib, archive: {file: x.tgz, sha256: "
+            + "a" * 64
+            + "}}\nbuild: {system: make}\n",
+            "source",
+            "names path and archive",
+        ),
+        (
+            "source: {path: ../lib, patches: [no.patch]}\nbuild: {system: make}\n",
+            "source.patches[0]",
+            "no.patch",
+        ),
+        ("source: {path: ../lib}\nbuild: {system: script}\n", "build.script", "missing"),
+        (
+            "source: {path: ../lib}\nbuild: {system: make}\npackages: {apt: [x]}\n",
+            "packages",
+            "not with a source",
+        ),
+        ("build: {system: make}\npackages: {apt: []}\n", "build.system", "no source is given"),
+    ],
+)
+def test_a_bad_source_is_one_config_error_naming_the_key(
+    tmp_path: Path, tail: str, key: str, words: str
+) -> None:
+    error = refused(tmp_path, tail)
+    assert f"runtime.yaml: {key}: " in str(error) and words in str(error)
+
+
+def test_a_commit_missing_from_a_clone_or_a_bundle_is_refused(tmp_path: Path) -> None:
+    repo, commit = repository(tmp_path)
+    git(repo, "bundle", "create", str(tmp_path / "lib.bundle"), "--all")
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    for where in (repo, tmp_path / "lib.bundle"):
+        good = f"source: {{git: {{repository: {where}, commit: {commit}}}}}\nbuild: {{system: make}}\n"
+        assert read(tmp_path, plugin(tmp_path, good)).source is not None
+        shutil.rmtree(tmp_path / "my-src")
+        error = refused(tmp_path, good.replace(commit, missing))
+        assert f"source.git.commit: {missing} is not a commit of {where}" in str(error)
+        shutil.rmtree(tmp_path / "my-src")
+
+
+def test_an_archive_whose_sha256_differs_is_refused_with_the_one_it_has(tmp_path: Path) -> None:
+    path, sha256 = archive(tmp_path)
+    wrong = "f" * 64
+    error = refused(
+        tmp_path, f"source: {{archive: {{file: {path}, sha256: {wrong}}}}}\nbuild: {{system: make}}\n"
+    )
+    assert f"source.archive.sha256: {path} has sha256 {sha256}, not {wrong}" in str(error)
+
+
+def test_the_command_line_exits_2_on_a_bad_source_before_building(tmp_path: Path) -> None:
+    directory = plugin(tmp_path, "source: {path: ../nowhere}\nbuild: {system: make}\n")
+    log = Recorder()
+    assert main(["list", "--runtimes", str(directory)], log) == 2
+    assert "source.path: ../nowhere: no such directory" in log.buffer.getvalue()
