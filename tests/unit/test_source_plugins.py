@@ -1,5 +1,6 @@
 """Runtime plug-ins built from source: runtime.yaml's source and build.system, each bad input a
-ConfigError before anything is built."""
+ConfigError before anything is built; staging (a tree, a git bundle, an archive, patches); what
+the bundle, the host backend's markers and the Dockerfiles make of them."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from dlmatrix.backends.host import plugin_markers
+from dlmatrix.backends.oci.dockerfiles import render
+from dlmatrix.children import Children
 from dlmatrix.cli.main import main
+from dlmatrix.config.load import load_matrix
 from dlmatrix.config.plugins import read
 from dlmatrix.errors import ConfigError
+from dlmatrix.runtimes.build import source_files, stage
+from dlmatrix.suite.bundle import compiled_files
 from tests.conftest import REPO, Recorder
 
 FIXTURE = REPO / "tests" / "fixtures"
@@ -142,3 +149,74 @@ def test_the_command_line_exits_2_on_a_bad_source_before_building(tmp_path: Path
     log = Recorder()
     assert main(["list", "--runtimes", str(directory)], log) == 2
     assert "source.path: ../nowhere: no such directory" in log.buffer.getvalue()
+
+
+def test_a_tree_is_staged_without_git_or_build_outputs(tmp_path: Path) -> None:
+    top = tmp_path / "lib"
+    shutil.copytree(FIXTURE / "detached-lib", top)
+    for leftover in (".git/HEAD", "detached.o", "libdetached.so.1.0", "_build/CMakeCache.txt", "_build/x.c"):
+        (top / leftover).parent.mkdir(parents=True, exist_ok=True)
+        (top / leftover).write_text("left over\n")
+    names = {p.as_posix() for p in source_files(top)}
+    assert names == {p.name for p in (FIXTURE / "detached-lib").iterdir()}
+
+
+def test_a_bundle_is_staged_at_its_commit_and_patched(tmp_path: Path) -> None:
+    repo, first = repository(tmp_path)
+    (repo / "detached.h").write_text("/* a later commit */\n")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-am", "later")
+    git(repo, "bundle", "create", str(tmp_path / "lib.bundle"), "--all")
+    patch = tmp_path / "my-src" / "rename.patch"
+    patch.parent.mkdir()
+    patch.write_text(
+        "--- a/detached.h\n+++ b/detached.h\n@@ -1 +1 @@\n"
+        "-/* libdetached: a library whose constructor starts a detached thread (tests/fixtures). */\n"
+        "+/* patched */\n"
+    )
+    tail = f"source: {{git: {{repository: ../lib.bundle, commit: {first}}}, patches: [rename.patch]}}\n"
+    (tmp_path / "my-src" / "runtime.yaml").write_text(HEAD + tail + "build: {system: cmake}\n")
+    shutil.copy(FIXTURE / "detached-plugin" / "provider.c", tmp_path / "my-src")
+    source = read(tmp_path, tmp_path / "my-src").source
+    assert source is not None
+    staged = stage(source, tmp_path / "staged", "runtime.yaml", Children())
+    assert (staged / "source" / "detached.h").read_text().startswith("/* patched */\n")
+    assert not (staged / "source" / ".git").exists()
+    assert (staged / "build.env").read_text() == "SYSTEM=cmake\n"
+
+
+def test_an_archive_is_staged_without_its_top_directory(tmp_path: Path) -> None:
+    path, sha256 = archive(tmp_path)
+    tail = f"source: {{archive: {{file: ../{path.name}, sha256: {sha256}}}}}\n"
+    tail += "build: {system: autotools, configure: [CC=cc, --prefix=/ignored]}\n"
+    source = read(tmp_path, plugin(tmp_path, tail)).source
+    assert source is not None
+    staged = stage(source, tmp_path / "staged", "runtime.yaml", Children())
+    assert (staged / "source" / "configure").is_file() and (staged / "source" / "detached.c").is_file()
+    assert (staged / "configure.args").read_text() == "CC=cc\n--prefix=/ignored\n"
+
+
+def test_the_bundle_tells_build_sh_and_the_evidence_about_the_source(tmp_path: Path) -> None:
+    matrix = load_matrix(REPO, [FIXTURE / "detached-plugin"])
+    files = compiled_files(matrix)
+    assert b"FROM_SOURCE=1" in files["plugins/detached/plugin.env"]
+    assert b"DLM_EVIDENCE_SOURCE=path:detached-lib" in files["plugins/detached/runtime.env"]
+    assert all(
+        b"FROM_SOURCE" not in files[f"plugins/{r.name}/plugin.env"] for r in load_matrix(REPO).plugins()
+    )
+    glibc = render(matrix, matrix.image("debian-bookworm-glibc"))
+    assert "detached" not in glibc  # no package layer entry: its library comes from its build
+
+
+def test_the_host_marks_package_free_plugins_ok_and_others_not_applicable(tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    text = (FIXTURE / "detached-plugin" / "runtime.yaml").read_text()
+    text = text.replace("name: detached", "name: here").replace("source:\n  path: ../detached-lib\n", "")
+    (here / "runtime.yaml").write_text(
+        text.replace("  system: make\n", "").replace("build:", "packages: {apt: []}\nbuild:")
+    )
+    shutil.copy(FIXTURE / "detached-plugin" / "provider.c", here)
+    matrix = load_matrix(REPO, [here])
+    packages, built = plugin_markers(matrix, "gcc", tmp_path / "host", {}, Children())
+    assert (packages / "here.ok").is_file() and (packages / "libgomp.NOT-APPLICABLE").is_file()
+    assert not any(built.iterdir())

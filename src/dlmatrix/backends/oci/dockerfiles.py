@@ -44,8 +44,10 @@ def environment(root: Path) -> jinja2.Environment:
 def render(matrix: Matrix, image: Image) -> str:
     try:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
-        plugins = [
-            {"name": r.name, "packages": r.plugin.packages} for r in matrix.plugins() if r.plugin is not None
+        plugins = [  # a plug-in built from source installs no packages
+            {"name": r.name, "packages": r.plugin.packages}
+            for r in matrix.plugins()
+            if r.plugin is not None and r.plugin.source is None
         ]
         text = template.render(image=image, upstream=matrix.source_runtimes(), plugins=plugins)
     except jinja2.TemplateError as exc:
