@@ -226,7 +226,8 @@ find_library() { # soname provider link-flags
 
 # Where a plug-in built from source was installed, one prefix per plug-in
 # (dlmatrix's builder natively, a build stage of its own in an image): NAME/
-# with include/ and lib/, or NAME/BUILD-FAILED with the end of the build's log.
+# with include/ and lib/, or NAME/BUILD-FAILED with the end of the build's log,
+# or NAME/NOT-SELECTED.
 built=${DLM_BUILT:-/opt/dlmatrix-built}
 
 # Copies a plug-in's library built from source into the variant (its lib/ is on
@@ -236,7 +237,10 @@ use_built() { # name rt
 	prefix="$built/$1"
 	if [ ! -d "$prefix" ]; then
 		echo "not applicable: $1 is built from source and nothing built it for this environment" \
-			"(the host backend builds it)" >"$2/NOT-APPLICABLE" && return 1
+			>"$2/NOT-APPLICABLE" && return 1
+	fi
+	if [ -f "$prefix/NOT-SELECTED" ]; then
+		cp "$prefix/NOT-SELECTED" "$2/NOT-APPLICABLE" && return 1
 	fi
 	if [ -f "$prefix/BUILD-FAILED" ]; then
 		cat "$prefix/BUILD-FAILED" >&2 && return 2

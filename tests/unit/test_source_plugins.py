@@ -5,6 +5,7 @@ the bundle, the host backend's markers and the Dockerfiles make of them."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tarfile
@@ -14,12 +15,15 @@ import pytest
 
 from dlmatrix.backends.host import plugin_markers
 from dlmatrix.backends.oci.dockerfiles import render
+from dlmatrix.backends.oci.stages import context_digest, upstream_context, write_context
 from dlmatrix.children import Children
 from dlmatrix.cli.main import main
 from dlmatrix.config.load import load_matrix
 from dlmatrix.config.plugins import read
 from dlmatrix.errors import ConfigError
-from dlmatrix.runtimes.build import source_files, stage
+from dlmatrix.model.selector import Selector
+from dlmatrix.runtimes.build import source_files, source_plugins, stage, stage_all
+from dlmatrix.runtimes.sources import SourceDirs
 from dlmatrix.suite.bundle import compiled_files
 from tests.conftest import REPO, Recorder
 
@@ -204,7 +208,61 @@ def test_the_bundle_tells_build_sh_and_the_evidence_about_the_source(tmp_path: P
         b"FROM_SOURCE" not in files[f"plugins/{r.name}/plugin.env"] for r in load_matrix(REPO).plugins()
     )
     glibc = render(matrix, matrix.image("debian-bookworm-glibc"))
-    assert "detached" not in glibc  # no package layer entry: its library comes from its build
+    assert "detached.log" not in glibc  # no package layer entry: its library comes from its build
+
+
+def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compiler(tmp_path: Path) -> None:
+    directory = tmp_path / "detached"
+    shutil.copytree(FIXTURE / "detached-plugin", directory)
+    text = (directory / "runtime.yaml").read_text().replace("../detached-lib", str(FIXTURE / "detached-lib"))
+    (directory / "runtime.yaml").write_text(
+        text.replace("  system: make\n", "  system: cmake\n  requires: {apt: [cmake], apk: [make, cmake]}\n")
+    )
+    matrix = load_matrix(REPO, [directory])
+    run = (
+        "sh /usr/src/plugins/detached/build-source.sh /usr/src/plugins/detached /opt/dlmatrix-built/detached"
+    )
+    copy = "COPY --from=source-detached /opt/dlmatrix-built/detached/ /opt/dlmatrix-built/detached/"
+    for image, cc in (
+        ("debian-bookworm-glibc", "gcc"),
+        ("debian-bookworm-musl", "musl-gcc"),
+        ("alpine-3.22-musl", "gcc"),
+    ):
+        text = render(matrix, matrix.image(image))
+        stage = text.split("AS source-detached\n", 1)[1].split("\nFROM ", 1)[0]
+        assert (
+            stage.startswith(f"ENV CC={cc}\n")
+            and f"RUN {run}" in stage
+            and "COPY upstream/_plugins/detached/ /usr/src/plugins/detached/" in stage
+        )
+        assert ("cmake" in stage) and ("make cmake" in stage) == (image == "alpine-3.22-musl")
+        assert copy in text.split("AS source-detached\n", 1)[1]  # in a later stage: the suite's
+    rendered = tmp_path / "Dockerfile"
+    rendered.write_text(render(matrix, matrix.image("debian-bookworm-musl")))
+    linted = subprocess.run(["hadolint", str(rendered)], capture_output=True, text=True, check=False)
+    assert linted.returncode == 0, linted.stdout
+
+
+def test_a_source_stage_is_keyed_by_the_tree_and_keeps_modes(tmp_path: Path) -> None:
+    top = tmp_path / "lib"
+    shutil.copytree(FIXTURE / "detached-lib", top)
+    directory = plugin(tmp_path, "source: {path: ../lib}\nbuild: {system: autotools, libs: -ldetached}\n")
+    matrix = load_matrix(REPO, [directory])
+    image = matrix.image("debian-bookworm-glibc")
+
+    def context(wanted: bool = True) -> dict[str, bytes | Path]:
+        staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+        return upstream_context(matrix, image, lambda name: wanted, SourceDirs(()), staged)
+
+    first = context()
+    digest = context_digest(first)
+    assert "_plugins/my-src/source/configure" in first and "_plugins/my-src/build-source.sh" in first
+    write_context(first, tmp_path / "context")
+    assert os.access(tmp_path / "context" / "_plugins/my-src/source/configure", os.X_OK)
+    assert context_digest(context()) == digest  # staged again, the same inputs
+    (top / "detached.c").write_text((top / "detached.c").read_text() + "/* edited */\n")
+    assert context_digest(context()) != digest
+    assert context(wanted=False)["_plugins/my-src/NOT-SELECTED"]
 
 
 def test_the_host_marks_package_free_plugins_ok_and_others_not_applicable(tmp_path: Path) -> None:

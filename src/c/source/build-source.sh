@@ -4,15 +4,23 @@
 # build stage of an image:
 #   CC=gcc sh build-source.sh DIR PREFIX
 # DIR is what dlmatrix staged: source/ (the tree, patches applied), build.env
-# (SYSTEM, and SCRIPT, the plug-in's script in DIR, for the script system) and configure.args (one argument per
-# line).  The tree is built in a copy, so that DIR serves every C library.  The
-# log is PREFIX/build.log; a build that fails leaves PREFIX/BUILD-FAILED with the
-# end of it (build.sh makes that the plug-in's build error) and still exits 0:
-# only this plug-in's cells are affected.
+# (SYSTEM; SCRIPT, the plug-in's script in DIR, for the script system) and
+# configure.args (one argument per line); or a marker instead (NOT-SELECTED,
+# BUILD-FAILED), copied to PREFIX.  The tree is built in a copy, so that DIR
+# serves every C library.  The log is PREFIX/build.log; a build that fails
+# leaves PREFIX/BUILD-FAILED with the end of it (build.sh makes that the
+# plug-in's build error) and still exits 0: only this plug-in's cells are affected.
 set -u
 dir=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
 cc=${CC:-cc}
+# markers instead of a tree: NOT-SELECTED (the run does not need it), BUILD-FAILED (not staged)
+for marker in NOT-SELECTED BUILD-FAILED; do
+	if [ -f "$dir/$marker" ]; then
+		cp "$dir/$marker" "$prefix/$marker"
+		exit 0
+	fi
+done
 SYSTEM="" SCRIPT=""
 . "$dir/build.env" || exit 2
 jobs=$(nproc 2>/dev/null || echo 2)

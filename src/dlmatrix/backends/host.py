@@ -11,11 +11,11 @@ from pathlib import Path
 from dlmatrix.children import Children
 from dlmatrix.log import Logger
 from dlmatrix.model.arches import host_arch
-from dlmatrix.model.catalog import Host, Matrix, Runtime
+from dlmatrix.model.catalog import Host, Matrix
 from dlmatrix.model.cells import Cell, Environment, uniform_cells
 from dlmatrix.model.libc import Libc
 from dlmatrix.model.selector import Selector
-from dlmatrix.runtimes.build import build, failed, stage_all
+from dlmatrix.runtimes.build import build, failed, source_plugins, stage_all
 from dlmatrix.suite.bundle import write_bundle
 from dlmatrix.suite.command import suite_arguments, suite_timeout
 from dlmatrix.suite.output import suite_cells, tail
@@ -57,15 +57,6 @@ def plugin_markers(
         elif source is not None:
             build(matrix, source, built / runtime.name, cc, children)
     return packages, built
-
-
-def source_plugins(matrix: Matrix, selection: Selector, host: str | None = None) -> list[Runtime]:
-    """The selected runtime plug-ins built from source."""
-    return [
-        r
-        for r in matrix.plugins()
-        if r.plugin is not None and r.plugin.source is not None and selection.runtime(r.name, host)
-    ]
 
 
 def run_host(

@@ -21,6 +21,8 @@ from pathlib import Path
 from dlmatrix.children import Children
 from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.model.catalog import Matrix, Runtime, Source
+from dlmatrix.model.selector import Selector
+from dlmatrix.runtimes.sources import SourceDirs, verify
 
 BUILD_SCRIPT = ("src", "c", "source", "build-source.sh")
 BUILD_TIMEOUT_S = 1800
@@ -159,6 +161,15 @@ def build(matrix: Matrix, staged: Path, prefix: Path, cc: str, children: Childre
     return prefix
 
 
+def source_plugins(matrix: Matrix, selection: Selector, image: str | None = None) -> list[Runtime]:
+    """The selected runtime plug-ins built from source (in image, when a shard narrows it)."""
+    return [
+        r
+        for r in matrix.plugins()
+        if r.plugin is not None and r.plugin.source is not None and selection.runtime(r.name, image)
+    ]
+
+
 def stage_all(
     matrix: Matrix, runtimes: list[Runtime], directory: Path, children: Children | None = None
 ) -> dict[str, Path | str]:
@@ -173,3 +184,12 @@ def stage_all(
         except StageFailed as exc:
             staged[runtime.name] = str(exc)
     return staged
+
+
+def prepare_sources(
+    matrix: Matrix, selection: Selector, dirs: SourceDirs, directory: Path
+) -> dict[str, Path | str]:
+    """Before any image is built: the upstream snapshots checked and the plug-ins' sources staged
+    (stage_all); a wrong sha256 or a commit missing from a plug-in's repository stops the run."""
+    verify(matrix, selection.runtimes, dirs)
+    return stage_all(matrix, source_plugins(matrix, selection), directory)

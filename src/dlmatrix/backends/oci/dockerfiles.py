@@ -16,6 +16,7 @@ PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
 USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
 UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
 PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
+BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
 
 
 def _fail(message: str) -> None:
@@ -37,6 +38,7 @@ def environment(root: Path) -> jinja2.Environment:
         user=USER,
         upstream_prefix=UPSTREAM_PREFIX,
         packages_prefix=PACKAGES_PREFIX,
+        built_prefix=BUILT_PREFIX,
     )
     return env
 
@@ -49,7 +51,14 @@ def render(matrix: Matrix, image: Image) -> str:
             for r in matrix.plugins()
             if r.plugin is not None and r.plugin.source is None
         ]
-        text = template.render(image=image, upstream=matrix.source_runtimes(), plugins=plugins)
+        sources = [  # each built in a stage of its own
+            {"name": r.name, "requires": r.plugin.source.requires}
+            for r in matrix.plugins()
+            if r.plugin is not None and r.plugin.source is not None
+        ]
+        text = template.render(
+            image=image, upstream=matrix.source_runtimes(), plugins=plugins, sources=sources
+        )
     except jinja2.TemplateError as exc:
         raise DlmatrixError(
             f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",
