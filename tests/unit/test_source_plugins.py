@@ -278,3 +278,17 @@ def test_the_host_marks_package_free_plugins_ok_and_others_not_applicable(tmp_pa
     packages, built = plugin_markers(matrix, "gcc", tmp_path / "host", {}, Children())
     assert (packages / "here.ok").is_file() and (packages / "libgomp.NOT-APPLICABLE").is_file()
     assert not any(built.iterdir())
+
+
+def test_a_commit_missing_from_a_url_stops_the_run_when_cloned_before_any_build(tmp_path: Path) -> None:
+    repo, commit = repository(tmp_path)
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    tail = f"source: {{git: {{repository: 'file://{repo}', commit: {missing}}}}}\nbuild: {{system: make}}\n"
+    directory = plugin(tmp_path, tail)
+    matrix = load_matrix(REPO, [directory])  # a URL is not asked on load
+    with pytest.raises(ConfigError, match=f"source.git.commit: {missing} is not a commit of file://"):
+        stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    (directory / "runtime.yaml").write_text(HEAD + tail.replace(missing, commit))
+    matrix = load_matrix(REPO, [directory])
+    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    assert (Path(staged["my-src"]) / "source" / "detached.c").is_file()
