@@ -1,7 +1,7 @@
 """Runtime plug-ins built from source, natively: the fixture library (tests/fixtures/detached-lib,
-whose constructor starts a detached thread) built with make from a directory, with CMake from a
-commit of a git bundle, and with autotools from an archive, on this host's glibc and musl; and one
-whose build fails, which costs its own cells only."""
+whose constructor starts a detached thread) built with make and with Meson from a directory, with
+CMake from a commit of a git bundle, and with autotools from an archive, on this host's glibc and
+musl; and one whose build fails, which costs its own cells only."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.native
 FIXTURE = REPO / "tests" / "fixtures"
-BUILT = ("detached", "detached-cmake", "detached-autotools")  # make from a path, cmake from git, ...
+# make from a path, CMake from a git bundle, autotools from an archive, Meson from a path
+BUILT = ("detached", "detached-cmake", "detached-autotools", "detached-meson")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -69,6 +70,7 @@ def plugins(top: Path) -> list[Path]:
             "  system: cmake\n",
         ),
         variant(top, "detached-autotools", archive, "  system: autotools\n"),
+        variant(top, "detached-meson", f"source:\n  path: {FIXTURE / 'detached-lib'}\n", "  system: meson\n"),
         broken,
     ]
 
