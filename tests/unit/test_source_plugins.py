@@ -139,6 +139,21 @@ def test_a_commit_missing_from_a_clone_or_a_bundle_is_refused(tmp_path: Path) ->
         shutil.rmtree(tmp_path / "my-src")
 
 
+def test_a_bundle_of_head_alone_holds_its_commit_and_a_stray_file_is_no_repository(tmp_path: Path) -> None:
+    repo, commit = repository(tmp_path)
+    git(repo, "bundle", "create", str(tmp_path / "head.bundle"), "HEAD")
+    tail = f"source: {{git: {{repository: ../head.bundle, commit: {commit}}}}}\nbuild: {{system: make}}\n"
+    source = read(tmp_path, plugin(tmp_path, tail)).source
+    assert source is not None
+    assert (stage(source, tmp_path / "staged", "runtime.yaml") / "source" / "detached.c").is_file()
+    shutil.rmtree(tmp_path / "my-src")
+    (tmp_path / "stray.txt").write_text("not a bundle\n")
+    error = refused(tmp_path, tail.replace("head.bundle", "stray.txt"))
+    assert "source.git.repository: ../stray.txt" in str(
+        error
+    ) and "neither a git repository nor a bundle" in str(error)
+
+
 def test_an_archive_whose_sha256_differs_is_refused_with_the_one_it_has(tmp_path: Path) -> None:
     path, sha256 = archive(tmp_path)
     wrong = "f" * 64

@@ -43,25 +43,40 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def has_commit(repository: Path, commit: str) -> bool:
-    """Whether commit is in a clone (git cat-file -e) or a bundle (fetched into a scratch repository
-    first: a bundle cannot be asked directly, and its refs' history is what it holds)."""
+def is_repository(repository: Path) -> bool:
+    """A clone (a work tree or a bare repository) or a bundle."""
     if repository.is_dir():
-        return _git(["-C", str(repository), "cat-file", "-e", f"{commit}^{{commit}}"])
+        return _git(["-C", str(repository), "rev-parse", "--git-dir"]) is not None
+    return _git(["bundle", "list-heads", str(repository)]) is not None
+
+
+def has_commit(repository: Path, commit: str) -> bool:
+    """Whether commit is in a clone (git cat-file -e) or a bundle (its refs fetched into a scratch
+    repository first: a bundle cannot be asked directly, and their history is what it holds)."""
+    if repository.is_dir():
+        return _git(["-C", str(repository), "cat-file", "-e", f"{commit}^{{commit}}"]) is not None
+    heads = _git(["bundle", "list-heads", str(repository)]) or ""
+    refs = [
+        f"+{line.split()[1]}:refs/dlmatrix/{i}" for i, line in enumerate(heads.splitlines()) if " " in line
+    ]
     with tempfile.TemporaryDirectory(prefix="dlmatrix-bundle-") as scratch:
         return (
-            _git(["init", "-q", "--bare", scratch])
-            and _git(["-C", scratch, "fetch", "-q", str(repository.resolve()), "+refs/*:refs/*"])
-            and _git(["-C", scratch, "cat-file", "-e", f"{commit}^{{commit}}"])
+            bool(refs)
+            and _git(["init", "-q", "--bare", scratch]) is not None
+            and _git(["-C", scratch, "fetch", "-q", str(repository.resolve()), *refs]) is not None
+            and _git(["-C", scratch, "cat-file", "-e", f"{commit}^{{commit}}"]) is not None
         )
 
 
-def _git(arguments: list[str]) -> bool:
+def _git(arguments: list[str]) -> str | None:
+    """git's output, or None when it fails."""
     try:
-        done = subprocess.run(["git", *arguments], capture_output=True, timeout=GIT_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            ["git", *arguments], capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False
+        )
     except FileNotFoundError:
         raise ConfigError("git", "(command)", "not installed", "apt-get install -y git") from None
-    return done.returncode == 0
+    return done.stdout if done.returncode == 0 else None
 
 
 def _checked(label: str, key: str, value: Any, schema: dict[str, Any]) -> None:
@@ -150,6 +165,13 @@ def _where(label: str, directory: Path, kind: str, value: Any) -> dict[str, str]
     if is_url(repository):  # checked once cloned (dlmatrix.runtimes.build), before any build
         return {"kind": kind, "location": repository, "commit": commit}
     local = _beside(label, "source.git.repository", directory, repository)
+    if not is_repository(local):
+        raise ConfigError(
+            label,
+            "source.git.repository",
+            f"{repository} ({local}) is neither a git repository nor a bundle",
+            "a clone, a bundle (git bundle create FILE --all) or a URL",
+        )
     if not has_commit(local, commit):
         raise ConfigError(
             label,
