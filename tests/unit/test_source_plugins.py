@@ -126,6 +126,11 @@ def test_a_bad_source_is_one_config_error_naming_the_key(
     assert f"runtime.yaml: {key}: " in str(error) and words in str(error)
 
 
+def test_a_bad_build_of_a_plugin_of_packages_still_costs_only_its_cells(tmp_path: Path) -> None:
+    loaded = read(tmp_path, plugin(tmp_path, "packages: {apt: []}\nbuild: {cflags: 3}\n"))
+    assert loaded.problem is not None and "build.cflags" in loaded.problem
+
+
 def test_a_commit_missing_from_a_clone_or_a_bundle_is_refused(tmp_path: Path) -> None:
     repo, commit = repository(tmp_path)
     git(repo, "bundle", "create", str(tmp_path / "lib.bundle"), "--all")

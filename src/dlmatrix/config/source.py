@@ -100,9 +100,8 @@ def _beside(label: str, key: str, directory: Path, name: str, want_dir: bool = F
 def source_of(label: str, directory: Path, data: dict[str, Any]) -> Source | None:
     """The plug-in's Source, or None for one whose library comes from packages."""
     build = data.get("build", {})
-    _checked(label, "build", build, BUILD_SCHEMA)
-    if "source" not in data:
-        given = [key for key in SOURCE_BUILD_KEYS if key in build]
+    if "source" not in data:  # the rest of build is the plug-in's business (its cells say what is wrong)
+        given = [key for key in SOURCE_BUILD_KEYS if isinstance(build, dict) and key in build]
         if given:
             raise ConfigError(
                 label, f"build.{given[0]}", "is for a library built from source, and no source is given"
@@ -110,6 +109,7 @@ def source_of(label: str, directory: Path, data: dict[str, Any]) -> Source | Non
         return None
     source = data["source"]
     _checked(label, "source", source, SOURCE_SCHEMA)
+    _checked(label, "build", build, BUILD_SCHEMA)
     if "packages" in data:
         raise ConfigError(
             label,
