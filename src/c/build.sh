@@ -224,29 +224,60 @@ find_library() { # soname provider link-flags
 	ldd "$2" 2>/dev/null | awk -v soname="$1" '$1 == soname && $3 ~ /^\// { print $3 }' | xargs -r readlink -f
 }
 
-# A runtime plug-in (docs/runtimes.md): its library from the image's packages,
+# Where a plug-in built from source was installed, one prefix per plug-in
+# (dlmatrix's builder natively, a build stage of its own in an image): NAME/
+# with include/ and lib/, or NAME/BUILD-FAILED with the end of the build's log,
+# or NAME/NOT-SELECTED.
+built=${DLM_BUILT:-/opt/dlmatrix-built}
+
+# Copies a plug-in's library built from source into the variant (its lib/ is on
+# the scenarios' LD_LIBRARY_PATH, as for LTTng-UST built from source) and prints
+# the flags to build against it; or says why not and fails (1: not applicable).
+use_built() { # name rt
+	prefix="$built/$1"
+	if [ ! -d "$prefix" ]; then
+		echo "not applicable: $1 is built from source and nothing built it for this environment" \
+			>"$2/NOT-APPLICABLE" && return 1
+	fi
+	if [ -f "$prefix/NOT-SELECTED" ]; then
+		cp "$prefix/NOT-SELECTED" "$2/NOT-APPLICABLE" && return 1
+	fi
+	if [ -f "$prefix/BUILD-FAILED" ]; then
+		cat "$prefix/BUILD-FAILED" >&2 && return 2
+	fi
+	cp -P "$prefix"/lib/*.so* "$2/lib/" || return 2
+	echo "-I$prefix/include -L$prefix/lib -Wl,-rpath-link,$prefix/lib"
+}
+
+# A runtime plug-in (docs/runtimes.md): its library from the image's packages or built from source,
 # its provider source built as providers a and b, drivers linked or not.
 build_plugin() { # name
 	rt="$out/rt/$1"
 	dir="$src/plugins/$1"
-	if [ -n "$packages" ] && [ -f "$packages/$1.NOT-APPLICABLE" ]; then
+	# PROVIDER_SOURCE PROVIDER_LANG PKG_CONFIG_NAMES BUILD_CFLAGS BUILD_LIBS SONAMES [FROM_SOURCE], by dlmatrix
+	FROM_SOURCE=""
+	. "$dir/plugin.env" || return 1
+	flags=""
+	built_lib=""
+	if [ "$FROM_SOURCE" = 1 ]; then
+		flags=$(use_built "$1" "$rt")
+		case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
+		built_lib="$built/$1/lib"
+	elif [ -n "$packages" ] && [ -f "$packages/$1.NOT-APPLICABLE" ]; then
 		cp "$packages/$1.NOT-APPLICABLE" "$rt/NOT-APPLICABLE" && return 0
-	fi
-	if [ -n "$packages" ] && [ ! -f "$packages/$1.ok" ]; then
+	elif [ -n "$packages" ] && [ ! -f "$packages/$1.ok" ]; then
 		echo "the packages of runtime $1 did not install here; the package manager said:"
 		cat "$packages/$1.FAILED" 2>/dev/null || echo "(no log: no package layer ran for it)"
 		return 1
 	fi
-	# PROVIDER_SOURCE PROVIDER_LANG PKG_CONFIG_NAMES BUILD_CFLAGS BUILD_LIBS SONAMES, written by dlmatrix
-	. "$dir/plugin.env" || return 1
 	compiler=$cc
 	if [ "$PROVIDER_LANG" = c++ ]; then
 		compiler=${CXX:-$(echo "$cc" | sed 's/gcc$/g++/; s/^cc$/c++/; s/clang$/clang++/')}
 	fi
-	flags=""
 	if [ -n "$PKG_CONFIG_NAMES" ]; then
-		# shellcheck disable=SC2086
-		flags=$(pkg-config --cflags --libs $PKG_CONFIG_NAMES) || {
+		# shellcheck disable=SC2086 # a library built from source may install its .pc file
+		flags="$flags $(PKG_CONFIG_PATH="${built_lib:+$built_lib/pkgconfig:}${PKG_CONFIG_PATH:-}" \
+			pkg-config --cflags --libs $PKG_CONFIG_NAMES)" || {
 			echo "pkg-config found no $PKG_CONFIG_NAMES here (build.pkg-config in runtime.yaml)"
 			return 1
 		}
@@ -264,11 +295,19 @@ build_plugin() { # name
 	fi
 	library=$(find_library "$SONAME" "$rt/lib/libdlmprov_a.so" "$flags $BUILD_LIBS")
 	[ -n "$library" ] || { echo "cannot find $SONAME, which the provider links" && return 1; }
+	if [ "$FROM_SOURCE" = 1 ]; then # the runs take the copy in rt/lib, on their LD_LIBRARY_PATH
+		library="$rt/lib/$(basename "$library")"
+		[ -f "$library" ] || { echo "$SONAME is not in the build's lib directory" && return 1; }
+	fi
 	# shellcheck disable=SC2086
 	driver "$rt" dlm-driver && driver "$rt" dlm-driver-linked -Wl,--no-as-needed $flags $BUILD_LIBS || return 1
 	{
 		echo "DLM_RUNTIME_SONAME=$SONAME"
-		echo "DLM_RUNTIME_LIB=$library"
+		if [ "$FROM_SOURCE" = 1 ]; then
+			echo "DLM_RUNTIME_LIB=@RT@/lib/$(basename "$library")" # where it runs, not where it was built
+		else
+			echo "DLM_RUNTIME_LIB=$library"
+		fi
 		elf_facts "$library"
 		cat "$dir/runtime.env"
 	} >"$rt/env"

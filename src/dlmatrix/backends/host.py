@@ -16,23 +16,48 @@ from dlmatrix.model.catalog import Host, Matrix
 from dlmatrix.model.cells import Cell, Environment, uniform_cells
 from dlmatrix.model.libc import Libc
 from dlmatrix.model.selector import Selector
+from dlmatrix.runtimes.build import build, failed, source_plugins, stage_all
 from dlmatrix.suite.bundle import write_bundle
 from dlmatrix.suite.command import suite_arguments, suite_timeout
 from dlmatrix.suite.output import suite_cells, tail
 
 BUILD_TIMEOUT_S = 600
 NO_PACKAGES = (
-    "not applicable: the host backend installs no packages; runtime plug-ins run in the images "
-    "(--backend docker), which install theirs"
+    "not applicable: the host backend installs no packages; runtime plug-ins that need some run in "
+    "the images (--backend docker), which install theirs"
 )
 
 
-def package_markers(matrix: Matrix, directory: Path) -> Path:
-    """What an image's package layer leaves for build.sh, for a host: every plug-in not applicable."""
-    directory.mkdir(parents=True, exist_ok=True)
+def plugin_markers(
+    matrix: Matrix,
+    cc: str,
+    directory: Path,
+    staged: dict[str, Path | str],
+    children: Children,
+) -> tuple[Path, Path]:
+    """What an image's package layer and source stages leave for build.sh, natively: a plug-in
+    whose library is here already (no packages to install) is marked ok, one built from source is
+    built with this host's compiler into built/NAME (or says why not), every other one is not
+    applicable. Returns the markers' directory and the prefixes' (DLM_PACKAGES, DLM_BUILT)."""
+    packages, built = directory / "packages", directory / "built"
+    packages.mkdir(parents=True, exist_ok=True)
+    built.mkdir(parents=True, exist_ok=True)
     for runtime in matrix.plugins():
-        (directory / f"{runtime.name}.NOT-APPLICABLE").write_text(NO_PACKAGES + "\n")
-    return directory
+        plugin = runtime.plugin
+        if plugin is None:
+            continue  # a broken plug-in: build.sh reports its problem
+        if plugin.source is None:
+            here = not any(plugin.packages.values())
+            (packages / f"{runtime.name}.{'ok' if here else 'NOT-APPLICABLE'}").write_text(
+                "" if here else NO_PACKAGES + "\n"
+            )
+            continue
+        source = staged.get(runtime.name)  # none: not selected, and nothing built
+        if isinstance(source, str):
+            failed(built / runtime.name, source)
+        elif source is not None:
+            build(matrix, source, built / runtime.name, cc, children)
+    return packages, built
 
 
 def run_host(
@@ -44,9 +69,11 @@ def run_host(
     children: Children | None = None,
     warn: Callable[[str], None] | None = None,
     progress: Logger | None = None,
+    staged: dict[str, Path | str] | None = None,
 ) -> list[Cell]:
     """One host's cells; warn is told what its suite's output warns about (default: stderr, as
-    any command's logger would), progress its stages and cells done (default: nobody)."""
+    any command's logger would), progress its stages and cells done (default: nobody). staged: the
+    plug-ins' sources (runtimes.build.stage_all), staged here when not given."""
     env = Environment(host.name, Libc(host.libc, None), host.cc, arch=host_arch(matrix))
     children = children or Children()
     progress = progress or Logger.from_environment(quiet=True)
@@ -60,14 +87,19 @@ def run_host(
             f"{host.cc} is not installed; fix: {host.install}",
             selection.pairs(matrix, host.name),
         )
+    if staged is None:
+        staged = stage_all(
+            matrix, source_plugins(matrix, selection, host.name), workdir / "sources", children
+        )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
-    packages = package_markers(matrix, workdir / host.name / "packages")
+    packages, built = plugin_markers(matrix, cc, workdir / host.name, staged, children)
     progress.stage(host.name, "building", f"dlm-suite and the runtimes with {cc}")
-    build = children.run(
+    compiled = children.run(
         [
             "env",
             f"CC={cc}",
             f"DLM_PACKAGES={packages}",
+            f"DLM_BUILT={built}",
             "sh",
             str(source / "build.sh"),
             str(source),
@@ -75,13 +107,13 @@ def run_host(
         ],
         BUILD_TIMEOUT_S,
     )
-    if build.returncode not in (0, 3):  # 3: some runtime variants failed; dlm-suite reports those
+    if compiled.returncode not in (0, 3):  # 3: some runtime variants failed; dlm-suite reports those
         progress.stage(host.name, "failed", f"dlm-suite did not build with {cc}")
         return uniform_cells(
             matrix,
             env,
             "build-error",
-            f"dlm-suite did not build with {cc}:\n" + tail(build.stderr + build.stdout),
+            f"dlm-suite did not build with {cc}:\n" + tail(compiled.stderr + compiled.stdout),
             selection.pairs(matrix, host.name),
         )
     command = [str(out / "bin" / "dlm-suite"), *suite_arguments(matrix, selection, jobs, host.name)]
@@ -123,11 +155,14 @@ def run_hosts(
     if not hosts:
         return []
     jobs = max(1, budget // len(hosts))
+    # staged once, for every host, before anything is built
+    staged = stage_all(matrix, source_plugins(matrix, selection), workdir / "sources", children)
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         try:
             batches = list(
                 pool.map(
-                    lambda h: run_host(matrix, h, workdir, selection, jobs, children, warn, progress), hosts
+                    lambda h: run_host(matrix, h, workdir, selection, jobs, children, warn, progress, staged),
+                    hosts,
                 )
             )
         except BaseException:

@@ -2,7 +2,8 @@
 
 The repository ships its own in matrix/runtimes/; `dlmatrix run --runtimes DIR` adds more.
 A plug-in that cannot be used (bad runtime.yaml, missing provider) does not stop the run: it
-becomes a runtime whose cells report build-error with the one message that says why.
+becomes a runtime whose cells report build-error with the one message that says why. A bad
+`source` is the exception: it stops the run on load (dlmatrix.config.source says why).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import yaml
 
 from dlmatrix.config.entries import rule_of
 from dlmatrix.config.schemas import PLUGIN_ALLOWED, PLUGIN_SCHEMA, first_error, key_path
+from dlmatrix.config.source import source_of
 from dlmatrix.config.strictyaml import read_yaml
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.model.catalog import PLUGIN_FILE, Plugin, Runtime
+from dlmatrix.model.catalog import PLUGIN_FILE, Plugin, Runtime, Source
 from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import FAMILIES
 
@@ -47,6 +49,7 @@ class Loaded:
     label: str  # how messages name its runtime.yaml
     data: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
+    source: Source | None = None  # what its library is built from, when not from packages
 
 
 def discover(root: Path, extra: tuple[Path, ...] = ()) -> list[Path]:
@@ -77,13 +80,14 @@ def _label(root: Path, directory: Path) -> str:
 
 
 def read(root: Path, directory: Path) -> Loaded:
-    """A plug-in's runtime.yaml checked against the format; never raises for a bad plug-in."""
+    """A plug-in's runtime.yaml checked against the format; raises only for a bad source (ConfigError)."""
     label = _label(root, directory)
     fallback = "".join(c if c.isalnum() or c in "._-" else "-" for c in directory.name.lower()) or "plugin"
     try:
         data = read_yaml(directory / PLUGIN_FILE)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return Loaded(fallback, directory, label, problem=f"{label}: cannot be read: {exc}")
+    source = source_of(label, directory, data) if isinstance(data, dict) else None
     error = first_error(data, PLUGIN_SCHEMA)
     name = str(data["name"]) if isinstance(data, dict) and isinstance(data.get("name"), str) else fallback
     if error is not None:
@@ -103,7 +107,15 @@ def read(root: Path, directory: Path) -> Loaded:
             problem=f"{label}: provider: {data['provider']} does not exist beside runtime.yaml "
             "(write the provider source there, or name the right file)",
         )
-    return Loaded(name, directory, label, data=data)
+    if source is None and "packages" not in data:
+        return Loaded(
+            name,
+            directory,
+            label,
+            problem=f"{label}: packages: missing (the packages that bring the library, an empty list "
+            "when it is already there, or a source to build it from)",
+        )
+    return Loaded(name, directory, label, data=data, source=source)
 
 
 def plugin_of(loaded: Loaded) -> Plugin:
@@ -125,13 +137,14 @@ def plugin_of(loaded: Loaded) -> Plugin:
     return Plugin(
         directory=loaded.directory,
         provider=data["provider"],
-        packages={manager: tuple(names) for manager, names in data["packages"].items()},
+        packages={manager: tuple(names) for manager, names in data.get("packages", {}).items()},
         sonames=tuple([data["soname"]] if isinstance(data["soname"], str) else data["soname"]),
         starts=data["starts"],
         pkg_config=tuple(build.get("pkg-config", [])),
         cflags=build.get("cflags", ""),
         libs=build.get("libs", ""),
         env=env,
+        source=loaded.source,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 
 from dlmatrix.config.steps import STEP_HELP, STEP_MAX_LENGTH, STEP_PATTERN
-from dlmatrix.model.catalog import MAX_ATTEMPTS
+from dlmatrix.model.catalog import BUILD_SYSTEMS, MAX_ATTEMPTS
 from dlmatrix.model.expectations import VERSION_RANGE_PATTERN
 from dlmatrix.model.kinds import RUNTIME_KINDS
 from dlmatrix.model.outcomes import OUTCOME_HELP, OUTCOME_PATTERN
@@ -221,32 +221,58 @@ MANAGERS = ("apt", "apk", "dnf")
 SONAME = r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.so(\.[0-9]+)*$"
 WORDS = {"type": "string", "pattern": r"^[^\t\n'\"\\`$]*$"}  # flags, quoted for build.sh
 
+PACKAGE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9.+:_-]*$"}
+PACKAGES = {
+    "type": "object",
+    "minProperties": 1,
+    "propertyNames": {"enum": list(MANAGERS)},
+    "additionalProperties": {"type": "array", "items": PACKAGE_NAME},
+}
+RELATIVE = {"type": "string", "pattern": r"^[^\s'\"\\`$]+$"}  # a path beside runtime.yaml, for sh too
+# source and build.system of a plug-in built from source (checked on their own, before anything is built)
+SOURCE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "path": RELATIVE,
+        "git": _object(
+            {
+                "repository": RELATIVE,
+                "commit": {"type": "string", "pattern": r"^[0-9a-f]{40}([0-9a-f]{24})?$"},
+            },
+            ["repository", "commit"],
+        ),
+        "archive": _object({"file": RELATIVE, "sha256": SHA256}, ["file", "sha256"]),
+        "patches": {"type": "array", "items": RELATIVE},
+    },
+    "additionalProperties": False,
+}
+BUILD_SCHEMA = _object(
+    {
+        "system": {"enum": list(BUILD_SYSTEMS)},
+        "script": FILE_NAME,
+        "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
+        "requires": PACKAGES,
+        "pkg-config": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"}},
+        "cflags": WORDS,
+        "libs": WORDS,
+    },
+    [],
+)
+SOURCE_ALLOWED = {
+    "source": "exactly one of path: DIR, git: {repository, commit} or archive: {file, sha256}; "
+    "patches: [FILE, ...]",
+    "build.system": ", ".join(BUILD_SYSTEMS),
+}
+
 PLUGIN_SCHEMA = _object(
     {
         "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$", "maxLength": 48},
         "family": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$", "maxLength": 32},
         "description": {"type": "string", "minLength": 1},
-        "packages": {
-            "type": "object",
-            "minProperties": 1,
-            "propertyNames": {"enum": list(MANAGERS)},
-            "additionalProperties": {
-                "type": "array",
-                "items": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9.+:_-]*$"},
-            },
-        },
+        "packages": PACKAGES,
+        "source": SOURCE_SCHEMA,
         "provider": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(c|cc|cpp|cxx)$"},
-        "build": _object(
-            {
-                "pkg-config": {
-                    "type": "array",
-                    "items": {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"},
-                },
-                "cflags": WORDS,
-                "libs": WORDS,
-            },
-            [],
-        ),
+        "build": BUILD_SCHEMA,
         "soname": {
             "anyOf": [
                 {"type": "string", "pattern": SONAME},
@@ -292,10 +318,11 @@ PLUGIN_SCHEMA = _object(
             ),
         },
     },
-    ["name", "description", "packages", "provider", "soname", "threads", "starts"],
+    ["name", "description", "provider", "soname", "threads", "starts"],  # packages, unless source
 )
 PLUGIN_ALLOWED = {  # what a plug-in's top-level keys allow, in words
     "packages": "apt, apk or dnf, each with a list of package names",
+    "build": "pkg-config, cflags, libs; for a source: system, configure, script, requires",
     "threads": "name: GLOB (on /proc thread names, 15 characters at most) or added: N",
     "soname": "the runtime library's DT_SONAME, e.g. libgomp.so.1, or a list when it differs by release",
     "provider": "a file beside runtime.yaml ending in .c, .cc, .cpp or .cxx",

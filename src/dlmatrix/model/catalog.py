@@ -34,6 +34,34 @@ class Patch:
     origin: str
 
 
+BUILD_SYSTEMS = ("make", "autotools", "cmake", "meson", "script")
+SOURCE_KINDS = ("path", "git", "archive")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a runtime plug-in's library is built from (runtime.yaml's source) and how (its build)."""
+
+    kind: str  # SOURCE_KINDS
+    location: str  # path: the directory; git: the repository (a path or a URL); archive: the file
+    system: str  # BUILD_SYSTEMS
+    commit: str = ""  # git
+    sha256: str = ""  # archive
+    patches: tuple[Path, ...] = ()  # applied in order with patch -p1
+    configure: tuple[str, ...] = ()  # arguments of the build system's configuration step
+    script: str = ""  # system script: the plug-in's script, beside runtime.yaml
+    requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # build packages per manager
+
+    @property
+    def identity(self) -> str:
+        """What the source is, in words without spaces (evidence and build logs)."""
+        if self.kind == "git":
+            return f"git:{self.commit}"
+        if self.kind == "archive":
+            return f"archive:{Path(self.location).name}@sha256:{self.sha256[:16]}"
+        return f"path:{Path(self.location).name}"
+
+
 @dataclass(frozen=True)
 class Plugin:
     """What build.sh needs to build a plug-in's providers, and what its threads look like."""
@@ -47,6 +75,7 @@ class Plugin:
     cflags: str = ""
     libs: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    source: Source | None = None  # built from source into a prefix, instead of packages
 
     @property
     def language(self) -> str:

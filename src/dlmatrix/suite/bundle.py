@@ -102,9 +102,11 @@ def plugin_bundle_files(plugin: Plugin) -> dict[str, bytes]:
         "BUILD_CFLAGS": plugin.cflags,
         "BUILD_LIBS": plugin.libs,
         "SONAMES": " ".join(plugin.sonames),
+        **({"FROM_SOURCE": "1"} if plugin.source else {}),  # build.sh: its library is in $DLM_BUILT/NAME
     }
     plugin_env = "".join(f"{key}={shlex.quote(value)}\n" for key, value in build.items())
-    runtime_env = "".join(f"{key}={value}\n" for key, value in plugin.env.items())
+    env = {**plugin.env, **({"DLM_EVIDENCE_SOURCE": plugin.source.identity} if plugin.source else {})}
+    runtime_env = "".join(f"{key}={value}\n" for key, value in env.items())
     return {
         plugin.provider: (plugin.directory / plugin.provider).read_bytes(),
         "plugin.env": plugin_env.encode(),

@@ -40,7 +40,8 @@ from dlmatrix.model.cells import Cell, Environment, ResultSet, uniform_cells
 from dlmatrix.model.estimates import WorkEstimate
 from dlmatrix.model.libc import Libc
 from dlmatrix.model.selector import Patterns, Selector
-from dlmatrix.runtimes.sources import SourceDirs, verify
+from dlmatrix.runtimes.build import prepare_sources
+from dlmatrix.runtimes.sources import SourceDirs
 from dlmatrix.suite.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
 from dlmatrix.suite.command import suite_arguments, suite_timeout
 from dlmatrix.suite.output import parse_lines, suite_cells, tail
@@ -105,6 +106,7 @@ class ContainerBackend:
         self.batches: dict[str, list[Cell]] = {}  # image -> its cells, once its suite is done
         self.reading: dict[str, list[str]] = {}  # image -> the lines of its suite so far
         self.failure: EngineFailure | None = None
+        self.staged: dict[str, Path | str] = {}  # the plug-ins built from source, staged before any build
 
     def images(self) -> list[Image]:
         return [i for i in self.matrix.images if self.selection.image(i.name)]
@@ -119,7 +121,7 @@ class ContainerBackend:
 
     def run(self) -> list[Cell]:
         self.check_rendered()
-        verify(self.matrix, self.selection.runtimes, self.sources)  # a wrong checksum stops it here
+        self.staged = prepare_sources(self.matrix, self.selection, self.sources, self.workdir / "sources")
         self.versions = [engine.describe() for engine in self.engines]
         self.docker_version = "; ".join(self.versions)
         self.log.step(f"engine: {self.docker_version}; {self.budget.size} attempts in flight")
@@ -292,7 +294,7 @@ class ContainerBackend:
     def build(self, image: Image, base: Base, engine: Engine) -> str | None:
         dockerfile = render(self.matrix, image)  # the committed one, plus any --runtimes packages
         wanted = functools.partial(self.selections[image.name].runtime, image=image.name)
-        upstream = upstream_context(self.matrix, image, wanted, self.sources)
+        upstream = upstream_context(self.matrix, image, wanted, self.sources, self.staged)
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag
         if engine.image_id(tag):

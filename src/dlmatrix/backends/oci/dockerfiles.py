@@ -17,6 +17,7 @@ PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
 USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
 UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
 PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
+BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
 
 
 def _fail(message: str) -> None:
@@ -38,6 +39,7 @@ def environment(root: Path) -> jinja2.Environment:
         user=USER,
         upstream_prefix=UPSTREAM_PREFIX,
         packages_prefix=PACKAGES_PREFIX,
+        built_prefix=BUILT_PREFIX,
     )
     return env
 
@@ -45,10 +47,19 @@ def environment(root: Path) -> jinja2.Environment:
 def render(matrix: Matrix, image: Image) -> str:
     try:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
-        plugins = [
-            {"name": r.name, "packages": r.plugin.packages} for r in matrix.plugins() if r.plugin is not None
+        plugins = [  # a plug-in built from source installs no packages
+            {"name": r.name, "packages": r.plugin.packages}
+            for r in matrix.plugins()
+            if r.plugin is not None and r.plugin.source is None
         ]
-        text = template.render(image=image, upstream=matrix.source_runtimes(), plugins=plugins)
+        sources = [  # each built in a stage of its own
+            {"name": r.name, "requires": r.plugin.source.requires}
+            for r in matrix.plugins()
+            if r.plugin is not None and r.plugin.source is not None
+        ]
+        text = template.render(
+            image=image, upstream=matrix.source_runtimes(), plugins=plugins, sources=sources
+        )
     except jinja2.TemplateError as exc:
         raise DlmatrixError(
             f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",

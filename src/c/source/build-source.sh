@@ -1,0 +1,76 @@
+#!/bin/sh
+# Builds a runtime plug-in's library from source into a prefix (docs/runtimes.md,
+# `source` and `build` in runtime.yaml), natively for the host backend or in a
+# build stage of an image:
+#   CC=gcc sh build-source.sh DIR PREFIX
+# DIR is what dlmatrix staged: source/ (the tree, patches applied), build.env
+# (SYSTEM; SCRIPT, the plug-in's script in DIR, for the script system) and
+# configure.args (one argument per line); or a marker instead (NOT-SELECTED,
+# BUILD-FAILED), copied to PREFIX.  The tree is built in a copy, so that DIR
+# serves every C library.  The log is PREFIX/build.log; a build that fails
+# leaves PREFIX/BUILD-FAILED with the end of it (build.sh makes that the
+# plug-in's build error) and still exits 0: only this plug-in's cells are affected.
+set -u
+dir=$(cd "$1" && pwd) || exit 2
+mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
+cc=${CC:-cc}
+# markers instead of a tree: NOT-SELECTED (the run does not need it), BUILD-FAILED (not staged)
+for marker in NOT-SELECTED BUILD-FAILED; do
+	if [ -f "$dir/$marker" ]; then
+		cp "$dir/$marker" "$prefix/$marker"
+		exit 0
+	fi
+done
+SYSTEM="" SCRIPT=""
+. "$dir/build.env" || exit 2
+jobs=$(nproc 2>/dev/null || echo 2)
+
+build() {
+	work=$(mktemp -d) || return 1
+	cp -R "$dir/source/." "$work/" && cd "$work" || return 1
+	set --
+	while IFS= read -r argument; do
+		[ -n "$argument" ] && set -- "$@" "$argument"
+	done <"$dir/configure.args"
+	echo "building with $SYSTEM, CC=$cc, into $prefix"
+	case $SYSTEM in
+	make)
+		make -j"$jobs" CC="$cc" "$@" && make install CC="$cc" PREFIX="$prefix" "$@"
+		;;
+	autotools)
+		if [ ! -x configure ]; then
+			if [ -x autogen.sh ]; then ./autogen.sh || return 1; else autoreconf -fi || return 1; fi
+		fi
+		./configure --prefix="$prefix" --libdir="$prefix/lib" CC="$cc" "$@" &&
+			make -j"$jobs" && make install
+		;;
+	cmake)
+		# CMake wants the compiler as one path: the words after it (gcc -m32) become flags
+		compiler=${cc%% *}
+		cmake -S . -B _build -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib \
+			-DCMAKE_C_COMPILER="$compiler" -DCMAKE_C_FLAGS="${cc#"$compiler"}" "$@" &&
+			cmake --build _build -j "$jobs" && cmake --install _build
+		;;
+	meson)
+		CC="$cc" meson setup _build --prefix="$prefix" --libdir=lib "$@" &&
+			meson compile -C _build && meson install -C _build
+		;;
+	script)
+		PREFIX="$prefix" CC="$cc" sh "$dir/$SCRIPT" "$prefix" "$cc" "$@"
+		;;
+	*)
+		echo "unknown build system $SYSTEM" && return 1
+		;;
+	esac || return 1
+	cd / && rm -rf "$work"
+	ls "$prefix"/lib/*.so* >/dev/null 2>&1 || { echo "the build installed no shared library in $prefix/lib" && return 1; }
+}
+
+started=$(date +%s)
+if build >"$prefix/build.log" 2>&1; then
+	echo "built $(basename "$prefix") in $(($(date +%s) - started)) s"
+else
+	echo "building $(basename "$prefix") from source failed; the end of its log:" >"$prefix/BUILD-FAILED"
+	tail -n 60 "$prefix/build.log" >>"$prefix/BUILD-FAILED"
+fi
+exit 0

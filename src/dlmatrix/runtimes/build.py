@@ -1,0 +1,195 @@
+"""Runtime plug-ins built from source: staging the source (a directory's tree, a git commit, an
+archive; patches applied) and building it into a prefix with src/c/source/build-source.sh.
+
+A stage directory holds source/ (the tree), build.env and configure.args: what build-source.sh
+reads, natively for the host backend or in an image's build stage. A failed build leaves
+PREFIX/BUILD-FAILED with the end of its log, which build.sh turns into that runtime's build error.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shlex
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from dlmatrix.children import Children
+from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.model.catalog import Matrix, Runtime, Source
+from dlmatrix.model.selector import Selector
+from dlmatrix.runtimes.sources import SourceDirs, verify
+
+BUILD_SCRIPT = ("src", "c", "source", "build-source.sh")
+BUILD_TIMEOUT_S = 1800
+STAGE_TIMEOUT_S = 600
+# what is never part of a source tree: version control, objects and libraries of an earlier build
+# in place; build directories are recognised by what they hold (CMakeCache.txt, meson-private/)
+LEFT_OUT = (".git", ".hg", ".svn", "*.o", "*.lo", "*.la", "*.a", "*.so", "*.so.*", ".libs", ".deps")
+
+
+class StageFailed(DlmatrixError):
+    """The source could not be staged (a clone, an archive, a patch): that runtime's build error."""
+
+
+def stage(source: Source, directory: Path, label: str, children: Children | None = None) -> Path:
+    """directory/source/, patches applied, with build.env and configure.args beside it."""
+    children = children or Children()
+    if directory.exists():
+        shutil.rmtree(directory)
+    tree = directory / "source"
+    directory.mkdir(parents=True)
+    if source.kind == "path":
+        copy_tree(Path(source.location), tree)
+    elif source.kind == "git":
+        clone(source, tree, label, children)
+    else:
+        unpack(Path(source.location), tree)
+    for patch in source.patches:
+        done = children.run(["patch", "-p1", "-d", str(tree), "-i", str(patch)], STAGE_TIMEOUT_S)
+        if done.returncode != 0:
+            raise StageFailed(f"{label}: the patch {patch.name} does not apply:\n{done.stdout}{done.stderr}")
+    env = {"SYSTEM": source.system}
+    if source.script:
+        shutil.copyfile(source.script, directory / "build-script.sh")
+        env["SCRIPT"] = "build-script.sh"
+    (directory / "build.env").write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
+    (directory / "configure.args").write_text("".join(f"{arg}\n" for arg in source.configure))
+    return directory
+
+
+def source_files(top: Path) -> list[Path]:
+    """The files of a source directory, relative to it: in a git work tree those git would show
+    (tracked or not, unless ignored: uncommitted work is what a maintainer wants tested), else
+    every file but those LEFT_OUT; in both, nothing under a build directory."""
+    files = [n for n in _git_files(top) if (top / n).is_file() or (top / n).is_symlink()]
+    if not files:  # not in a work tree (or all of it ignored there)
+        for folder, dirs, names in os.walk(top):
+            dirs[:] = [d for d in dirs if not _left_out(d)]
+            files += [Path(folder, n).relative_to(top) for n in names if not _left_out(n)]
+    build_dirs = {p.parent for p in files if p.name == "CMakeCache.txt"}
+    build_dirs |= {
+        Path(*p.parts[: p.parts.index("meson-private")]) for p in files if "meson-private" in p.parts
+    }
+    return sorted(p for p in files if not any(d in p.parents for d in build_dirs))
+
+
+def _git_files(top: Path) -> list[Path]:
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(top), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "."],
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        return []
+    return [Path(n) for n in listed.stdout.decode().split("\0") if n] if listed.returncode == 0 else []
+
+
+def _left_out(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in LEFT_OUT)
+
+
+def copy_tree(top: Path, tree: Path) -> None:
+    for name in source_files(top):
+        target = tree / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(top / name, target, follow_symlinks=False)
+
+
+def clone(source: Source, tree: Path, label: str, children: Children) -> None:
+    """The commit, from a clone, a bundle or a URL; .git is left out, as for a directory."""
+    cloned = children.run(
+        ["git", "clone", "-q", "--no-checkout", source.location, str(tree)], STAGE_TIMEOUT_S
+    )
+    if cloned.returncode != 0:
+        raise StageFailed(f"{label}: git clone {source.location} failed:\n{cloned.stderr}")
+    git = ["git", "-C", str(tree)]
+    if children.run([*git, "cat-file", "-e", f"{source.commit}^{{commit}}"], STAGE_TIMEOUT_S).returncode:
+        raise ConfigError(
+            label,
+            "source.git.commit",
+            f"{source.commit} is not a commit of {source.location}",
+            "a commit the repository holds (git ls-remote REPOSITORY)",
+        )
+    checkout = children.run([*git, "-c", "advice.detachedHead=false", "checkout", "-q", source.commit], 120)
+    if checkout.returncode != 0:
+        raise StageFailed(f"{label}: git checkout {source.commit} failed:\n{checkout.stderr}")
+    shutil.rmtree(tree / ".git")
+
+
+def unpack(archive: Path, tree: Path) -> None:
+    """A tar (any compression) or zip archive; a single top directory is the tree itself."""
+    with tempfile.TemporaryDirectory(dir=tree.parent) as scratch:
+        try:
+            if zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as opened:
+                    opened.extractall(scratch)
+            else:
+                with tarfile.open(archive) as tarred:
+                    tarred.extractall(scratch, filter="data")
+        except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+            raise StageFailed(f"{archive.name} cannot be unpacked: {exc}") from None
+        entries = list(Path(scratch).iterdir())
+        top = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(scratch)
+        shutil.copytree(top, tree, symlinks=True)
+
+
+def failed(prefix: Path, text: str) -> Path:
+    """A prefix that says why nothing was built in it (build.sh reads BUILD-FAILED)."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "BUILD-FAILED").write_text(text.rstrip("\n") + "\n")
+    return prefix
+
+
+def build(matrix: Matrix, staged: Path, prefix: Path, cc: str, children: Children | None = None) -> Path:
+    """The staged source built into prefix with cc (its log in prefix/build.log)."""
+    children = children or Children()
+    if prefix.exists():
+        shutil.rmtree(prefix)
+    script = matrix.root.joinpath(*BUILD_SCRIPT)
+    try:
+        children.run(["env", f"CC={cc}", "sh", str(script), str(staged), str(prefix)], BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return failed(prefix, f"the build did not finish in {BUILD_TIMEOUT_S} s; its log: {prefix}/build.log")
+    if not (prefix / "BUILD-FAILED").exists() and not (prefix / "lib").is_dir():
+        return failed(prefix, f"{script.name} did not run to its end; its log: {prefix}/build.log")
+    return prefix
+
+
+def source_plugins(matrix: Matrix, selection: Selector, image: str | None = None) -> list[Runtime]:
+    """The selected runtime plug-ins built from source (in image, when a shard narrows it)."""
+    return [
+        r
+        for r in matrix.plugins()
+        if r.plugin is not None and r.plugin.source is not None and selection.runtime(r.name, image)
+    ]
+
+
+def stage_all(
+    matrix: Matrix, runtimes: list[Runtime], directory: Path, children: Children | None = None
+) -> dict[str, Path | str]:
+    """Each runtime's staged source, or why it could not be staged; before any build, so that a
+    commit missing from a repository given as a URL stops the run (ConfigError) first."""
+    staged: dict[str, Path | str] = {}
+    for runtime in runtimes:
+        assert runtime.plugin is not None and runtime.plugin.source is not None
+        label = str(runtime.plugin.directory / "runtime.yaml")
+        try:
+            staged[runtime.name] = stage(runtime.plugin.source, directory / runtime.name, label, children)
+        except StageFailed as exc:
+            staged[runtime.name] = str(exc)
+    return staged
+
+
+def prepare_sources(
+    matrix: Matrix, selection: Selector, dirs: SourceDirs, directory: Path
+) -> dict[str, Path | str]:
+    """Before any image is built: the upstream snapshots checked and the plug-ins' sources staged
+    (stage_all); a wrong sha256 or a commit missing from a plug-in's repository stops the run."""
+    verify(matrix, selection.runtimes, dirs)
+    return stage_all(matrix, source_plugins(matrix, selection), directory)

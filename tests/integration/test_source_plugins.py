@@ -1,0 +1,151 @@
+"""Runtime plug-ins built from source, natively: the fixture library (tests/fixtures/detached-lib,
+whose constructor starts a detached thread) built with make and with Meson from a directory, with
+CMake from a commit of a git bundle, and with autotools from an archive, on this host's glibc and
+musl; and one whose build fails, which costs its own cells only."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from dlmatrix.cli.main import main
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.cells import Cell
+from dlmatrix.model.selector import Selector
+from dlmatrix.results.io import read_results
+from dlmatrix.runtimes.build import build, source_plugins, stage_all
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.native
+FIXTURE = REPO / "tests" / "fixtures"
+# make from a path, CMake from a git bundle, autotools from an archive, Meson from a path
+BUILT = ("detached", "detached-cmake", "detached-autotools", "detached-meson")
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def variant(top: Path, name: str, source: str, build: str) -> Path:
+    """The fixture plug-in under another name, with another source and build system."""
+    text = (FIXTURE / "detached-plugin" / "runtime.yaml").read_text()
+    text = text.replace("name: detached\n", f"name: {name}\n")
+    text = text.replace("source:\n  path: ../detached-lib\n", source).replace("  system: make\n", build)
+    directory = top / name
+    directory.mkdir()
+    (directory / "runtime.yaml").write_text(text)
+    shutil.copy(FIXTURE / "detached-plugin" / "provider.c", directory)
+    return directory
+
+
+def plugins(top: Path) -> list[Path]:
+    repo = top / "repo"
+    shutil.copytree(FIXTURE / "detached-lib", repo)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "lib")
+    commit = git(repo, "rev-parse", "HEAD")
+    git(repo, "bundle", "create", str(top / "lib.bundle"), "--all")
+    shutil.rmtree(repo)  # the bundle alone
+    with tarfile.open(top / "lib-1.0.tar.gz", "w:gz") as tarred:
+        tarred.add(FIXTURE / "detached-lib", arcname="lib-1.0")
+    sha256 = hashlib.sha256((top / "lib-1.0.tar.gz").read_bytes()).hexdigest()
+    archive = f"source:\n  archive: {{file: ../lib-1.0.tar.gz, sha256: {sha256}}}\n"
+    broken = variant(top, "detached-broken", archive, "  system: autotools\n  configure: [--bogus]\n")
+    text = (broken / "runtime.yaml").read_text().split("expectations:\n")[0]
+    expect = "  - {libc: '*', outcome: build-error, reason: configure refuses --bogus.}\n"
+    (broken / "runtime.yaml").write_text(text + "expectations:\n" + expect)
+    return [
+        FIXTURE / "detached-plugin",
+        variant(
+            top,
+            "detached-cmake",
+            f"source:\n  git: {{repository: ../lib.bundle, commit: {commit}}}\n",
+            "  system: cmake\n",
+        ),
+        variant(top, "detached-autotools", archive, "  system: autotools\n"),
+        variant(top, "detached-meson", f"source:\n  path: {FIXTURE / 'detached-lib'}\n", "  system: meson\n"),
+        broken,
+    ]
+
+
+@pytest.fixture(scope="module")
+def cells(tmp_path_factory: pytest.TempPathFactory) -> list[Cell]:
+    top = tmp_path_factory.mktemp("source-plugins")
+    arguments = ["run", "--backend", "host", "--out", str(top / "out"), "--runtime", "detached*"]
+    for directory in plugins(top):
+        arguments += ["--runtimes", str(directory)]
+    code = main(arguments)
+    found = read_results(top / "out" / "results.json").cells
+    assert code == 0, [(c.image, c.scenario, c.runtime, c.result, c.expected, c.stderr) for c in found]
+    return found
+
+
+def cell(cells: list[Cell], image: str, scenario: str, runtime: str) -> Cell:
+    [found] = [c for c in cells if (c.image, c.scenario, c.runtime) == (image, scenario, runtime)]
+    return found
+
+
+def test_every_cell_ran_on_both_c_libraries_and_none_was_skipped(cells: list[Cell]) -> None:
+    assert {(c.image, c.runtime) for c in cells} == {
+        (image, runtime) for image in ("host-glibc", "host-musl") for runtime in (*BUILT, "detached-broken")
+    }
+    assert {c.verdict for c in cells} == {"ok"}
+
+
+@pytest.mark.parametrize("runtime", BUILT)
+def test_glibc_unmaps_the_built_library_under_its_thread(cells: list[Cell], runtime: str) -> None:
+    seed = cell(cells, "host-glibc", "app-dlopen-dlclose", runtime)
+    assert seed.result == "crash:SIGSEGV"
+    assert seed.evidence["mapped@after-close"] is False
+    assert seed.evidence["package"] == "none (built here)"
+    assert str(seed.evidence["elf_file"]).endswith(f"/rt/{runtime}/lib/libdetached.so.1.0")
+    assert cell(cells, "host-glibc", "app-linked", runtime).result == "pass"
+
+
+@pytest.mark.parametrize("runtime", BUILT)
+def test_musl_keeps_the_built_library_mapped(cells: list[Cell], runtime: str) -> None:
+    seed = cell(cells, "host-musl", "app-dlopen-dlclose", runtime)
+    assert seed.result == "pass"
+    assert seed.evidence["mapped@after-close"] is True
+    assert seed.evidence["listener_threads@after-close"] == 1
+
+
+def test_the_evidence_names_the_source(cells: list[Cell]) -> None:
+    sources = {c.runtime: c.evidence.get("source") for c in cells if c.image == "host-glibc"}
+    assert sources["detached"] == "path:detached-lib"
+    assert str(sources["detached-cmake"]).startswith("git:")
+    assert str(sources["detached-autotools"]).startswith("archive:lib-1.0.tar.gz@sha256:")
+
+
+def test_a_failed_build_costs_its_own_cells_with_its_log(cells: list[Cell]) -> None:
+    for image in ("host-glibc", "host-musl"):
+        broken = cell(cells, image, "app-dlopen-dlclose", "detached-broken")
+        assert broken.result == "build-error"
+        assert "configure: unknown argument --bogus" in broken.stderr
+
+
+def test_a_script_builds_with_the_prefix_and_compiler_it_is_given(tmp_path: Path) -> None:
+    """build.system script, and what a failing one leaves: BUILD-FAILED with the end of its log."""
+    directory = variant(
+        tmp_path, "detached-script", "source:\n  path: lib\n", "  system: script\n  script: build.sh\n"
+    )
+    shutil.copytree(FIXTURE / "detached-lib", directory / "lib")
+    script = directory / "build.sh"
+    script.write_text('set -e\necho "prefix $1 compiler $2"\nmake CC="$CC" install PREFIX="$PREFIX"\n')
+    matrix = load_matrix(REPO, [directory])
+    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    prefix = build(matrix, Path(staged["detached-script"]), tmp_path / "prefix", "musl-gcc")
+    assert (prefix / "lib" / "libdetached.so.1").is_file() and (prefix / "include" / "detached.h").is_file()
+    assert f"prefix {prefix} compiler musl-gcc" in (prefix / "build.log").read_text()
+    assert not (prefix / "BUILD-FAILED").exists()
+    script.write_text('echo "about to fail"\nexit 7\n')
+    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    prefix = build(matrix, Path(staged["detached-script"]), tmp_path / "prefix", "gcc")
+    assert "about to fail" in (prefix / "BUILD-FAILED").read_text()
