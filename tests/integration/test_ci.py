@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from dlmatrix.cli.main import main
+from dlmatrix.runtimes.build import source_files
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker
@@ -141,7 +142,18 @@ def repository(tmp_path: Path) -> Path:
     finally:
         os.chdir(cwd)
     (repo / "dlmatrix.toml").unlink()
+    for command in (
+        ["init", "-q"],
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "lib"],
+    ):
+        subprocess.run(["git", *command], cwd=repo, check=True, capture_output=True)
     return repo
+
+
+def staged(repository: Path) -> set[str]:
+    """What a source `path:` of the repository copies (the library's tree, not dlmatrix's files)."""
+    return {path.as_posix() for path in source_files(repository)}
 
 
 def test_the_action_runs_dlmatrix_and_reports_its_exit_code(repository, tmp_path):
@@ -169,6 +181,8 @@ def test_the_action_runs_dlmatrix_and_reports_its_exit_code(repository, tmp_path
     run = dict(ran)["dlmatrix run"]
     assert f"--runtimes .dlmatrix --image {IMAGE} --arch native {SELECTION}" in run.stdout, run.stdout
     assert "cannot be used" not in run.stdout + run.stderr  # init's plug-in loaded, though not selected
+    assert (repository / "report" / "results.json").is_file()
+    assert not any(path.startswith("report/") for path in staged(repository)), staged(repository)
 
     # the images were kept: the image it ran and its base, in one tar under the key's directory
     saved = runner.outputs["save"]
@@ -188,6 +202,7 @@ def test_the_action_runs_dlmatrix_and_reports_its_exit_code(repository, tmp_path
     assert "Loaded image: " + results["run"]["images"][IMAGE] in load.stdout, load.stdout
     assert runner.outputs["save"] == {"changed": "false"}
     assert "nothing to save" in dict(again)["keep the images for the next run"].stdout
+    assert (repository / ".git" / "info" / "exclude").read_text().count("/report/") == 1
 
 
 GITLAB_TEMPLATE = REPO / "ci" / "gitlab" / "dlmatrix.gitlab-ci.yml"
@@ -230,11 +245,12 @@ def test_the_gitlab_template_runs_dlmatrix_and_keeps_the_images(repository, tmp_
     ran = json.loads((report / "results.json").read_text())["run"]["images"][IMAGE]
     assert tags == {ran, "dlmatrix-base/debian:bookworm"}, tags
 
-    # the next job loads the tar and moves it out of the tree the source is copied from; a job that
-    # ends without results puts it back for the cache, unchanged
+    assert not any(p.startswith(("dlmatrix-report/", ".dlmatrix-cache/")) for p in staged(repository))
+
+    # the next job loads the tar; one that ends without results leaves it as it was restored
     shutil.rmtree(report)
+    before = kept.stat()
     done = gitlab_job(repository, variables | {"DLMATRIX_ARGS": "--no-such-option"}, "script")
     assert done.returncode == 2 and f"Loaded image: {ran}" in done.stdout, done.stdout + done.stderr
-    assert not kept.exists() and (tmp_path / "venv" / "restored.tar").is_file()
     assert gitlab_job(repository, variables, "after").returncode == 0
-    assert kept.is_file() and not (tmp_path / "venv" / "restored.tar").exists()
+    assert kept.stat().st_mtime_ns == before.st_mtime_ns and kept.stat().st_size == before.st_size
