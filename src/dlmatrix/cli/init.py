@@ -63,7 +63,7 @@ def run(options: InitOptions, log: Logger) -> int:
     plugin = options.request.plugin_dir
     log.text(
         f"next: fill in the TODOs of {plugin}/runtime.yaml and {plugin}/provider.c, then try it here: "
-        "dlmatrix run --backend host --out dlmatrix-report"
+        "dlmatrix run --backend host --out ../dlmatrix-report (outside the tree that is built)"
     )
     return 0
 
