@@ -172,3 +172,12 @@ def test_init_refuses_a_bad_name_and_a_bad_build_system(repo):
     assert exited.value.code == 2
     with pytest.raises(DlmatrixError, match="--ci jenkins: unknown"):
         write_init(InitRequest(repo, ci="jenkins"))
+
+
+def test_a_pipeline_of_your_own_is_kept_and_the_include_suggested(repo):
+    (repo / ".gitlab-ci.yml").write_text("test:\n  script: [make check]\n")
+    with pytest.raises(DlmatrixError, match=r"\.gitlab-ci\.yml already exists") as refused:
+        write_init(InitRequest(repo, ci="gitlab"))
+    assert "include ci/gitlab/dlmatrix.gitlab-ci.yml in your .gitlab-ci.yml" in refused.value.fix
+    assert (repo / ".gitlab-ci.yml").read_text() == "test:\n  script: [make check]\n"
+    assert write_init(InitRequest(repo, ci="none"))  # the plug-in and the project file, no CI file

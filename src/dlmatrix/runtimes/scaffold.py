@@ -134,6 +134,24 @@ class InitRequest:
 
 def plan_files(request: InitRequest) -> dict[Path, str]:
     """Every file init writes (relative to root), with its text."""
+    values = _values(request)
+    plugin_dir = Path(values["plugin_dir"])
+    files = {
+        plugin_dir / PLUGIN_FILE: PLUGIN_YAML.format(**values),
+        plugin_dir / "provider.c": PROVIDER_C.format(**values),
+        Path(PROJECT_FILE): PROJECT_TOML.format(**values),
+    }
+    if values["system"] == "script":
+        files[plugin_dir / SCRIPT] = BUILD_SCRIPT.format(**values, script=SCRIPT)
+    if request.ci == "github":
+        files[GITHUB_WORKFLOW] = GITHUB_YML.format(**values)
+    elif request.ci == "gitlab":
+        files[GITLAB_CI] = GITLAB_YML.format(**values)
+    return files
+
+
+def _values(request: InitRequest) -> dict[str, str]:
+    """What the templates are filled with: the guesses (or the options), and how they were made."""
     root = request.root
     system, evidence = _system(request)
     found = soname(root)
@@ -144,36 +162,25 @@ def plan_files(request: InitRequest) -> dict[Path, str]:
             "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit (48 at most)",
         )
     plugin_dir = Path(os.path.normpath(request.plugin_dir))
-    back = Path(os.path.relpath(root.resolve(), (root / plugin_dir).resolve())).as_posix()
-    values = {
+    if found.value:
+        soname_evidence = f"{found.evidence}; check it"
+    else:
+        soname_evidence = f"{found.evidence}: `readelf -d LIBRARY | grep SONAME` after a build tells it"
+    return {
         "name": name,
-        "back": back,
+        "back": Path(os.path.relpath(root.resolve(), (root / plugin_dir).resolve())).as_posix(),
         "system": system,
         "system_evidence": evidence,
         "script_line": f"  script: {SCRIPT}  # run as `{SCRIPT} PREFIX CC`\n" if system == "script" else "",
         "libs": link_name(found.value, name),
         "soname": found.value or SONAME_TODO.format(name=name),
-        "soname_evidence": f"{found.evidence}; check it"
-        if found.value
-        else f"{found.evidence}: `readelf -d LIBRARY | grep SONAME` after a build tells it",
+        "soname_evidence": soname_evidence,
         "plugin_dir": plugin_dir.as_posix(),
         "project": PROJECT_FILE,
         "action": request.action,
         "gitlab_project": GITLAB_PROJECT,
         "images": FIRST_IMAGES,
     }
-    files = {
-        plugin_dir / PLUGIN_FILE: PLUGIN_YAML.format(**values),
-        plugin_dir / "provider.c": PROVIDER_C.format(**values),
-        Path(PROJECT_FILE): PROJECT_TOML.format(**values),
-    }
-    if system == "script":
-        files[plugin_dir / SCRIPT] = BUILD_SCRIPT.format(**values, script=SCRIPT)
-    if request.ci == "github":
-        files[GITHUB_WORKFLOW] = GITHUB_YML.format(**values)
-    elif request.ci == "gitlab":
-        files[GITLAB_CI] = GITLAB_YML.format(**values)
-    return files
 
 
 def _system(request: InitRequest) -> tuple[str, str]:
@@ -197,9 +204,14 @@ def write_init(request: InitRequest) -> list[Path]:
     files = plan_files(request)
     present = [path.as_posix() for path in files if (request.root / path).exists()]
     if present and not request.force:
+        fix = "move them aside, choose another --into, --ci none for no CI file, or --force to overwrite them"
+        if GITLAB_CI.as_posix() in present:  # a pipeline of your own: include the template in it instead
+            fix = (
+                f"--ci none, and include ci/gitlab/dlmatrix.gitlab-ci.yml in your {GITLAB_CI} (docs/ci.md); "
+                + fix
+            )
         raise DlmatrixError(
-            f"{', '.join(present)} already exist{'s' if len(present) == 1 else ''}; nothing was written",
-            "move them aside, choose another --into, --ci none for no CI file, or --force to overwrite them",
+            f"{', '.join(present)} already exist{'s' if len(present) == 1 else ''}; nothing was written", fix
         )
     written = []
     for relative, text in files.items():
