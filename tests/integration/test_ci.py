@@ -151,6 +151,14 @@ def repository(tmp_path: Path) -> Path:
     return repo
 
 
+def tar_tags(tar: Path) -> set[str]:
+    """The image tags a `docker save` tar holds (its manifest.json)."""
+    names = subprocess.run(
+        ["tar", "-xOf", str(tar), "manifest.json"], capture_output=True, text=True, check=True
+    )
+    return {tag for entry in json.loads(names.stdout) for tag in entry["RepoTags"]}
+
+
 def staged(repository: Path) -> set[str]:
     """What a source `path:` of the repository copies (the library's tree, not dlmatrix's files)."""
     return {path.as_posix() for path in source_files(repository)}
@@ -188,10 +196,7 @@ def test_the_action_runs_dlmatrix_and_reports_its_exit_code(repository, tmp_path
     saved = runner.outputs["save"]
     assert saved["changed"] == "true" and saved["key"].startswith("dlmatrix-images-Linux-X64-1-")
     kept = temp / "dlmatrix-images" / "images.tar"
-    names = subprocess.run(
-        ["tar", "-xOf", str(kept), "manifest.json"], capture_output=True, text=True, check=True
-    )
-    tags = {tag for entry in json.loads(names.stdout) for tag in entry["RepoTags"]}
+    tags = tar_tags(kept)
     assert tags == {results["run"]["images"][IMAGE], "dlmatrix-base/debian:bookworm"}, tags
 
     # the next run restores that key: it loads the tar and saves nothing new
@@ -203,6 +208,15 @@ def test_the_action_runs_dlmatrix_and_reports_its_exit_code(repository, tmp_path
     assert runner.outputs["save"] == {"changed": "false"}
     assert "nothing to save" in dict(again)["keep the images for the next run"].stdout
     assert (repository / ".git" / "info" / "exclude").read_text().count("/report/") == 1
+
+    # cache: bases keeps the base alone, under a key of its own
+    steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
+    [(number, save)] = [(n, step) for n, step in enumerate(steps) if step.get("id") == "save"]
+    runner.inputs["cache"] = "bases"
+    done = runner.run(number, save)
+    assert done.returncode == 0 and runner.outputs["save"]["changed"] == "true", done.stdout + done.stderr
+    assert runner.outputs["save"]["key"] != saved["key"]
+    assert tar_tags(kept) == {"dlmatrix-base/debian:bookworm"}
 
 
 GITLAB_TEMPLATE = REPO / "ci" / "gitlab" / "dlmatrix.gitlab-ci.yml"
@@ -238,10 +252,7 @@ def test_the_gitlab_template_runs_dlmatrix_and_keeps_the_images(repository, tmp_
     saved = gitlab_job(repository, variables, "after")
     assert saved.returncode == 0, saved.stdout + saved.stderr
     kept = repository / ".dlmatrix-cache" / "images.tar"
-    names = subprocess.run(
-        ["tar", "-xOf", str(kept), "manifest.json"], capture_output=True, text=True, check=True
-    )
-    tags = {tag for entry in json.loads(names.stdout) for tag in entry["RepoTags"]}
+    tags = tar_tags(kept)
     ran = json.loads((report / "results.json").read_text())["run"]["images"][IMAGE]
     assert tags == {ran, "dlmatrix-base/debian:bookworm"}, tags
 
