@@ -255,6 +255,9 @@ def test_the_gitlab_template_runs_dlmatrix_and_keeps_the_images(repository, tmp_
     tags = tar_tags(kept)
     ran = json.loads((report / "results.json").read_text())["run"]["images"][IMAGE]
     assert tags == {ran, "dlmatrix-base/debian:bookworm"}, tags
+    assert gitlab_job(repository, variables | {"DLMATRIX_CACHE": "bases"}, "after").returncode == 0
+    assert tar_tags(kept) == {"dlmatrix-base/debian:bookworm"}
+    assert gitlab_job(repository, variables, "after").returncode == 0
 
     assert not any(p.startswith(("dlmatrix-report/", ".dlmatrix-cache/")) for p in staged(repository))
 
