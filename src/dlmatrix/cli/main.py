@@ -1,5 +1,5 @@
-"""Command line: dlmatrix list | run | plan | merge | show | explain | new-runtime | render | bases |
-sources | report | bench | prune."""
+"""Command line: dlmatrix list | run | plan | merge | show | explain | new-runtime | init | render |
+bases | sources | report | bench | prune."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dlmatrix.cli import (
     bases,
     bench,
     explain,
+    init,
     list_cells,
     merge,
     new_runtime,
@@ -42,6 +43,7 @@ COMMANDS: dict[str, Command[Any]] = {
         merge.COMMAND,
         explain.COMMAND,
         new_runtime.COMMAND,
+        init.COMMAND,
         show.COMMAND,
         bench.COMMAND,
         render.COMMAND,

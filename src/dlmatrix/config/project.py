@@ -23,8 +23,8 @@ from typing import Any
 
 from dlmatrix.config.schemas import allowed, first_error, key_path
 from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.model.catalog import PROJECT_FILE
 
-PROJECT_FILE = "dlmatrix.toml"
 TABLE = "tool.dlmatrix"  # in pyproject.toml
 AXES = ("image", "scenario", "runtime", "arch")
 SELECT_KEYS = (*AXES, *(f"skip-{axis}" for axis in AXES))

@@ -10,6 +10,8 @@ from pathlib import Path
 from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import RUNTIME_KINDS
 
+PROJECT_FILE = "dlmatrix.toml"  # a project's own file (config.project reads it, `dlmatrix init` writes it)
+
 LANGUAGES = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++"}
 PLUGIN_FILE = "runtime.yaml"  # what makes a directory a runtime plug-in
 MAX_ATTEMPTS = 100  # attempts per cell, at most (--repeat, `attempts:`); dlm-suite holds them in place
