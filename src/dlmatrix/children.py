@@ -58,7 +58,7 @@ class Children:
         try:
             out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as expired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)  # a build's make and compilers too, not sh alone
             expired.stdout, expired.stderr = process.communicate()  # what it wrote before the deadline
             raise
         finally:

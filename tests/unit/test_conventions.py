@@ -239,6 +239,19 @@ def test_a_run_that_tested_nothing_exits_2_and_still_writes_its_report(tmp_path,
     assert (out / "results.json").is_file() and (out / "index.html").is_file()
 
 
+def test_a_host_run_that_tested_nothing_for_another_reason_is_not_sent_to_the_images(
+    tmp_path, monkeypatch, capsys, matrix
+):
+    missing = "musl-gcc is not installed; fix: apt-get install musl-tools"
+    cells = skipped(matrix, MUSL, "libuv", missing)
+    monkeypatch.setattr(run_command, "make_backend", lambda *_: Canned(cells))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--backend", "host", "--runtime", "libuv", "--out", str(out)]) == 2
+    error, fix = capsys.readouterr().err.splitlines()
+    assert missing in error
+    assert fix.startswith("  fix: act on the reason") and "--backend docker" not in fix
+
+
 # explain's results, and what a run compares with
 
 

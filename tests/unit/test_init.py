@@ -181,3 +181,12 @@ def test_a_pipeline_of_your_own_is_kept_and_the_include_suggested(repo):
     assert "include ci/gitlab/dlmatrix.gitlab-ci.yml in your .gitlab-ci.yml" in refused.value.fix
     assert (repo / ".gitlab-ci.yml").read_text() == "test:\n  script: [make check]\n"
     assert write_init(InitRequest(repo, ci="none"))  # the plug-in and the project file, no CI file
+
+
+@pytest.mark.parametrize("into", ["../elsewhere", "ABSOLUTE", "a/../../elsewhere"])
+def test_init_refuses_a_plug_in_directory_outside_the_repository(repo, into):
+    into = str(repo.parent / "elsewhere") if into == "ABSOLUTE" else into
+    log = Recorder()
+    assert main(["init", "--into", into], log=log) == 2
+    assert "outside the repository" in log.buffer.getvalue()
+    assert not (repo.parent / "elsewhere").exists() and not (repo / "dlmatrix.toml").exists()

@@ -3,6 +3,7 @@ default selection and its catalog files merged after validation, errors naming t
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -187,3 +188,19 @@ def test_the_projects_plug_ins_are_loaded(here, capsys):
     write(here / "dlmatrix.toml", 'runtimes = ["plugins"]\n')
     assert main(["list", "--runtime", "mylib", "--image", "debian-bookworm-glibc"]) == 0
     assert "mylib" in capsys.readouterr().out
+
+
+def test_render_into_a_directory_renders_and_checks_the_projects_plug_ins_the_committed_ones_not(
+    here, project, capsys
+):
+    plugin = here / "plugins" / "mylibuv"
+    shutil.copytree(project / "matrix" / "runtimes" / "libuv", plugin)
+    text = (plugin / "runtime.yaml").read_text()
+    (plugin / "runtime.yaml").write_text(text.replace("name: libuv", "name: mylibuv"))
+    write(here / "dlmatrix.toml", 'runtimes = ["plugins"]\n')
+    committed = (project / "dockerfiles" / "debian-bookworm-glibc" / "Dockerfile").read_text()
+    assert main(["render", "--into", "out"]) == 0
+    assert "mylibuv" in (here / "out" / "debian-bookworm-glibc" / "Dockerfile").read_text()
+    assert main(["render", "--check", "--into", "out"]) == 0  # checked against what it rendered
+    assert main(["render"]) == 0 and main(["render", "--check"]) == 0
+    assert (project / "dockerfiles" / "debian-bookworm-glibc" / "Dockerfile").read_text() == committed

@@ -5,10 +5,12 @@ the bundle, the host backend's markers and the Dockerfiles make of them."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ from dlmatrix.config.load import load_matrix
 from dlmatrix.config.plugins import read
 from dlmatrix.errors import ConfigError
 from dlmatrix.model.selector import Selector
-from dlmatrix.runtimes.build import source_files, source_plugins, stage, stage_all
+from dlmatrix.runtimes.build import StageFailed, source_files, source_plugins, stage, stage_all, unpack
 from dlmatrix.runtimes.sources import SourceDirs
 from dlmatrix.suite.bundle import compiled_files
 from tests.conftest import REPO, Recorder
@@ -312,3 +314,23 @@ def test_a_commit_missing_from_a_url_stops_the_run_when_cloned_before_any_build(
     matrix = load_matrix(REPO, [directory])
     staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
     assert (Path(staged["my-src"]) / "source" / "detached.c").is_file()
+
+
+def test_a_zip_archive_keeps_its_executable_bits_and_a_tar_may_not_leave_its_tree(tmp_path):
+    archive = tmp_path / "lib-1.0.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, mode in (("lib-1.0/configure", 0o755), ("lib-1.0/lib.c", 0o644)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o100000 | mode) << 16
+            zipped.writestr(info, "#!/bin/sh\n")
+    unpack(archive, tmp_path / "tree")
+    assert os.access(tmp_path / "tree" / "configure", os.X_OK)
+    assert not os.access(tmp_path / "tree" / "lib.c", os.X_OK)
+
+    escaping = tmp_path / "escaping.tar.gz"
+    with tarfile.open(escaping, "w:gz") as tarred:
+        member = tarfile.TarInfo("../outside.c")
+        tarred.addfile(member, io.BytesIO(b""))
+    with pytest.raises(StageFailed, match="cannot be unpacked"):
+        unpack(escaping, tmp_path / "tree2")
+    assert not (tmp_path / "outside.c").exists()

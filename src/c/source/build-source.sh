@@ -27,6 +27,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 build() {
 	work=$(mktemp -d) || return 1
+	trap 'rm -rf "$work"' EXIT # a failed build leaves no copy of the tree behind
 	cp -R "$dir/source/." "$work/" && cd "$work" || return 1
 	set --
 	while IFS= read -r argument; do

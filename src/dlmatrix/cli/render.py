@@ -43,7 +43,7 @@ def run(options: RenderOptions, log: Logger) -> int:
         return path.relative_to(into.parent)
 
     if options.check:
-        outdated, orphaned = stale(matrix, into), orphans(matrix, into)
+        outdated, orphaned = stale(matrix, options.into), orphans(matrix, options.into)
         for path in outdated:
             log.text(f"stale: {shown(path)}")
         for path in orphaned:
@@ -56,9 +56,9 @@ def run(options: RenderOptions, log: Logger) -> int:
             )
         log.text(f"{len(matrix.images)} Dockerfiles match their templates")
         return 0
-    for path in write_all(matrix, into):
+    for path in write_all(matrix, options.into):
         log.text(f"wrote {shown(path)}")
-    for path in remove_orphans(matrix, into):  # as docker-library's apply-templates.sh starts afresh
+    for path in remove_orphans(matrix, options.into):  # as docker-library's apply-templates.sh starts afresh
         log.text(f"removed {shown(path)}: no image of matrix/images.yaml produces it")
     return 0
 

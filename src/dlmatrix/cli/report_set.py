@@ -47,19 +47,21 @@ def write_report_set(
     report has a bug (a bug in the report must not cost the results). The answer, read once, is
     what the terminal shows too."""
     files: dict[str, str | bytes] = {"results.json": results_json(results)}
+    # an older run's previous results must not stay beside results they were not compared with
+    stale = (PARTIAL,) if previous is not None else (PARTIAL, PREVIOUS)
     if previous is not None:  # kept so that `dlmatrix report` can show the same changes again
         files[PREVIOUS] = results_json(previous)
     try:
         answer = build_answer(results, previous)
         files.update(report_files(answer))
     except Exception as bug:
-        out.write(files, remove=(PARTIAL,))
+        out.write(files, remove=stale)
         bug.add_note(
             f"dlmatrix: results.json is written in {out.path}; once this is fixed, "
             f"`dlmatrix report {out.path}` renders the rest from it"
         )
         raise
-    return out.write(files, remove=(PARTIAL,)), answer
+    return out.write(files, remove=stale), answer
 
 
 def keep_partial(out: OutputDir, partial: ResultSet, stopped: Interrupted | DlmatrixError) -> None:

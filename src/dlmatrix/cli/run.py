@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dlmatrix.backends.host import NO_PACKAGES
 from dlmatrix.backends.registry import BACKENDS, HELP, Backend, RunRequest, environments, make_backend
 from dlmatrix.cli.arguments import (
     Selection,
@@ -143,15 +144,15 @@ def run(options: RunOptions, log: Logger) -> int:
     else:
         print_outcome(answer, written, log, options.table)
     if nothing_tested(answer.cells):  # the report is written all the same: no result is lost
-        raise tested_nothing(answer, matrix, options)
+        raise tested_nothing(answer, options)
     return 1 if answer.failing else 0
 
 
-def tested_nothing(answer: Answer, matrix: Matrix, options: RunOptions) -> DlmatrixError:
+def tested_nothing(answer: Answer, options: RunOptions) -> DlmatrixError:
     """Every selected cell was skipped: a run that proves nothing must not exit 0."""
-    plugins = {r.name for r in matrix.plugins()}
-    skipped_plugins = any(u.axis == "runtime" and u.name in plugins for u in answer.untested)
-    if options.backend == "host" and skipped_plugins:
+    # only the plug-ins the host skipped for their packages are fixed by the images
+    needs_packages = any(reason.startswith(NO_PACKAGES[:40]) for u in answer.untested for reason in u.reasons)
+    if options.backend == "host" and needs_packages:
         fix = "runtime plug-ins install their packages in the images: run them with --backend docker"
     else:
         fix = "act on the reason, or select cells that run here (`dlmatrix list` with the same selection)"

@@ -122,13 +122,22 @@ def clone(source: Source, tree: Path, label: str, children: Children) -> None:
     shutil.rmtree(tree / ".git")
 
 
+def unzip(opened: zipfile.ZipFile, scratch: Path) -> None:
+    """extractall, keeping each member's mode (zipfile drops it, and with it configure's x bit)."""
+    for info in opened.infolist():
+        target = Path(opened.extract(info, scratch))
+        mode = info.external_attr >> 16 & 0o777
+        if mode and not info.is_dir():
+            target.chmod(mode)
+
+
 def unpack(archive: Path, tree: Path) -> None:
     """A tar (any compression) or zip archive; a single top directory is the tree itself."""
     with tempfile.TemporaryDirectory(dir=tree.parent) as scratch:
         try:
             if zipfile.is_zipfile(archive):
                 with zipfile.ZipFile(archive) as opened:
-                    opened.extractall(scratch)
+                    unzip(opened, Path(scratch))
             else:
                 with tarfile.open(archive) as tarred:
                     tarred.extractall(scratch, filter="data")
@@ -176,13 +185,18 @@ def stage_all(
     """Each runtime's staged source, or why it could not be staged; before any build, so that a
     commit missing from a repository given as a URL stops the run (ConfigError) first."""
     staged: dict[str, Path | str] = {}
-    for runtime in runtimes:
-        assert runtime.plugin is not None and runtime.plugin.source is not None
-        label = str(runtime.plugin.directory / "runtime.yaml")
-        try:
-            staged[runtime.name] = stage(runtime.plugin.source, directory / runtime.name, label, children)
-        except StageFailed as exc:
-            staged[runtime.name] = str(exc)
+    children = children or Children()
+    try:
+        for runtime in runtimes:
+            assert runtime.plugin is not None and runtime.plugin.source is not None
+            label = str(runtime.plugin.directory / "runtime.yaml")
+            try:
+                staged[runtime.name] = stage(runtime.plugin.source, directory / runtime.name, label, children)
+            except StageFailed as exc:
+                staged[runtime.name] = str(exc)
+    except BaseException:  # a stop: a clone or patch in its own session would outlive the run
+        children.kill_all()
+        raise
     return staged
 
 

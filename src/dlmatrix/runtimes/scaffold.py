@@ -117,6 +117,7 @@ dlmatrix:
   extends: .dlmatrix
   variables:
     DLMATRIX_IMAGES: "{images}"  # --image globs; "" for every image of dlmatrix's catalog
+    DLMATRIX_VERSION: "git+$CI_SERVER_URL/{gitlab_project}.git@main"  # the dlmatrix the include names
 """
 
 
@@ -161,6 +162,11 @@ def _values(request: InitRequest) -> dict[str, str]:
             "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit (48 at most)",
         )
     plugin_dir = Path(os.path.normpath(request.plugin_dir))
+    if plugin_dir.is_absolute() or plugin_dir.parts[:1] == ("..",):
+        raise DlmatrixError(
+            f"--into {request.plugin_dir} is outside the repository, where its CI checkout cannot see it",
+            "name a directory inside the repository, relative to its root (default: .dlmatrix)",
+        )
     if found.value:
         soname_evidence = f"{found.evidence}; check it"
     else:

@@ -102,9 +102,18 @@ def render_all(matrix: Matrix, into: Path | None = None) -> dict[Path, str]:
     return {dockerfile_path(matrix, image, into): render(matrix, image) for image in matrix.images}
 
 
+def as_committed(matrix: Matrix, into: Path | None) -> Matrix:
+    """What the generated Dockerfiles render: in their own place (into None), for the catalog alone
+    (plug-ins added with --runtimes or a project file change the Dockerfile a run builds, not the
+    committed one); elsewhere (--into), for everything the command line and project file add."""
+    if into is None and (matrix.runtime_dirs or matrix.project):
+        return load_matrix(matrix.root)
+    return matrix
+
+
 def write_all(matrix: Matrix, into: Path | None = None) -> list[Path]:
     written = []
-    for path, text in render_all(matrix, into).items():
+    for path, text in render_all(as_committed(matrix, into), into).items():
         if not path.is_file() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
@@ -113,11 +122,9 @@ def write_all(matrix: Matrix, into: Path | None = None) -> list[Path]:
 
 
 def stale(matrix: Matrix, into: Path | None = None) -> list[Path]:
-    """Committed Dockerfiles (or those in into) that differ from what their templates render now for
-    the repository alone (plug-ins added with --runtimes change the Dockerfile a run builds, not the
-    committed one, and so does a project file)."""
-    if matrix.runtime_dirs or matrix.project:
-        matrix = load_matrix(matrix.root)
+    """Generated Dockerfiles (the committed ones, or those in into) that differ from what their
+    templates render now (as_committed says for which catalog)."""
+    matrix = as_committed(matrix, into)
     return [
         path
         for path, text in render_all(matrix, into).items()
