@@ -187,6 +187,21 @@ def test_a_tree_is_staged_without_git_or_build_outputs(tmp_path: Path) -> None:
     assert names == {p.name for p in (FIXTURE / "detached-lib").iterdir()}
 
 
+def test_a_work_tree_is_staged_without_the_plug_in_or_a_runs_output(tmp_path: Path) -> None:
+    """Results written into the tree, or an edit to the plug-in's expectations, must not make a new
+    source (and so a new image) of the library; in a git work tree as well as outside one."""
+    top = tmp_path / "lib"
+    shutil.copytree(FIXTURE / "detached-lib", top)
+    library = {p.name for p in (FIXTURE / "detached-lib").iterdir()}
+    for leftover in (".dlmatrix/runtime.yaml", "out/.dlmatrix.lock", "out/results.json"):
+        (top / leftover).parent.mkdir(parents=True, exist_ok=True)
+        (top / leftover).write_text("not the library\n")
+    assert {p.as_posix() for p in source_files(top, top / ".dlmatrix")} == library
+    git(top, "init", "-q")
+    assert {p.as_posix() for p in source_files(top, top / ".dlmatrix")} == library
+    assert ".dlmatrix/runtime.yaml" in {p.as_posix() for p in source_files(top)}  # only the plug-in's
+
+
 def test_a_bundle_is_staged_at_its_commit_and_patched(tmp_path: Path) -> None:
     repo, first = repository(tmp_path)
     (repo / "detached.h").write_text("/* a later commit */\n")

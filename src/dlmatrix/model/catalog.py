@@ -10,6 +10,7 @@ from pathlib import Path
 from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import RUNTIME_KINDS
 
+OUTPUT_LOCK = ".dlmatrix.lock"  # marks a run's output directory (results.outdir), never a source
 PROJECT_FILE = "dlmatrix.toml"  # a project's own file (config.project reads it, `dlmatrix init` writes it)
 
 LANGUAGES = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++"}

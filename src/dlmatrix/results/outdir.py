@@ -13,8 +13,9 @@ from types import TracebackType
 
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import shielded
+from dlmatrix.model.catalog import OUTPUT_LOCK
 
-LOCK = ".dlmatrix.lock"
+LOCK = OUTPUT_LOCK
 PARTIAL = "results.partial.json"
 
 

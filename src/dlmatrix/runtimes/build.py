@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dlmatrix.children import Children
 from dlmatrix.errors import ConfigError, DlmatrixError
-from dlmatrix.model.catalog import Matrix, Runtime, Source
+from dlmatrix.model.catalog import OUTPUT_LOCK, Matrix, Runtime, Source
 from dlmatrix.model.selector import Selector
 from dlmatrix.runtimes.sources import SourceDirs, verify
 
@@ -36,15 +36,22 @@ class StageFailed(DlmatrixError):
     """The source could not be staged (a clone, an archive, a patch): that runtime's build error."""
 
 
-def stage(source: Source, directory: Path, label: str, children: Children | None = None) -> Path:
-    """directory/source/, patches applied, with build.env and configure.args beside it."""
+def stage(
+    source: Source,
+    directory: Path,
+    label: str,
+    children: Children | None = None,
+    plugin: Path | None = None,
+) -> Path:
+    """directory/source/, patches applied, with build.env and configure.args beside it; plugin: the
+    plug-in's directory, left out of a path source it sits in."""
     children = children or Children()
     if directory.exists():
         shutil.rmtree(directory)
     tree = directory / "source"
     directory.mkdir(parents=True)
     if source.kind == "path":
-        copy_tree(Path(source.location), tree)
+        copy_tree(Path(source.location), tree, plugin)
     elif source.kind == "git":
         clone(source, tree, label, children)
     else:
@@ -62,16 +69,20 @@ def stage(source: Source, directory: Path, label: str, children: Children | None
     return directory
 
 
-def source_files(top: Path) -> list[Path]:
+def source_files(top: Path, plugin: Path | None = None) -> list[Path]:
     """The files of a source directory, relative to it: in a git work tree those git would show
     (tracked or not, unless ignored: uncommitted work is what a maintainer wants tested), else
-    every file but those LEFT_OUT; in both, nothing under a build directory."""
+    every file but those LEFT_OUT; in both, nothing under a build directory, a run's output
+    directory or the plug-in's own directory (its expectations are no part of the library: an edit
+    to them must not rebuild it)."""
     files = [n for n in _git_files(top) if (top / n).is_file() or (top / n).is_symlink()]
     if not files:  # not in a work tree (or all of it ignored there)
         for folder, dirs, names in os.walk(top):
             dirs[:] = [d for d in dirs if not _left_out(d)]
             files += [Path(folder, n).relative_to(top) for n in names if not _left_out(n)]
-    build_dirs = {p.parent for p in files if p.name == "CMakeCache.txt"}
+    build_dirs = {p.parent for p in files if p.name in ("CMakeCache.txt", OUTPUT_LOCK)}
+    if plugin is not None and top.resolve() in plugin.resolve().parents:
+        build_dirs.add(plugin.resolve().relative_to(top.resolve()))
     build_dirs |= {
         Path(*p.parts[: p.parts.index("meson-private")]) for p in files if "meson-private" in p.parts
     }
@@ -94,8 +105,8 @@ def _left_out(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in LEFT_OUT)
 
 
-def copy_tree(top: Path, tree: Path) -> None:
-    for name in source_files(top):
+def copy_tree(top: Path, tree: Path, plugin: Path | None = None) -> None:
+    for name in source_files(top, plugin):
         target = tree / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(top / name, target, follow_symlinks=False)
@@ -191,7 +202,9 @@ def stage_all(
             assert runtime.plugin is not None and runtime.plugin.source is not None
             label = str(runtime.plugin.directory / "runtime.yaml")
             try:
-                staged[runtime.name] = stage(runtime.plugin.source, directory / runtime.name, label, children)
+                staged[runtime.name] = stage(
+                    runtime.plugin.source, directory / runtime.name, label, children, runtime.plugin.directory
+                )
             except StageFailed as exc:
                 staged[runtime.name] = str(exc)
     except BaseException:  # a stop: a clone or patch in its own session would outlive the run

@@ -37,6 +37,9 @@ soname: {soname}  # {soname_evidence}
 threads:
   added: 1  # the threads the provider's call adds; or name: "GLOB" on /proc thread names
 starts: "TODO: the call that starts the threads"
+wake:  # after dlclose(), the threads must run again before the verdict: without a wake a sleeping
+  sleep_ms: 1500  # thread never touches the unmapped code and the cell passes for nothing. TODO: longer
+                  # than its longest sleep, or connect: true (docs/runtimes.md)
 scenarios: [app-linked, app-dlopen-dlclose, reopen, two-providers, rtld-global-now, close-in-thread,
             ld-preload, runtime-abs-first]
 expectations:  # the first match wins, then dlmatrix's own rules (on musl: pass, it unloads nothing)
