@@ -349,3 +349,27 @@ def test_a_zip_archive_keeps_its_executable_bits_and_a_tar_may_not_leave_its_tre
     with pytest.raises(StageFailed, match="cannot be unpacked"):
         unpack(escaping, tmp_path / "tree2")
     assert not (tmp_path / "outside.c").exists()
+
+
+def test_a_snapshot_held_as_a_link_goes_into_the_context_as_its_content(tmp_path: Path) -> None:
+    """A sources directory may hold links to the snapshots (the docker tests' does): the build
+    context must carry the file, which the engine cannot follow a link out of."""
+    real = tmp_path / "elsewhere" / "snapshot.tar.gz"
+    real.parent.mkdir()
+    real.write_bytes(b"snapshot")
+    link = tmp_path / "sources" / "snapshot.tar.gz"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    executable = tmp_path / "tree" / "configure"
+    executable.parent.mkdir()
+    executable.write_text("#!/bin/sh\n")
+    executable.chmod(0o755)
+    files: dict[str, bytes | Path] = {
+        "lttng-ust-2.13.9/snapshot.tar.gz": link,
+        "_plugins/mine/source/configure": executable,
+    }
+    write_context(files, tmp_path / "context")
+    copied = tmp_path / "context" / "lttng-ust-2.13.9" / "snapshot.tar.gz"
+    assert not copied.is_symlink() and copied.read_bytes() == b"snapshot"
+    assert os.access(tmp_path / "context" / "_plugins" / "mine" / "source" / "configure", os.X_OK)
+    assert context_digest(files) == context_digest({**files, "lttng-ust-2.13.9/snapshot.tar.gz": real})

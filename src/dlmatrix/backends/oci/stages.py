@@ -107,10 +107,11 @@ def upstream_context(
     return {**files, **plugin_context(matrix, wanted, staged or {})}
 
 
-def _kept_as_is(path: Path) -> bool:
-    """A symbolic link or an executable of a staged tree (a configure script) is copied as it is:
-    a build needs both. Snapshots are neither, so their copies and digests stay as they were."""
-    return path.is_symlink() or os.access(path, os.X_OK)
+def _kept_as_is(name: str, path: Path) -> bool:
+    """A symbolic link or an executable of a staged plug-in tree (a configure script) is copied as
+    it is: a build needs both. Anything else, the upstream snapshots above all (which a sources
+    directory may hold as links to elsewhere), is copied as its content."""
+    return name.startswith(f"{PLUGINS}/") and (path.is_symlink() or os.access(path, os.X_OK))
 
 
 def context_digest(files: dict[str, bytes | Path]) -> str:
@@ -119,10 +120,10 @@ def context_digest(files: dict[str, bytes | Path]) -> str:
     for name, value in sorted(files.items()):
         if isinstance(value, bytes):
             content = value
-        elif value.is_symlink():
+        elif _kept_as_is(name, value) and value.is_symlink():
             content = b"symlink:" + os.readlink(value).encode()
         else:
-            content = (b"+x:" if _kept_as_is(value) else b"") + sha256_of(value).encode()
+            content = (b"+x:" if _kept_as_is(name, value) else b"") + sha256_of(value).encode()
         digest.update(name.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
@@ -133,7 +134,7 @@ def write_context(files: dict[str, bytes | Path], directory: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(value, bytes):
             target.write_bytes(value)
-        elif _kept_as_is(value):
+        elif _kept_as_is(name, value):
             shutil.copy2(value, target, follow_symlinks=False)
         else:
             shutil.copyfile(value, target)
