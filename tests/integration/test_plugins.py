@@ -23,10 +23,12 @@ pytestmark = pytest.mark.docker
 IMAGE = "debian-bookworm-glibc"
 
 
-def docs_block(language: str) -> str:
-    """The first fenced block of that language in docs/runtimes.md: what the walkthrough has a user write."""
+def docs_block(language: str, section: str = "## A library from packages") -> str:
+    """The first fenced block of that language in that section of docs/runtimes.md: what its
+    example has a user write."""
     text = (REPO / "docs" / "runtimes.md").read_text()
-    found = re.search(rf"```{language}\n(.*?)```", text, re.S)
+    assert section in text, f"docs/runtimes.md has no section {section!r}"
+    found = re.search(rf"```{language}\n(.*?)```", text[text.index(section) :], re.S)
     assert found, f"docs/runtimes.md has no {language} block"
     return found.group(1)
 
