@@ -157,6 +157,18 @@ def test_headlines_say_where_each_variant_fails_and_why(results):
     assert "timeout in 1 of 3 scenarios" in by_runtime["adaptive"]
 
 
+def test_a_runtime_whose_every_cell_failed_to_build_is_not_measured_not_safe(results):
+    """A plug-in that cannot be used must not read as "crashes on no C library here"."""
+    broken = [
+        replace(c, outcome="build-error", signal=None, exit_code=None, verdict="unexpected", evidence={})
+        for c in results.cells
+        if c.runtime == "pinned"
+    ]
+    [headline] = headlines(broken)
+    assert headline.headline().startswith("Not measured here: no cell ran its scenario")
+    assert "None" not in headline.sentence() and "crashes on no C library" not in headline.sentence()
+
+
 def source_cells(outcomes: dict[tuple[str, str], str]) -> list[Cell]:
     """Cells of runtimes built from source (they carry upstream_commit), judged as declared."""
     matrix = load_matrix()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from dlmatrix.model.cells import Cell
 from dlmatrix.model.expectations import version_key
 from dlmatrix.model.kinds import family_order
+from dlmatrix.report.legend import NOT_RUN
 from dlmatrix.report.seed import SEED
 from dlmatrix.report.words import libc_versions
 from dlmatrix.suite.loader import soname_stem
@@ -31,9 +32,12 @@ class Headline:
     family: str = ""
     protection: str = ""  # as found in the seed's cells: ELF flags, the loader's account, threads
     crashes_on: tuple[str, ...] = ()  # "glibc 2.31, 2.36", ...: where some scenario crashed
+    measured: bool = True  # some cell ran its scenario (not every one a build error or an error)
 
     def headline(self) -> str:
         """One sentence: the protection found and the C library versions where it crashes."""
+        if not self.measured:
+            return "Not measured here: no cell ran its scenario (build errors or harness errors)."
         where = (
             f"crashes on {'; '.join(self.crashes_on)}" if self.crashes_on else "crashes on no C library here"
         )
@@ -59,7 +63,7 @@ def by_family(items: list[Headline]) -> list[tuple[str, list[Headline]]]:
 def protection(cells: list[Cell]) -> str:
     """What keeps the runtime safe, read from the seed's glibc cells: its ELF flags, the loader's
     NODELETE markings, whether it stayed mapped, and whether its threads outlived the unmapping."""
-    seeds = [c for c in cells if c.scenario == SEED and c.libc.family == "glibc" and c.outcome != "skipped"]
+    seeds = [c for c in cells if c.scenario == SEED and c.libc.family == "glibc" and c.outcome not in NOT_RUN]
     if not seeds:
         return ""
     seed = seeds[-1]
@@ -77,6 +81,8 @@ def protection(cells: list[Cell]) -> str:
         return "unloaded, but its destructor stops its threads first"
     if any(c.outcome == "crash" for c in seeds):
         return "none found: it is unmapped while its threads run"
+    if threads is None:  # a library whose threads are not counted (no listener evidence)
+        return "none found: it is unmapped, which did not crash here"
     return f"none found: unmapped with {threads} thread(s) left, which did not crash here"
 
 
@@ -122,7 +128,10 @@ def headlines(cells: list[Cell]) -> list[Headline]:
         crashes_on = tuple(
             libc_versions((c.libc.family, c.libc.version or "?") for c in every if c.outcome == "crash")
         )
-        result.append(Headline(runtime, tuple(findings), every[0].family, protection(every), crashes_on))
+        measured = any(c.outcome not in NOT_RUN for c in every)
+        result.append(
+            Headline(runtime, tuple(findings), every[0].family, protection(every), crashes_on, measured)
+        )
     return result
 
 
