@@ -76,3 +76,16 @@ def test_the_gitlab_template_and_the_file_init_writes_follow_the_schema(tmp_path
         job["variables"]
     )
     assert job["cache"]["paths"] == [".dlmatrix-cache/"] and "images.tar" in scripts
+
+
+def test_the_gitlab_template_installs_no_bare_package_name():
+    """DLMATRIX_VERSION has no default: a bare `dlmatrix` would install whatever an index serves."""
+    job = yaml.safe_load(GITLAB_TEMPLATE.read_text())[".dlmatrix"]
+    assert job["variables"]["DLMATRIX_VERSION"] == ""
+    [check] = [step for step in job["before_script"] if "DLMATRIX_VERSION is empty" in step]
+    empty = subprocess.run(
+        ["bash", "-c", check], env={"DLMATRIX_VERSION": ""}, capture_output=True, text=True
+    )
+    assert empty.returncode == 2 and "fix: set it to the dlmatrix you trust" in empty.stderr
+    named = subprocess.run(["bash", "-c", check], env={"DLMATRIX_VERSION": "x.whl"}, capture_output=True)
+    assert named.returncode == 0
