@@ -92,7 +92,8 @@ def run_host(
             matrix, source_plugins(matrix, selection, host.name), workdir / "sources", children
         )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
-    progress.stage(host.name, "building", f"the plug-ins from source, dlm-suite and the runtimes with {cc}")
+    what = "the plug-ins from source, dlm-suite and the runtimes" if staged else "dlm-suite and the runtimes"
+    progress.stage(host.name, "building", f"{what} with {cc}")
     packages, built = plugin_markers(matrix, cc, workdir / host.name, staged, children)
     compiled = children.run(
         [
