@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.files import user_cache
 
 MARKER = ("matrix", "scenarios.yaml")
 PACKAGE = Path(__file__).resolve().parents[1]  # .../dlmatrix
@@ -67,5 +68,4 @@ def checkout_root() -> Path | None:
 
 def work_dir() -> Path:
     """Where dlmatrix keeps what it generates outside a checkout: $XDG_CACHE_HOME/dlmatrix."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "dlmatrix"
+    return user_cache()

@@ -8,7 +8,6 @@ discovery. A repository given as a URL is checked when it is cloned, still befor
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import tempfile
@@ -24,6 +23,7 @@ from dlmatrix.config.schemas import (
     key_path,
 )
 from dlmatrix.errors import ConfigError
+from dlmatrix.files import sha256_of
 from dlmatrix.model.catalog import BUILD_SYSTEMS, SOURCE_KINDS, Source
 
 URL = re.compile(r"^(https?|git|ssh|file)://|^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:")
@@ -33,14 +33,6 @@ GIT_TIMEOUT_S = 120
 
 def is_url(repository: str) -> bool:
     return URL.match(repository) is not None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_repository(repository: Path) -> bool:
@@ -152,7 +144,7 @@ def _where(label: str, directory: Path, kind: str, value: Any) -> dict[str, str]
         return {"kind": kind, "location": str(_beside(label, "source.path", directory, value, want_dir=True))}
     if kind == "archive":
         archive = _beside(label, "source.archive.file", directory, value["file"])
-        found = file_sha256(archive)
+        found = sha256_of(archive)
         if found != value["sha256"]:
             raise ConfigError(
                 label,

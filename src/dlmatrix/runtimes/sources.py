@@ -6,8 +6,6 @@ sources directories are --sources DIR, then $DLMATRIX_SOURCES (a path list), the
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import shutil
 import subprocess
@@ -17,27 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlmatrix.errors import DlmatrixError
+from dlmatrix.files import sha256_of, user_cache
 from dlmatrix.model.catalog import Matrix, Patch, Upstream
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "dlmatrix" / "sources"
-
-
-def sha256_of(path: Path) -> str:
-    """Remembered per file version: a run checks each snapshot once, not once per image."""
-    stat = path.stat()
-    return _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=256)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return user_cache() / "sources"
 
 
 @dataclass(frozen=True)

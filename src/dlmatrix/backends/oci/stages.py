@@ -11,9 +11,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from dlmatrix.files import sha256_of
 from dlmatrix.model.catalog import Image, Matrix, Patch, Upstream
 from dlmatrix.runtimes.build import BUILD_SCRIPT as SOURCE_SCRIPT
-from dlmatrix.runtimes.sources import SourceDirs, sha256_of
+from dlmatrix.runtimes.sources import SourceDirs
 
 BUILD_SCRIPT = ("src", "c", "upstream", "build-upstream.sh")
 PLUGINS = "_plugins"
@@ -120,10 +121,12 @@ def context_digest(files: dict[str, bytes | Path]) -> str:
     for name, value in sorted(files.items()):
         if isinstance(value, bytes):
             content = value
-        elif _kept_as_is(name, value) and value.is_symlink():
+        elif not _kept_as_is(name, value):
+            content = sha256_of(value).encode()
+        elif value.is_symlink():
             content = b"symlink:" + os.readlink(value).encode()
         else:
-            content = (b"+x:" if _kept_as_is(name, value) else b"") + sha256_of(value).encode()
+            content = b"+x:" + sha256_of(value).encode()
         digest.update(name.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
