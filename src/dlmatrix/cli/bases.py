@@ -14,6 +14,7 @@ from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.platform import SETUP_HINT, runs_here
 from dlmatrix.cli.arguments import add_engine, engines_of, positive
 from dlmatrix.cli.command import Command, checkout
+from dlmatrix.config.project import find_project
 from dlmatrix.log import Logger
 from dlmatrix.model.catalog import Image, Matrix
 from dlmatrix.model.selector import Patterns
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: BasesOptions, log: Logger) -> int:
-    matrix = checkout(log)
+    matrix = checkout(log, find_project())
     engines = [Engine(spec) for spec in options.engines or ["default"]]
     return max(provide_bases(matrix, options, engine, engines, log) for engine in engines)
 

@@ -36,6 +36,7 @@ from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.tokens import CellBudget
 from dlmatrix.cli.command import Command, checkout
 from dlmatrix.config.load import load_matrix
+from dlmatrix.config.project import find_project
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.log import Logger
 from dlmatrix.model.catalog import Matrix
@@ -186,7 +187,7 @@ def verdicts(cells: list[Cell]) -> dict[str, int]:
 
 
 def run(options: BenchOptions, log: Logger) -> int:
-    matrix = checkout(log)
+    matrix = checkout(log, find_project())
     cores = os.cpu_count() or 1
     selection = Selector.of(options.scenario, options.runtime, options.image)
     log.text("bench: building what is missing (not measured)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from dlmatrix.config.load import load_matrix
-from dlmatrix.config.project import find_project
+from dlmatrix.config.project import Project
 from dlmatrix.log import Logger
 from dlmatrix.model.catalog import Matrix
 
@@ -51,11 +51,10 @@ def add_quiet(parser: argparse.ArgumentParser, default: object = False) -> None:
     )
 
 
-def checkout(log: Logger, runtimes: Sequence[Path] = ()) -> Matrix:
-    """The catalog (config.root finds it), extended by the project file here (dlmatrix.toml), with its
-    plug-ins and the --runtimes ones; one that cannot be used is named (its cells report build-error,
-    so the run goes on)."""
-    project = find_project()
+def checkout(log: Logger, project: Project | None, runtimes: Sequence[Path] = ()) -> Matrix:
+    """The catalog (config.root finds it), extended by the project file (config.project.find_project,
+    read once by the command), with its plug-ins and the --runtimes ones; one that cannot be used is
+    named (its cells report build-error, so the run goes on)."""
     extra = (*project.runtimes, *runtimes) if project else tuple(runtimes)
     matrix = load_matrix(runtime_dirs=extra, project=project)
     for runtime in matrix.plugins():

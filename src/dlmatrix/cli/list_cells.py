@@ -10,7 +10,7 @@ from rich.table import Table
 
 from dlmatrix.cli.arguments import Selection, add_runtimes, add_selection
 from dlmatrix.cli.command import Command, checkout
-from dlmatrix.config.project import find_project
+from dlmatrix.config.project import Project, find_project
 from dlmatrix.log import Logger
 from dlmatrix.model.arches import environment_arches
 from dlmatrix.model.catalog import Matrix
@@ -23,10 +23,12 @@ class ListOptions:
     selection: Selection
     runtimes: tuple[Path, ...]
     json: bool
+    project: Project | None  # the project file, read once: its selection and its catalog
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ListOptions:
-        return cls(Selection.of(args).under(find_project()), tuple(args.runtimes), args.json)
+        project = find_project()
+        return cls(Selection.of(args).under(project), tuple(args.runtimes), args.json, project)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +63,7 @@ def rows(matrix: Matrix, selector: Selector) -> list[dict[str, str | None]]:
 
 
 def run(options: ListOptions, log: Logger) -> int:
-    matrix = checkout(log, options.runtimes)
+    matrix = checkout(log, options.project, options.runtimes)
     found = rows(matrix, options.selection.selector(matrix))
     if options.json:
         log.data({"cells": found})

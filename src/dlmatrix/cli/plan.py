@@ -16,7 +16,7 @@ import yaml
 from dlmatrix.backends.registry import BACKENDS, environments
 from dlmatrix.cli.arguments import Selection, add_durations, add_runtimes, add_selection, positive
 from dlmatrix.cli.command import Command, checkout
-from dlmatrix.config.project import find_project
+from dlmatrix.config.project import Project, find_project
 from dlmatrix.log import Logger
 from dlmatrix.model.cells import ResultSet
 from dlmatrix.model.shards import Shard, plan
@@ -38,13 +38,15 @@ class PlanOptions:
     backend: str  # whose environments are dealt out
     repeat: int
     durations: Path | None  # a results.json (or its directory) whose durations weigh the cells
+    project: Project | None  # the project file, read once: its selection and its catalog
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> PlanOptions:
+        project = find_project()
         return cls(
-            Selection.of(args).under(find_project()), tuple(args.runtimes), args.shards, args.format,
+            Selection.of(args).under(project), tuple(args.runtimes), args.shards, args.format,
             args.backend, args.repeat,
-            args.durations,
+            args.durations, project,
         )  # fmt: skip
 
     def run_options(self) -> list[str]:
@@ -72,7 +74,7 @@ def durations(path: Path | None) -> ResultSet | None:
 
 def run(options: PlanOptions, log: Logger) -> int:
     """Prints the shards (stdout only: a CI captures it); what they weigh goes to stderr."""
-    matrix = checkout(log, options.runtimes)
+    matrix = checkout(log, options.project, options.runtimes)
     measured = durations(options.durations)
     order = environments(options.backend, matrix)
     selector = options.selection.selector(matrix, repeat=options.repeat)

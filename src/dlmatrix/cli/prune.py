@@ -10,6 +10,7 @@ from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.prune import prune_plan
 from dlmatrix.cli.arguments import add_engine, engines_of
 from dlmatrix.cli.command import Command, checkout
+from dlmatrix.config.project import find_project
 from dlmatrix.log import Logger
 from dlmatrix.model.catalog import Matrix
 
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: PruneOptions, log: Logger) -> int:
-    matrix = checkout(log)
+    matrix = checkout(log, find_project())
     engines = [Engine(spec) for spec in options.engines or ["default"]]
     return max(prune_engine(matrix, options.dry_run, engine, log) for engine in engines)
 

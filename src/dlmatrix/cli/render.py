@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dlmatrix.backends.oci.dockerfiles import generated_dir, orphans, remove_orphans, stale, write_all
 from dlmatrix.cli.command import Command, checkout
+from dlmatrix.config.project import find_project
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.log import Logger
 
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: RenderOptions, log: Logger) -> int:
-    matrix = checkout(log)
+    matrix = checkout(log, find_project())
     into = generated_dir(matrix, options.into)
 
     def shown(path: Path) -> Path:  # dockerfiles/IMAGE/Dockerfile

@@ -26,7 +26,7 @@ from dlmatrix.cli.arguments import (
 from dlmatrix.cli.command import Command, checkout
 from dlmatrix.cli.plan import durations
 from dlmatrix.cli.report_set import keep_partial, previous_results, write_report_set
-from dlmatrix.config.project import find_project
+from dlmatrix.config.project import Project, find_project
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import Interrupted
 from dlmatrix.log import Logger
@@ -60,14 +60,16 @@ class RunOptions:
     keep_build: Path | None  # build here and keep it; None: a temporary directory
     previous: Path | None
     json: bool  # the summary as one JSON document on stdout
+    project: Project | None  # the project file, read once: its selection and its catalog
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> RunOptions:
+        project = find_project()
         return cls(
-            Selection.of(args).under(find_project()), tuple(args.runtimes), args.backend, engines_of(args),
+            Selection.of(args).under(project), tuple(args.runtimes), args.backend, engines_of(args),
             args.shard,
             args.durations, args.out, args.repeat, args.jobs, args.table, args.sources, args.keep_build,
-            args.previous, args.json,
+            args.previous, args.json, project,
         )  # fmt: skip
 
 
@@ -117,7 +119,7 @@ def run_selector(matrix: Matrix, options: RunOptions) -> Selector:
 
 
 def run(options: RunOptions, log: Logger) -> int:
-    matrix = checkout(log, options.runtimes)
+    matrix = checkout(log, options.project, options.runtimes)
     if not 1 <= options.repeat <= MAX_ATTEMPTS:
         raise DlmatrixError(
             f"--repeat {options.repeat} is out of range", f"use a value from 1 to {MAX_ATTEMPTS}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dlmatrix.cli.arguments import add_sources
 from dlmatrix.cli.command import Command, checkout
+from dlmatrix.config.project import find_project
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.log import Logger
 from dlmatrix.model.selector import Patterns
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(options: SourcesOptions, log: Logger) -> int:
     """Each selected snapshot and patch: found (and checked), fetched, or what is missing."""
-    matrix = checkout(log)
+    matrix = checkout(log, find_project())
     dirs = SourceDirs.from_option(options.sources)
     target = Path(options.sources) if options.sources else cache_dir()
     missing = 0
