@@ -22,9 +22,10 @@ from dlmatrix.suite.command import suite_arguments, suite_timeout
 from dlmatrix.suite.output import suite_cells, tail
 
 BUILD_TIMEOUT_S = 600
+NOT_INSTALLED = "not applicable: the host backend installs no packages"  # what a reason starts with
 NO_PACKAGES = (
-    "not applicable: the host backend installs no packages; runtime plug-ins that need some run in "
-    "the images (--backend docker), which install theirs"
+    f"{NOT_INSTALLED}; runtime plug-ins that need some run in the images (--backend docker), which "
+    "install theirs"
 )
 
 

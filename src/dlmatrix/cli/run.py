@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dlmatrix.backends.host import NO_PACKAGES
+from dlmatrix.backends.host import NOT_INSTALLED
 from dlmatrix.backends.registry import BACKENDS, HELP, Backend, RunRequest, environments, make_backend
 from dlmatrix.cli.arguments import (
     Selection,
@@ -153,7 +153,7 @@ def run(options: RunOptions, log: Logger) -> int:
 def tested_nothing(answer: Answer, options: RunOptions) -> DlmatrixError:
     """Every selected cell was skipped: a run that proves nothing must not exit 0."""
     # only the plug-ins the host skipped for their packages are fixed by the images
-    needs_packages = any(reason.startswith(NO_PACKAGES[:40]) for u in answer.untested for reason in u.reasons)
+    needs_packages = any(reason.startswith(NOT_INSTALLED) for u in answer.untested for reason in u.reasons)
     if options.backend == "host" and needs_packages:
         fix = "runtime plug-ins install their packages in the images: run them with --backend docker"
     else:
