@@ -212,7 +212,8 @@ def test_the_grid_and_the_panel_work_from_the_keyboard(page):
 def test_the_full_matrix_draws_on_demand_and_keeps_output_as_text(page):
     assert page.locator("#matrix").count() == 0  # drawn when opened, not at load
     page.click("#full-matrix summary")
-    assert page.locator("#matrix button.cell:visible").count() == 27
+    # <details> fires "toggle" as a task after the click returns: wait for the drawing it starts
+    sync_api.expect(page.locator("#matrix button.cell:visible")).to_have_count(27)
     assert "full=1" in page.url
     page.select_option("#f-verdict", "unexpected")
     rows = page.locator("#matrix tbody tr")
