@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dlmatrix.children import Children
 from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.files import user_cache
 from dlmatrix.model.catalog import OUTPUT_LOCK, Matrix, Runtime, Source
 from dlmatrix.model.selector import Selector
 from dlmatrix.runtimes.sources import SourceDirs, verify
@@ -173,7 +174,13 @@ def build(matrix: Matrix, staged: Path, prefix: Path, cc: str, children: Childre
         shutil.rmtree(prefix)
     script = matrix.root.joinpath(*BUILD_SCRIPT)
     try:
-        children.run(["env", f"CC={cc}", "sh", str(script), str(staged), str(prefix)], BUILD_TIMEOUT_S)
+        # the host's compiler cache (ccache tells compilers apart, and is safe to share)
+        ccache = user_cache() / "ccache"
+        children.run(
+            ["sh", str(script), str(staged), str(prefix)],
+            BUILD_TIMEOUT_S,
+            env={"CC": cc, "DLM_CCACHE": str(ccache)},
+        )
     except subprocess.TimeoutExpired:
         return failed(prefix, f"the build did not finish in {BUILD_TIMEOUT_S} s; its log: {prefix}/build.log")
     if not (prefix / "BUILD-FAILED").exists() and not (prefix / "lib").is_dir():

@@ -18,6 +18,7 @@ USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
 UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
 PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
 BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
+CCACHE_DIR = "/var/cache/dlmatrix/ccache"  # the source stages' compiler cache: a BuildKit cache mount
 
 
 def _fail(message: str) -> None:
@@ -40,11 +41,14 @@ def environment(root: Path) -> jinja2.Environment:
         upstream_prefix=UPSTREAM_PREFIX,
         packages_prefix=PACKAGES_PREFIX,
         built_prefix=BUILT_PREFIX,
+        ccache_dir=CCACHE_DIR,
     )
     return env
 
 
-def render(matrix: Matrix, image: Image) -> str:
+def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
+    """The image's Dockerfile. cache_mounts: for BuildKit (every current docker and podman), whose
+    cache mounts keep the source builds' compiler cache; False for docker's classic builder."""
     try:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
         plugins = [  # a plug-in built from source installs no packages
@@ -58,7 +62,11 @@ def render(matrix: Matrix, image: Image) -> str:
             if r.plugin is not None and r.plugin.source is not None
         ]
         text = template.render(
-            image=image, upstream=matrix.source_runtimes(), plugins=plugins, sources=sources
+            image=image,
+            upstream=matrix.source_runtimes(),
+            plugins=plugins,
+            sources=sources,
+            cache_mounts=cache_mounts,
         )
     except jinja2.TemplateError as exc:
         raise DlmatrixError(
