@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dlmatrix.backends.oci.backend import ContainerBackend
+from dlmatrix.backends.oci.bases import BaseProvider, same_platform
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.failures import ContainerFailed, EngineFailure
 from dlmatrix.backends.oci.tokens import CellBudget
@@ -72,7 +73,9 @@ class ScriptedEngine(Engine):
         self.build_ok: dict[str, bool] = {}
         self.container_error: dict[str, Exception] = {}
         self.import_fails: set[str] = set()
+        self.platforms: dict[str, str] = {}  # what each image's config says it was made for
         self.cancelled = False
+        self.buildkit = True  # not asked of a real CLI
 
     def server_version(self) -> str:
         return "scripted"
@@ -83,6 +86,9 @@ class ScriptedEngine(Engine):
     def image_id(self, ref: str) -> str | None:
         self.calls.append(f"inspect {ref}")
         return f"sha256:{abs(hash(ref))}" if ref in self.present else None
+
+    def architecture(self, ref: str) -> str:
+        return self.platforms.get(ref, "")
 
     def pull(self, ref: str) -> bool:
         self.calls.append(f"pull {ref}")
@@ -102,6 +108,7 @@ class ScriptedEngine(Engine):
         if tag in self.import_fails:
             raise DlmatrixError(f"building base {tag} offline failed (mmdebstrap exit 25, import exit 0)")
         self.present.add(tag)
+        self.platforms[tag] = platform or ""
 
     def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float,
               labels: dict[str, str] | None = None) -> bool:  # fmt: skip
@@ -250,3 +257,19 @@ def test_two_engines_share_the_images_and_the_second_copies_its_base(tmp_path):
     assert not [c for c in second.calls if c.startswith(("pull", "import"))]
     built = [c.split()[1] for c in first.calls + second.calls if c.startswith("build")]
     assert sorted(built) == ["debian-bookworm-glibc", "debian-bookworm-musl"]  # each image once
+
+
+def test_a_pinned_architectures_base_that_names_another_is_made_again(tmp_path):
+    """An offline base imported before bases carried their architecture names the engine's own:
+    BuildKit would then ask a registry for FROM --platform, so it is not taken as present."""
+    matrix = load_matrix()
+    image = matrix.image("debian-bookworm-glibc-i386")
+    engine = ScriptedEngine({"dlmatrix-base/i386/debian:bookworm"})
+    provider = BaseProvider(engine, tmp_path)
+    engine.platforms["dlmatrix-base/i386/debian:bookworm"] = "linux/amd64"
+    assert provider.present(image) is None
+    engine.platforms["dlmatrix-base/i386/debian:bookworm"] = "linux/386"
+    assert provider.present(image) is not None
+    assert same_platform("linux/arm64", "linux/arm64/v8") and not same_platform(
+        "linux/arm/v7", "linux/arm64/v8"
+    )

@@ -73,6 +73,11 @@ def mmdebstrap_command(suite: str, arch: str | None = None, security: bool = Tru
     return [*command, f"--architectures={arch}", suite, "-", *sources]
 
 
+def same_platform(found: str, wanted: str) -> bool:
+    """linux/arm64 is linux/arm64/v8: registries' arm64 images often leave the variant out."""
+    return {found, wanted} <= {"linux/arm64", "linux/arm64/v8"} or found == wanted
+
+
 class BaseProvider:
     """Provides each base once per run; remembers that the registry did not answer."""
 
@@ -83,10 +88,14 @@ class BaseProvider:
         self.registry_failed = False
 
     def present(self, image: Image) -> Base | None:
-        """The image's base if the engine has it: the registry's name first, then the local tag."""
+        """The image's base if the engine has it, for the image's architecture: the registry's name
+        first, then the local tag (one built offline before bases carried their architecture names
+        the engine's own, and BuildKit would ask a registry for FROM --platform: made again)."""
         for ref in (image.base_ref, local_tag(image)):
             found = self.engine.image_id(ref)
-            if found:
+            if found and (
+                image.platform is None or same_platform(self.engine.architecture(ref), image.platform)
+            ):
                 return Base(ref, found, "present")
         return None
 

@@ -24,6 +24,7 @@ from dlmatrix.backends.oci.failures import (
     failure_from,
     last_line,
 )
+from dlmatrix.backends.oci.rootfs import import_rootfs
 from dlmatrix.backends.oci.spec import EngineSpec, podman_limits
 from dlmatrix.children import Cancelled, Children
 from dlmatrix.errors import DlmatrixError
@@ -143,50 +144,18 @@ class Engine:
     def import_tarball(
         self, producer: Sequence[str], tag: str, log: Path, timeout: float = 1200, platform: str | None = None
     ) -> None:
-        """Pipes a root file system tarball written by producer (mmdebstrap ... -) into docker import."""
-        with log.open("w") as log_file:
-            maker = self.children.popen(producer, stdout=subprocess.PIPE, stderr=log_file)
-            importer = self.children.popen(
-                # --platform records the architecture where the engine can (podman; docker only
-                # when experimental): the FROM --platform of the Dockerfiles does not depend on it
-                [
-                    *self.command,
-                    "import",
-                    *(["--platform", platform] if platform else []),
-                    "--change",
-                    'CMD ["/bin/sh"]',
-                    "-",
-                    tag,
-                ],
-                stdin=maker.stdout,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            assert maker.stdout is not None
-            maker.stdout.close()
-            try:
-                _, imported = importer.communicate(timeout=timeout)
-                made = maker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                maker.kill()
-                importer.kill()
-                raise DlmatrixError(f"building base {tag} offline took over {timeout:.0f} s") from None
-            finally:
-                self.children.forget(maker)
-                self.children.forget(importer)
-        if self.children.cancelled.is_set():
-            raise Cancelled()
-        if made != 0 or importer.returncode != 0:
-            self.check(imported, f"importing base {tag}")
-            if importer.returncode == 0:  # it imported what mmdebstrap wrote before it failed
-                self.remove_image(tag)
-            detail = log.read_text()[-1500:] + imported[-500:]
-            raise DlmatrixError(
-                f"building base {tag} offline failed ({producer[0]} exit {made}, "
-                f"import exit {importer.returncode}):\n{detail}",
-                f"see {log}; check that Debian's archive is reachable",
-            )
+        """A root file system tarball written by producer (mmdebstrap ... -) as base tag, for platform
+        (dlmatrix.backends.oci.rootfs: loaded with its architecture, or imported as the engine's own)."""
+        try:
+            import_rootfs(self, producer, tag, log, timeout, platform)
+        except DlmatrixError:
+            self.remove_image(tag)  # nothing half made stays under the tag
+            raise
+
+    def architecture(self, ref: str) -> str:
+        """An image's platform as its config says it (linux/arm64/v8), "" when it cannot be read."""
+        result = self._run(["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}/{{.Variant}}", ref])
+        return result.stdout.strip().rstrip("/") if result.returncode == 0 else ""
 
     def copy_image(self, source: Engine, ref: str, log: Path, timeout: float = 600) -> bool:
         """`source save ref | this load`: whether the image arrived (the log says why not)."""
