@@ -77,5 +77,5 @@ def test_the_source_stage_is_cached_by_the_library_tree(top: Path) -> None:
     library.write_text(library.read_text() + f"/* an edit of the library: {uuid.uuid4().hex} */\n")
     cells, log = run(top, "library-edited", MUSL)
     assert not source_stage_cached(log)
-    assert re.search(r"lttng-ust-2\.13\.9/ /usr/src/upstream/lttng-ust-2\.13\.9/\n ---> Using cache", log)
+    assert re.search(r"lttng-ust-2\.13\.9/ /usr/src/plugins/lttng-ust-2\.13\.9/\n ---> Using cache", log)
     assert {c.result for c in cells if c.scenario == "app-dlopen-dlclose"} == {"pass"}

@@ -18,7 +18,7 @@ from dlmatrix.config.load import load_matrix
 from dlmatrix.model.cells import Cell
 from dlmatrix.model.selector import Selector
 from dlmatrix.results.io import read_results
-from dlmatrix.runtimes.build import build, source_plugins, stage_all
+from dlmatrix.runtimes.build import build, source_runtimes, stage_all
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.native
@@ -140,12 +140,12 @@ def test_a_script_builds_with_the_prefix_and_compiler_it_is_given(tmp_path: Path
     script = directory / "build.sh"
     script.write_text('set -e\necho "prefix $1 compiler $2"\nmake CC="$CC" install PREFIX="$PREFIX"\n')
     matrix = load_matrix(REPO, [directory])
-    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
     prefix = build(matrix, Path(staged["detached-script"]), tmp_path / "prefix", "musl-gcc")
     assert (prefix / "lib" / "libdetached.so.1").is_file() and (prefix / "include" / "detached.h").is_file()
     assert f"prefix {prefix} compiler musl-gcc" in (prefix / "build.log").read_text()
     assert not (prefix / "BUILD-FAILED").exists()
     script.write_text('echo "about to fail"\nexit 7\n')
-    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
     prefix = build(matrix, Path(staged["detached-script"]), tmp_path / "prefix", "gcc")
     assert "about to fail" in (prefix / "BUILD-FAILED").read_text()
