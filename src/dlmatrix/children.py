@@ -45,10 +45,13 @@ class Children:
         argv: Sequence[str],
         timeout: float,
         stdout: int | IO[str] = subprocess.PIPE,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """subprocess.run, killable by kill_all(); TimeoutExpired when the deadline passes."""
+        """subprocess.run, killable by kill_all(); TimeoutExpired when the deadline passes. env: what
+        to add to this process's environment."""
         process = self.popen(
             argv,
+            env={**os.environ, **env} if env else None,
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.PIPE if stdout == subprocess.PIPE else subprocess.STDOUT,

@@ -149,3 +149,24 @@ def test_a_script_builds_with_the_prefix_and_compiler_it_is_given(tmp_path: Path
     staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
     prefix = build(matrix, Path(staged["detached-script"]), tmp_path / "prefix", "gcc")
     assert "about to fail" in (prefix / "BUILD-FAILED").read_text()
+
+
+@pytest.mark.parametrize("system", ["make", "cmake"])
+def test_an_edit_recompiles_one_object_and_the_compiler_cache_serves_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system: str
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the host's compiler cache
+    directory = variant(tmp_path, f"detached-{system}", "source:\n  path: lib\n", f"  system: {system}\n")
+    shutil.copytree(FIXTURE / "detached-lib", directory / "lib")
+    matrix = load_matrix(REPO, [directory])
+
+    def built() -> str:
+        staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
+        prefix = build(matrix, Path(staged[f"detached-{system}"]), tmp_path / "prefix", "gcc")
+        return (prefix / "build.log").read_text().splitlines()[-1]
+
+    assert built().endswith("(2 compiled, 0 from the compiler cache)")
+    beat = directory / "lib" / "beat.c"
+    beat.write_text(beat.read_text() + "const int edited = 1;\n")  # a comment would preprocess the same
+    assert built().endswith("(1 compiled, 1 from the compiler cache)")
+    assert built().endswith("(0 compiled, 2 from the compiler cache)")  # unchanged: nothing compiled

@@ -266,11 +266,15 @@ def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compil
     ):
         text = render(matrix, matrix.image(image))
         stage = text.split("AS source-detached\n", 1)[1].split("\nFROM ", 1)[0]
+        ccache = "/var/cache/dlmatrix/ccache"
+        mount = f"--mount=type=cache,id=dlmatrix-ccache-{image},target={ccache},sharing=locked"
         assert (
             stage.startswith(f"ENV CC={cc}\n")
-            and f"RUN {run}" in stage
+            and f"RUN {mount} DLM_CCACHE={ccache} {run}" in stage
             and "COPY upstream/_plugins/detached/ /usr/src/plugins/detached/" in stage
         )
+        classic = render(matrix, matrix.image(image), cache_mounts=False)  # docker's classic builder
+        assert f"RUN {run}" in classic and "--mount" not in classic
         assert ("cmake" in stage) and ("make cmake" in stage) == (image == "alpine-3.22-musl")
         assert copy in text.split("AS source-detached\n", 1)[1]  # in a later stage: the suite's
     rendered = tmp_path / "Dockerfile"

@@ -14,6 +14,9 @@
 # serves every C library.  The log is PREFIX/build.log; a build that fails
 # leaves PREFIX/BUILD-FAILED with the end of it (build.sh makes that the
 # plug-in's build error) and still exits 0: only this plug-in's cells are affected.
+# DLM_CCACHE: a compiler cache directory (a BuildKit cache mount in an image, the
+# user's cache on the host), used where ccache is installed: an edit recompiles
+# only the objects whose input changed.
 set -u
 dir=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
@@ -30,6 +33,13 @@ done
 SYSTEM="" SCRIPT=""
 . "$dir/build.env" || exit 2
 jobs=$(nproc 2>/dev/null || echo 2)
+launcher=""
+if [ -n "${DLM_CCACHE:-}" ] && command -v ccache >/dev/null 2>&1; then
+	launcher=ccache
+	# each build's own counts; paths under the (temporary) build tree are hashed relative to it
+	export CCACHE_DIR="$DLM_CCACHE" CCACHE_STATSLOG="$prefix/ccache.log" CCACHE_NOHASHDIR=1
+	rm -f "$CCACHE_STATSLOG"
+fi
 : >"$prefix/depends"
 for dependency in "$@"; do
 	CPPFLAGS="${CPPFLAGS:+$CPPFLAGS }-I$dependency/include"
@@ -43,6 +53,8 @@ build() {
 	work=$(mktemp -d) || return 1
 	trap 'rm -rf "$work"' EXIT # a failed build leaves no copy of the tree behind
 	cp -R "$dir/source/." "$work/" && cd "$work" || return 1
+	[ -n "$launcher" ] && export CCACHE_BASEDIR="$work"
+	cc=${launcher:+$launcher }$cc
 	set --
 	while IFS= read -r argument; do
 		[ -n "$argument" ] && set -- "$@" "$argument"
@@ -63,9 +75,12 @@ build() {
 		;;
 	cmake)
 		# CMake wants the compiler as one path: the words after it (gcc -m32) become flags
-		compiler=${cc%% *}
+		compiler=${cc#"$launcher "}
+		compiler=${compiler%% *}
+		flags=${cc#*"$compiler"}
 		cmake -S . -B _build -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib \
-			-DCMAKE_C_COMPILER="$compiler" -DCMAKE_C_FLAGS="${cc#"$compiler"}" "$@" &&
+			-DCMAKE_C_COMPILER="$compiler" -DCMAKE_C_FLAGS="$flags" \
+			${launcher:+-DCMAKE_C_COMPILER_LAUNCHER=$launcher} "$@" &&
 			cmake --build _build -j "$jobs" && cmake --install _build
 		;;
 	meson)
@@ -84,9 +99,17 @@ build() {
 	if [ -f "$dir/evidence.env" ]; then cp "$dir/evidence.env" "$prefix/evidence.env" || return 1; fi
 }
 
+# "N compiled, M from the compiler cache": what this build compiled (dlmatrix bench reads it)
+cache_counts() {
+	[ -f "$prefix/ccache.log" ] || return 0
+	compiled=$(grep -cx cache_miss "$prefix/ccache.log")
+	cached=$(grep -cxE '(direct|preprocessed)_cache_hit' "$prefix/ccache.log")
+	echo " ($compiled compiled, $cached from the compiler cache)"
+}
+
 started=$(date +%s)
 if build >"$prefix/build.log" 2>&1; then
-	echo "built $(basename "$prefix") in $(($(date +%s) - started)) s"
+	echo "built $(basename "$prefix") in $(($(date +%s) - started)) s$(cache_counts)" | tee -a "$prefix/build.log"
 else
 	echo "building $(basename "$prefix") from source failed; the end of its log:" >"$prefix/BUILD-FAILED"
 	tail -n 60 "$prefix/build.log" >>"$prefix/BUILD-FAILED"

@@ -7,6 +7,8 @@ long an edit of the catalog takes to reach a result. It prints and records; it a
   against ours on the same image and cells.
 - edit: one expectation's reason changed in a copy of the project, one scenario re-run on
   every image: seconds, and how many images that rebuilt (0 by design).
+- source (--source-plugin DIR, measured alone): one .c file of a plug-in built from its own tree
+  edited, and the plug-in re-run on the eight amd64 Debian images (cli.bench_source).
 - spread (with --spread-engine): the warm run on the default engine and on it plus another,
   the images spread between them; what is missing on the other is built first, not measured.
 """
@@ -34,6 +36,7 @@ from dlmatrix.backends.oci.backend import ContainerBackend
 from dlmatrix.backends.oci.dockerfiles import write_all
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.cli.bench_source import EIGHT_AMD64, print_source, source_edit_figures
 from dlmatrix.cli.command import Command, checkout
 from dlmatrix.config.load import load_matrix
 from dlmatrix.config.project import find_project
@@ -57,11 +60,21 @@ class BenchOptions:
     jobs: int  # attempts in flight
     out: Path  # the figures, as JSON (and the previous figures, compared with)
     spread_engine: str | None  # also time the warm run spread over the default engine and this one
+    source_plugin: Path | None  # instead, time an edit of this plug-in's tree (source.path)
+    source_images: str
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> BenchOptions:
         return cls(
-            args.image, args.scenario, args.runtime, args.naive_image, args.jobs, args.out, args.spread_engine
+            args.image,
+            args.scenario,
+            args.runtime,
+            args.naive_image,
+            args.jobs,
+            args.out,
+            args.spread_engine,
+            args.source_plugin,
+            args.source_images,
         )
 
 
@@ -82,6 +95,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--spread-engine",
         metavar="ENGINE",
         help="also time the warm run spread over the default engine and this one",
+    )
+    parser.add_argument(
+        "--source-plugin",
+        type=Path,
+        metavar="DIR",
+        help="instead, time editing one .c file of this plug-in's tree (source.path) on --source-images",
+    )
+    parser.add_argument(
+        "--source-images", default=EIGHT_AMD64, metavar="GLOBS", help="the images of --source-plugin"
     )
 
 
@@ -113,6 +135,7 @@ class Ran:
     cells: list[Cell]
     built: list[str]
     tags: dict[str, str]
+    logs: dict[str, str]  # the build log of each image it built
 
 
 def docker_run(
@@ -132,7 +155,8 @@ def docker_run(
         on = [Engine(spec) for spec in engines]
         backend = ContainerBackend(matrix, on, Path(scratch), selection, log, CellBudget(jobs))
         cells = backend.run()
-        return Ran(cells, list(backend.built), dict(backend.tags))
+        logs = {name: backend.build_log(backend.matrix.image(name)).read_text() for name in backend.built}
+        return Ran(cells, list(backend.built), dict(backend.tags), logs)
 
 
 def naive_cells(matrix: Matrix, selection: Selector, tag: str, jobs: int, log: Logger) -> list[Cell]:
@@ -189,6 +213,8 @@ def verdicts(cells: list[Cell]) -> dict[str, int]:
 def run(options: BenchOptions, log: Logger) -> int:
     matrix = checkout(log, find_project())
     cores = os.cpu_count() or 1
+    if options.source_plugin:
+        return source_bench(matrix, options, log)
     selection = Selector.of(options.scenario, options.runtime, options.image)
     log.text("bench: building what is missing (not measured)")
     built_first = len(docker_run(matrix, selection, options.jobs, log, "build what is missing").built)
@@ -270,6 +296,33 @@ def edit_figures(matrix: Matrix, options: BenchOptions, log: Logger) -> dict[str
         "images_rebuilt": rebuilt[0],
         "cells": len(run.cells),
     }
+
+
+def source_bench(matrix: Matrix, options: BenchOptions, log: Logger) -> int:
+    assert options.source_plugin is not None
+    figures = source_edit_figures(
+        matrix, options.source_plugin, options.source_images, timed_run(options, log)
+    )
+    print_source(figures, log)
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.write_text(json.dumps({"source": figures}, indent=1) + "\n")
+    log.text(f"bench: wrote {options.out}")
+    return 0
+
+
+def timed_run(
+    options: BenchOptions, log: Logger
+) -> Callable[[Matrix, str, str, str], tuple[float, list[str], dict[str, str], int]]:
+    def run(
+        matrix: Matrix, scenario: str, runtime: str, images: str
+    ) -> tuple[float, list[str], dict[str, str], int]:
+        started = time.monotonic()
+        ran = docker_run(
+            matrix, Selector.of(scenario, runtime, images), options.jobs, log, f"{runtime}: {scenario}"
+        )
+        return time.monotonic() - started, ran.built, ran.logs, len(ran.cells)
+
+    return run
 
 
 def spread_figures(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from dlmatrix.children import Children
 from dlmatrix.errors import ConfigError, DlmatrixError
+from dlmatrix.files import user_cache
 from dlmatrix.model.catalog import OUTPUT_LOCK, Matrix, Runtime, Source
 from dlmatrix.model.selector import Selector
 from dlmatrix.runtimes.sources import SourceDirs, missing_reason, resolve, verify
@@ -192,9 +193,11 @@ def build(
     if prefix.exists():
         shutil.rmtree(prefix)
     script = matrix.root.joinpath(*BUILD_SCRIPT)
-    command = ["env", f"CC={cc}", "sh", str(script), str(staged), str(prefix), *map(str, depends)]
+    command = ["sh", str(script), str(staged), str(prefix), *map(str, depends)]
     try:
-        children.run(command, BUILD_TIMEOUT_S)
+        # the host's compiler cache (ccache tells compilers apart, and is safe to share)
+        ccache = user_cache() / "ccache"
+        children.run(command, BUILD_TIMEOUT_S, env={"CC": cc, "DLM_CCACHE": str(ccache)})
     except subprocess.TimeoutExpired:
         return failed(prefix, f"the build did not finish in {BUILD_TIMEOUT_S} s; its log: {prefix}/build.log")
     markers = ("BUILD-FAILED", "MISSING", "NOT-SELECTED")

@@ -285,7 +285,7 @@ class ContainerBackend:
         return self.workdir / "logs" / f"build-{image.name}.log"
 
     def build(self, image: Image, base: Base, engine: Engine) -> str | None:
-        dockerfile = render(self.matrix, image)  # the committed one, plus any --runtimes packages
+        dockerfile = render(self.matrix, image, engine.buildkit)  # the committed one, plus --runtimes
         wanted = functools.partial(self.selections[image.name].runtime, image=image.name)
         upstream = upstream_context(self.matrix, image, wanted, self.staged)
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))

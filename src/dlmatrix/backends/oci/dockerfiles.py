@@ -18,6 +18,7 @@ PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
 USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
 PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
 BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
+CCACHE_DIR = "/var/cache/dlmatrix/ccache"  # the source stages' compiler cache: a BuildKit cache mount
 
 
 def _fail(message: str) -> None:
@@ -39,6 +40,7 @@ def environment(root: Path) -> jinja2.Environment:
         user=USER,
         packages_prefix=PACKAGES_PREFIX,
         built_prefix=BUILT_PREFIX,
+        ccache_dir=CCACHE_DIR,
     )
     return env
 
@@ -62,7 +64,9 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
     ]
 
 
-def render(matrix: Matrix, image: Image) -> str:
+def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
+    """The image's Dockerfile. cache_mounts: for BuildKit (every current docker and podman), whose
+    cache mounts keep the source builds' compiler cache; False for docker's classic builder."""
     try:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
         plugins = [  # a plug-in built from source installs no packages
@@ -70,7 +74,12 @@ def render(matrix: Matrix, image: Image) -> str:
             for r in matrix.plugins()
             if r.plugin is not None and r.plugin.source is None
         ]
-        text = template.render(image=image, plugins=plugins, sources=source_stages(matrix, image))
+        text = template.render(
+            image=image,
+            plugins=plugins,
+            sources=source_stages(matrix, image),
+            cache_mounts=cache_mounts,
+        )
     except jinja2.TemplateError as exc:
         raise DlmatrixError(
             f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",

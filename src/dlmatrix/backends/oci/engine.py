@@ -3,6 +3,7 @@ deadline and its failure in one place (which engine: dlmatrix.backends.oci.spec)
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -225,6 +226,21 @@ class Engine:
         result = self._run(["rmi", ref], timeout=120)
         return None if result.returncode == 0 else last_line(result.stderr)
 
+    @functools.cached_property
+    def buildkit(self) -> bool:
+        """Whether its builds go through BuildKit, whose cache mounts keep a compiler cache between
+        builds (dockerfiles: cache_mounts). Podman's builder has them; docker's CLI has BuildKit
+        when its buildx plug-in is installed, or built in before 23.0; DOCKER_BUILDKIT=0 says no."""
+        if os.environ.get("DOCKER_BUILDKIT") == "0":
+            return False
+        if self.spec.cli == "podman":
+            return True
+        if self._run(["buildx", "version"]).returncode == 0:
+            return True
+        client = self._run(["version", "--format", "{{.Client.Version}}"]).stdout.strip()
+        major = client.split(".")[0]
+        return major.isdigit() and int(major) < 23
+
     def build(
         self,
         tag: str,
@@ -235,14 +251,21 @@ class Engine:
         labels: dict[str, str] | None = None,
     ) -> bool:
         """False when the build failed (its log says why); EngineFailure when the engine did."""
-        args = ["build", "--force-rm", *self.limits, "--tag", tag, "--label", LABEL]
+        buildkit = self.buildkit and self.spec.cli == "docker"
+        progress = ["--progress=plain"] if buildkit else ["--force-rm"]  # each builder's own flags
+        args = ["build", *progress, *self.limits, "--tag", tag, "--label", LABEL]
         for key, value in (labels or {}).items():
             args += ["--label", f"{key}={value}"]
         for key, value in build_args.items():
             args += ["--build-arg", f"{key}={value}"]
         with log.open("w") as log_file:
             try:
-                result = self.children.run([*self.command, *args, str(context)], timeout, stdout=log_file)
+                result = self.children.run(
+                    [*self.command, *args, str(context)],
+                    timeout,
+                    stdout=log_file,
+                    env={"DOCKER_BUILDKIT": "1"} if buildkit else None,
+                )
             except subprocess.TimeoutExpired:
                 log_file.write(f"\ndlmatrix: the build did not finish within {timeout:.0f} s\n")
                 return False

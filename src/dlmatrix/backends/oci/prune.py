@@ -37,12 +37,15 @@ class PrunePlan:
                 self.refused.append(f"{ref}: {refusal}")
 
 
-def current_labels(matrix: Matrix, bases: BaseProvider, image: Image, digest: str) -> dict[str, str] | None:
-    """The labels an image built today would carry; None when its base is not here."""
+def current_labels(
+    matrix: Matrix, bases: BaseProvider, image: Image, digest: str, cache_mounts: bool
+) -> dict[str, str] | None:
+    """The labels an image built today would carry (by this engine's builder); None when its base
+    is not here."""
     base = bases.present(image)
     if base is None:
         return None
-    return image_labels(render(matrix, image), digest, base)
+    return image_labels(render(matrix, image, cache_mounts), digest, base)
 
 
 def stale_reason(labels: dict[str, str], current: dict[str, str] | None) -> str | None:
@@ -73,7 +76,9 @@ def prune_plan(matrix: Matrix, engine: Engine) -> PrunePlan:
     digest = bundle_digest(matrix)
     images = {image.name: image for image in matrix.images}
     bases = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks, builds nothing
-    current = {name: current_labels(matrix, bases, image, digest) for name, image in images.items()}
+    current = {
+        name: current_labels(matrix, bases, image, digest, engine.buildkit) for name, image in images.items()
+    }
     listed = engine.listing(["images", "--filter", f"label={LABEL}", "--format", "{{.Repository}}:{{.Tag}}"])
     short = [ref.removeprefix("localhost/") for ref in listed]  # podman names local images so
     refs = [ref for ref in short if ref.startswith(REPOSITORY) and not ref.endswith(":<none>")]
