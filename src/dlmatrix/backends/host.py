@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from dlmatrix.children import Children
@@ -100,8 +101,11 @@ def run_host(
     env = Environment(host.name, Libc(host.libc, None), host.cc, arch=host_arch(matrix))
     kept = on_hosts(matrix, selection)
     dropped = [(s, r) for s, r in selection.pairs(matrix, host.name) if not kept.runtime(r.name, host.name)]
-    left_out = uniform_cells(matrix, env, "skipped", matrix.on_hosts.reason, dropped)
-    return _host_cells(matrix, host, env, workdir, kept, jobs, children, warn, progress, staged) + left_out
+    cells = _host_cells(matrix, host, env, workdir, kept, jobs, children, warn, progress, staged)
+    read = next((c for c in cells if c.libc.version), None)  # what the suite read, for the others too
+    if read is not None:
+        env = replace(env, libc=read.libc, compiler=read.compiler)
+    return cells + uniform_cells(matrix, env, "skipped", matrix.on_hosts.reason, dropped)
 
 
 def on_hosts(matrix: Matrix, selection: Selector) -> Selector:
