@@ -17,9 +17,17 @@ out=$2
 cc=${CC:-cc}
 warn="-Wall -Wextra -Werror -O1 -g"
 
+# DLM_ONLY=NAME builds that variant alone, in an image layer of its own after the
+# suite's (a plug-in built from source, whose library an edit rebuilds without
+# rebuilding the suite); DLM_LATER names the variants left to such layers.
+only=${DLM_ONLY:-}
+later=${DLM_LATER:-}
+
 mkdir -p "$out/bin" "$out/share" || exit 1
-if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
-$cc $warn -I"$src" -o "$out/bin/dlm-suite" "$src"/suite/*.c || exit 1
+if [ -z "$only" ]; then
+	if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
+	$cc $warn -I"$src" -o "$out/bin/dlm-suite" "$src"/suite/*.c || exit 1
+fi
 
 providers() { # rt compiler source, then compiler arguments: providers a and b in rt/lib
 	prov_rt=$1 prov_cc=$2 prov_src=$3
@@ -299,6 +307,11 @@ status=0
 tab=$(printf '\t')
 while IFS="$tab" read -r name kind cflags ldflags from; do
 	case $name in '#'* | '') continue ;; esac
+	if [ -n "$only" ]; then
+		[ "$name" = "$only" ] || continue
+	elif [ "$(has_word "$later" "$name")" = true ]; then
+		continue
+	fi
 	[ "$cflags" = "-" ] && cflags=""
 	[ "$ldflags" = "-" ] && ldflags=""
 	rm -rf "$out/rt/$name"

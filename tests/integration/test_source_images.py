@@ -2,7 +2,8 @@
 in a stage of its own with each image's compiler (gcc for glibc, musl-gcc for musl), crashes after
 dlclose() on glibc and survives on musl; the stage is keyed by the library's tree, so an edit of
 the provider leaves it cached and an edit of the library rebuilds it, where the compiler cache (a
-BuildKit cache mount) recompiles only the edited file.
+BuildKit cache mount) recompiles only the edited file, and then only the plug-in's own layer after
+the suite's.
 
 Skipped, loudly (see conftest's summary), only where no engine answers.
 """
@@ -88,5 +89,7 @@ def test_the_source_stage_is_cached_by_the_library_tree(top: Path) -> None:
     cells, log = run(top, "library-edited", MUSL)
     assert not step_cached(log, STAGE_RUN)
     assert compiled(log) == (1, 1)  # beat.c compiled again, detached.c from the compiler cache
+    assert step_cached(log, 'detached" sh /usr/src/dlmatrix/build.sh')  # the suite's layer (DLM_LATER)
+    assert not step_cached(log, "DLM_ONLY=detached sh /usr/src/dlmatrix/build.sh")  # the plug-in's
     assert step_cached(log, "COPY upstream/_plugins/lttng-ust-2.13.9/ /usr/src/plugins/lttng-ust-2.13.9/")
     assert {c.result for c in cells if c.scenario == "app-dlopen-dlclose"} == {"pass"}

@@ -269,3 +269,29 @@ def test_an_engine_that_drops_the_sandbox_limits_is_reported(tmp_path):
         process.wait()
     [warning] = engine.warnings
     assert "ignores the sandbox's --memory and --pids-limit" in warning and "cgroups V1" in warning
+
+
+@pytest.mark.parametrize(
+    ("buildx", "client", "disabled", "expected"),
+    [
+        (True, "28.2.2", False, True),  # the buildx plug-in: BuildKit
+        (False, "28.2.2", False, False),  # 23.0 on without buildx: the classic builder only
+        (False, "20.10.24+dfsg1", False, True),  # built into the CLI before 23.0
+        (True, "28.2.2", True, False),  # DOCKER_BUILDKIT=0 says no
+    ],
+)
+def test_builds_go_through_buildkit_where_the_cli_has_it(
+    tmp_path, monkeypatch, buildx, client, disabled, expected
+):
+    cli_script = tmp_path / "docker"
+    cli_script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = buildx ]; then exit {0 if buildx else 1}; fi\n'
+        f'if [ "$1" = version ]; then echo "{client}"; fi\n'
+    )
+    cli_script.chmod(0o755)
+    if disabled:
+        monkeypatch.setenv("DOCKER_BUILDKIT", "0")
+    else:
+        monkeypatch.delenv("DOCKER_BUILDKIT", raising=False)
+    assert Engine("default", cli=str(cli_script)).buildkit is expected

@@ -36,9 +36,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 launcher=""
 if [ -n "${DLM_CCACHE:-}" ] && command -v ccache >/dev/null 2>&1; then
 	launcher=ccache
-	# each build's own counts; paths under the (temporary) build tree are hashed relative to it
-	export CCACHE_DIR="$DLM_CCACHE" CCACHE_STATSLOG="$prefix/ccache.log" CCACHE_NOHASHDIR=1
-	rm -f "$CCACHE_STATSLOG"
+	# paths under the (temporary) build tree are hashed relative to it
+	export CCACHE_DIR="$DLM_CCACHE" CCACHE_NOHASHDIR=1
+	if ccache --help 2>&1 | grep -q -- --show-log-stats; then
+		export CCACHE_STATSLOG="$prefix/ccache.log" # this build's own counts (ccache 4.4 on)
+		rm -f "$CCACHE_STATSLOG"
+	else
+		ccache -z >/dev/null # older: the cache's counters (a locked mount: this build's alone)
+	fi
 fi
 : >"$prefix/depends"
 for dependency in "$@"; do
@@ -101,10 +106,18 @@ build() {
 
 # "N compiled, M from the compiler cache": what this build compiled (dlmatrix bench reads it)
 cache_counts() {
-	[ -f "$prefix/ccache.log" ] || return 0
-	compiled=$(grep -cx cache_miss "$prefix/ccache.log")
-	cached=$(grep -cxE '(direct|preprocessed)_cache_hit' "$prefix/ccache.log")
-	echo " ($compiled compiled, $cached from the compiler cache)"
+	[ -n "$launcher" ] || return 0
+	if [ -f "$prefix/ccache.log" ]; then
+		compiled=$(grep -cx cache_miss "$prefix/ccache.log")
+		cached=$(grep -cxE '(direct|preprocessed)_cache_hit' "$prefix/ccache.log")
+	elif [ -z "${CCACHE_STATSLOG:-}" ]; then
+		counters=$(ccache -s)
+		compiled=$(echo "$counters" | awk '/^cache miss / { print $NF }')
+		cached=$(echo "$counters" | awk '/^cache hit \((direct|preprocessed)\)/ { n += $NF } END { print n + 0 }')
+	else
+		compiled=0 cached=0 # a stats log that nothing wrote to: nothing was compiled
+	fi
+	echo " (${compiled:-0} compiled, $cached from the compiler cache)"
 }
 
 started=$(date +%s)

@@ -145,7 +145,8 @@ def print_source(figures: dict[str, Any], log: Logger) -> None:
         "from the cache",
         title=f"dlmatrix bench: {figures['plugin']} on {figures['images']}, {figures['scenario']}",
     )
-    for run, title in (("first", "first"), ("unchanged", "unchanged"), ("edited_run", figures["edited"])):
+    runs = (("first", "first (builds what is missing)"), ("unchanged", "again, unchanged"))
+    for run, title in (*runs, ("edited_run", f"{figures['edited']} edited")):
         one = figures[run]
         counts = (one[key] for key in ("objects_compiled", "objects_from_cache"))
         table.add_row(

@@ -49,7 +49,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
     """What is built from source, each in a stage of its own: the dependencies that apply to the
     image's C library first (the stages that need them copy their prefixes), then the runtimes."""
     dependencies = [
-        {"name": d.name, "requires": d.source.requires, "depends": []}
+        {"name": d.name, "requires": d.source.requires, "depends": [], "dependency": True}
         for d in matrix.dependencies
         if image.libc in d.libc
     ]
@@ -58,6 +58,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "name": r.name,
             "requires": r.source.requires,
             "depends": [d.name for d in matrix.dependencies_for(r, image.libc)],
+            "dependency": False,
         }
         for r in matrix.source_runtimes()
         if r.source is not None
