@@ -110,52 +110,74 @@ build_model() { # name cflags ldflags
 	} >"$rt/env"
 }
 
-# Where an upstream build stage left LTTng-UST built from source: one directory
-# per variant, or a marker (NOT-SELECTED, MISSING, BUILD-FAILED) saying why not.
-upstream=${DLM_UPSTREAM:-/opt/upstream}
+# Where the image's package layer left each plug-in's marker: NAME.ok,
+# NAME.FAILED (the package manager's log) or NAME.NOT-APPLICABLE (the host
+# backend marks every plug-in so).  Unset when build.sh is run by hand: the
+# plug-ins' packages are then taken to be installed.
+packages=${DLM_PACKAGES:-}
 
-# Copies a source-built LTTng-UST into the variant (its lib/ is on the scenarios'
-# LD_LIBRARY_PATH) and prints the compiler flags to build against it; or leaves
-# the variant's marker and fails.
-use_upstream() { # name rt
-	up="$upstream/$1"
-	if [ ! -d "$up" ]; then
-		echo "not applicable: no LTTng-UST built from source here (the Debian image templates" \
-			"build it in a stage of its own)" >"$2/NOT-APPLICABLE" && return 1
+# Where a plug-in's runtime library is: beside the -L directories it links
+# with, else where the compiler finds it, else where the provider resolved it.
+find_library() { # soname provider link-flags
+	for flag in $3; do
+		case $flag in -L*) [ -e "${flag#-L}/$1" ] && readlink -f "${flag#-L}/$1" && return ;; esac
+	done
+	found=$($cc -print-file-name="$1")
+	[ "$found" != "$1" ] && [ -e "$found" ] && readlink -f "$found" && return
+	ldd "$2" 2>/dev/null | awk -v soname="$1" '$1 == soname && $3 ~ /^\// { print $3 }' | xargs -r readlink -f
+}
+
+# Where the runtimes built from source (plug-ins, LTTng-UST entries) and their
+# dependencies were installed, one prefix each (dlmatrix's builder natively, a build
+# stage of its own in an image): NAME/ with include/ and lib/, or NAME/BUILD-FAILED
+# with the end of the build's log, or a marker saying why nothing was built
+# (NOT-SELECTED, MISSING, NOT-APPLICABLE).
+built=${DLM_BUILT:-/opt/dlmatrix-built}
+
+# Copies a library built from source (a plug-in's, or LTTng-UST's) into the variant,
+# with the libraries of the dependencies it was built against (PREFIX/depends), so
+# that its lib/ on the scenarios' LD_LIBRARY_PATH holds all of them, and prints the
+# flags to build against it; or says why not and fails (1: not applicable, its
+# cells are skipped with the marker's text; 2: a build error, the log on stderr).
+use_built() { # name rt
+	prefix="$built/$1"
+	if [ ! -d "$prefix" ]; then
+		echo "not applicable: $1 is built from source and nothing built it for this environment" \
+			>"$2/NOT-APPLICABLE" && return 1
 	fi
-	if [ -f "$up/BUILD-FAILED" ]; then
-		cp "$up/BUILD-FAILED" "$2/BUILD-FAILED" && return 1
-	fi
-	for marker in NOT-SELECTED MISSING; do
-		if [ -f "$up/$marker" ]; then
-			cp "$up/$marker" "$2/NOT-APPLICABLE" && return 1
+	for marker in NOT-SELECTED MISSING NOT-APPLICABLE; do
+		if [ -f "$prefix/$marker" ]; then
+			cp "$prefix/$marker" "$2/NOT-APPLICABLE" && return 1
 		fi
 	done
-	[ -f "$up/upstream.env" ] || { echo "no build of $1 in $up" >&2 && return 2; }
-	# the libraries, and those of its musl dependencies (Debian's liburcu serves glibc)
-	cp -P "$up"/lib/*.so* "$2/lib/" || return 2
-	if [ -d "$upstream/musl-deps/lib" ]; then
-		cp -P "$upstream"/musl-deps/lib/*.so* "$2/lib/" || return 2
-		echo "-I$up/include -L$up/lib -I$upstream/musl-deps/include -L$upstream/musl-deps/lib" \
-			"-Wl,-rpath-link,$upstream/musl-deps/lib"
-	else
-		echo "-I$up/include -L$up/lib"
+	if [ -f "$prefix/BUILD-FAILED" ]; then
+		cat "$prefix/BUILD-FAILED" >&2 && return 2
 	fi
+	cp -P "$prefix"/lib/*.so* "$2/lib/" || return 2
+	use_flags="-I$prefix/include -L$prefix/lib -Wl,-rpath-link,$prefix/lib"
+	if [ -f "$prefix/depends" ]; then
+		while IFS= read -r dependency; do
+			[ -n "$dependency" ] || continue
+			cp -P "$dependency"/lib/*.so* "$2/lib/" || return 2
+			use_flags="$use_flags -I$dependency/include -L$dependency/lib -Wl,-rpath-link,$dependency/lib"
+		done <"$prefix/depends"
+	fi
+	echo "$use_flags"
 }
 
 # LTTng-UST (the image's own, or one built from source) and real tracepoint
 # providers built against it.
-build_lttng() { # name kind
+build_lttng() { # name from (source: built from the entry's source, else the image's own)
 	rt="$out/rt/$1"
 	flags=""
-	if [ "$2" = lttng-ust-source ]; then
-		flags=$(use_upstream "$1" "$rt")
+	if [ "$2" = source ]; then
+		flags=$(use_built "$1" "$rt")
 		case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
 	fi
 	# shellcheck disable=SC2086 # flags are word lists on purpose
 	if ! printf '#include <lttng/tracepoint.h>\n' | $cc $flags -E -x c - >/dev/null; then
 		# built from source here, its headers must compile: a build error, the compiler's words in the log
-		[ "$2" = lttng-ust-source ] && return 1
+		[ "$2" = source ] && return 1
 		echo "not applicable: no LTTng-UST development files for this C library here" \
 			"(Debian packages LTTng-UST for glibc only)" >"$rt/NOT-APPLICABLE"
 		return 0
@@ -181,7 +203,7 @@ build_lttng() { # name kind
 	$cc $warn -o "$rt/bin/dlm-futex-wake" "$src/lttng/futex-wake.c" ||
 		return 1
 	soname=$(objdump -p "$rt/lib/libdlmprov_a.so" | sed -n 's/^ *NEEDED *\(liblttng-ust\.so\.[0-9]*\)$/\1/p')
-	if [ "$2" = lttng-ust-source ]; then
+	if [ "$2" = source ]; then
 		library=$(readlink -f "$rt/lib/$soname")
 	else
 		library=$(readlink -f "$($cc -print-file-name="$soname")")
@@ -189,7 +211,7 @@ build_lttng() { # name kind
 	[ -n "$soname" ] && [ -f "$library" ] || return 1
 	cp "$src/lttng/lttng-common" "$src/lttng/lttng-wake" "$src/lttng/lttng-trace-start" \
 		"$src/lttng/lttng-trace-check" "$src/lttng/lttng-fresh" "$rt/bin/" || return 1
-	if [ "$2" = lttng-ust-source ]; then
+	if [ "$2" = source ]; then
 		library="@RT@/lib/$(basename "$library")" # where it runs, not where it was built (/rootfs)
 	fi
 	{
@@ -206,8 +228,8 @@ build_lttng() { # name kind
 		echo "DLM_SETUP_COMMAND=@RT@/bin/lttng-fresh"
 		# every LTTng-UST process of a uid waits on one futex in /dev/shm: attempts take turns
 		echo "DLM_SERIAL=lttng-ust-wait-shm"
-		if [ "$2" = lttng-ust-source ]; then
-			cat "$upstream/$1/upstream.env"
+		if [ "$2" = source ]; then
+			cat "$built/$1/evidence.env"
 			elf_facts "$rt/lib/$(basename "$library")"
 		else
 			elf_facts "$library"
@@ -215,55 +237,14 @@ build_lttng() { # name kind
 	} >"$rt/env"
 }
 
-# Where the image's package layer left each plug-in's marker: NAME.ok,
-# NAME.FAILED (the package manager's log) or NAME.NOT-APPLICABLE (the host
-# backend marks every plug-in so).  Unset when build.sh is run by hand: the
-# plug-ins' packages are then taken to be installed.
-packages=${DLM_PACKAGES:-}
-
-# Where a plug-in's runtime library is: beside the -L directories it links
-# with, else where the compiler finds it, else where the provider resolved it.
-find_library() { # soname provider link-flags
-	for flag in $3; do
-		case $flag in -L*) [ -e "${flag#-L}/$1" ] && readlink -f "${flag#-L}/$1" && return ;; esac
-	done
-	found=$($cc -print-file-name="$1")
-	[ "$found" != "$1" ] && [ -e "$found" ] && readlink -f "$found" && return
-	ldd "$2" 2>/dev/null | awk -v soname="$1" '$1 == soname && $3 ~ /^\// { print $3 }' | xargs -r readlink -f
-}
-
-# Where a plug-in built from source was installed, one prefix per plug-in
-# (dlmatrix's builder natively, a build stage of its own in an image): NAME/
-# with include/ and lib/, or NAME/BUILD-FAILED with the end of the build's log,
-# or NAME/NOT-SELECTED.
-built=${DLM_BUILT:-/opt/dlmatrix-built}
-
-# Copies a plug-in's library built from source into the variant (its lib/ is on
-# the scenarios' LD_LIBRARY_PATH, as for LTTng-UST built from source) and prints
-# the flags to build against it; or says why not and fails (1: not applicable).
-use_built() { # name rt
-	prefix="$built/$1"
-	if [ ! -d "$prefix" ]; then
-		echo "not applicable: $1 is built from source and nothing built it for this environment" \
-			>"$2/NOT-APPLICABLE" && return 1
-	fi
-	if [ -f "$prefix/NOT-SELECTED" ]; then
-		cp "$prefix/NOT-SELECTED" "$2/NOT-APPLICABLE" && return 1
-	fi
-	if [ -f "$prefix/BUILD-FAILED" ]; then
-		cat "$prefix/BUILD-FAILED" >&2 && return 2
-	fi
-	cp -P "$prefix"/lib/*.so* "$2/lib/" || return 2
-	echo "-I$prefix/include -L$prefix/lib -Wl,-rpath-link,$prefix/lib"
-}
-
 # A runtime plug-in (docs/runtimes.md): its library from the image's packages or built from source,
 # its provider source built as providers a and b, drivers linked or not.
-build_plugin() { # name
+build_plugin() { # name from (source: built from its source, else from packages)
 	rt="$out/rt/$1"
 	dir="$src/plugins/$1"
-	# PROVIDER_SOURCE PROVIDER_LANG PKG_CONFIG_NAMES BUILD_CFLAGS BUILD_LIBS SONAMES [FROM_SOURCE], by dlmatrix
+	# PROVIDER_SOURCE PROVIDER_LANG PKG_CONFIG_NAMES BUILD_CFLAGS BUILD_LIBS SONAMES, by dlmatrix
 	FROM_SOURCE=""
+	[ "$2" = source ] && FROM_SOURCE=1
 	. "$dir/plugin.env" || return 1
 	flags=""
 	built_lib=""
@@ -318,12 +299,13 @@ build_plugin() { # name
 		fi
 		elf_facts "$library"
 		cat "$dir/runtime.env"
+		if [ "$FROM_SOURCE" = 1 ]; then cat "$built/$1/evidence.env"; fi
 	} >"$rt/env"
 }
 
 status=0
 tab=$(printf '\t')
-while IFS="$tab" read -r name kind cflags ldflags; do
+while IFS="$tab" read -r name kind cflags ldflags from; do
 	case $name in '#'* | '') continue ;; esac
 	if [ -n "$only" ]; then
 		[ "$name" = "$only" ] || continue
@@ -336,8 +318,8 @@ while IFS="$tab" read -r name kind cflags ldflags; do
 	mkdir -p "$out/rt/$name/bin" "$out/rt/$name/lib"
 	case $kind in
 	model) build_model "$name" "$cflags" "$ldflags" >"$out/build-$name.log" 2>&1 ;;
-	lttng-ust | lttng-ust-source) build_lttng "$name" "$kind" >"$out/build-$name.log" 2>&1 ;;
-	plugin) build_plugin "$name" >"$out/build-$name.log" 2>&1 ;;
+	lttng-ust) build_lttng "$name" "$from" >"$out/build-$name.log" 2>&1 ;;
+	plugin) build_plugin "$name" "$from" >"$out/build-$name.log" 2>&1 ;;
 	broken) cat "$src/plugins/$name/PROBLEM" >"$out/build-$name.log" && false ;;
 	*) echo "unknown runtime kind $kind" >"$out/build-$name.log" && false ;;
 	esac

@@ -40,12 +40,11 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
     directory = tmp_path_factory.mktemp("sources")
     available = SourceDirs.from_option()
     complete = True
-    for upstream, _, patches in snapshots(load_matrix(), Patterns.of(FROM_SOURCE)):
-        for name, sha256 in [(upstream.snapshot, upstream.sha256), *[(p.file, p.sha256) for p in patches]]:
-            found = available.find(name, sha256)
-            complete &= found is not None
-            if found:
-                (directory / name).symlink_to(found.resolve())
+    for needed in snapshots(load_matrix(), Patterns.of(FROM_SOURCE)):  # userspace-rcu comes with them
+        found = available.find(needed.file, needed.sha256)
+        complete &= found is not None
+        if found:
+            (directory / needed.file).symlink_to(found.resolve())
     saved = {key: os.environ.get(key) for key in ("DLMATRIX_SOURCES", "XDG_CACHE_HOME")}
     os.environ["DLMATRIX_SOURCES"] = str(directory)
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("empty-cache"))

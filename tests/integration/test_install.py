@@ -98,7 +98,7 @@ def test_the_wheel_carries_the_catalog_the_sources_and_the_licence(installed):
         "dlmatrix/data/matrix/runtimes/libzmq/runtime.yaml",
         "dlmatrix/data/dockerfiles/templates/apt-glibc.Dockerfile.j2",
         "dlmatrix/data/src/c/build.sh",
-        "dlmatrix/data/src/c/upstream/build-upstream.sh",
+        "dlmatrix/data/src/c/source/build-source.sh",
         "dlmatrix/results/schemas/results.schema.json",
         f"dlmatrix-{__version__}.dist-info/licenses/LICENSE",
     ):

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from dlmatrix.backends.host import run_host
 from dlmatrix.cli.main import main
 from dlmatrix.config.load import load_matrix
 from dlmatrix.model.cells import Cell
 from dlmatrix.model.selector import Selector
 from dlmatrix.results.io import read_results
-from dlmatrix.runtimes.build import build, source_plugins, stage_all
+from dlmatrix.runtimes.build import build, source_runtimes, stage_all
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.native
@@ -140,13 +141,13 @@ def test_a_script_builds_with_the_prefix_and_compiler_it_is_given(tmp_path: Path
     script = directory / "build.sh"
     script.write_text('set -e\necho "prefix $1 compiler $2"\nmake CC="$CC" install PREFIX="$PREFIX"\n')
     matrix = load_matrix(REPO, [directory])
-    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
     prefix = build(matrix, Path(staged["detached-script"]), tmp_path / "prefix", "musl-gcc")
     assert (prefix / "lib" / "libdetached.so.1").is_file() and (prefix / "include" / "detached.h").is_file()
     assert f"prefix {prefix} compiler musl-gcc" in (prefix / "build.log").read_text()
     assert not (prefix / "BUILD-FAILED").exists()
     script.write_text('echo "about to fail"\nexit 7\n')
-    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
     prefix = build(matrix, Path(staged["detached-script"]), tmp_path / "prefix", "gcc")
     assert "about to fail" in (prefix / "BUILD-FAILED").read_text()
 
@@ -161,7 +162,7 @@ def test_an_edit_recompiles_one_object_and_the_compiler_cache_serves_the_rest(
     matrix = load_matrix(REPO, [directory])
 
     def built() -> str:
-        staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+        staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
         prefix = build(matrix, Path(staged[f"detached-{system}"]), tmp_path / "prefix", "gcc")
         return (prefix / "build.log").read_text().splitlines()[-1]
 
@@ -170,3 +171,63 @@ def test_an_edit_recompiles_one_object_and_the_compiler_cache_serves_the_rest(
     beat.write_text(beat.read_text() + "const int edited = 1;\n")  # a comment would preprocess the same
     assert built().endswith("(1 compiled, 1 from the compiler cache)")
     assert built().endswith("(0 compiled, 2 from the compiler cache)")  # unchanged: nothing compiled
+
+
+def test_a_commit_is_evidence_with_its_repository_and_patches(cells: list[Cell]) -> None:
+    built = cell(cells, "host-glibc", "app-linked", "detached-cmake")
+    assert built.evidence["source"] == f"git:{built.evidence['upstream_commit']}"
+    assert (built.evidence["upstream_repository"], built.evidence["upstream_patches"]) == (
+        "lib.bundle",
+        "none",
+    )
+    assert "upstream_commit" not in cell(cells, "host-glibc", "app-linked", "detached-autotools").evidence
+
+
+def test_a_dependency_is_built_first_and_bootstrap_makes_configure(project: Path, tmp_path: Path) -> None:
+    """build.depends: the dependency (a dependencies: entry of the catalog) built first for the C
+    library, its prefix in the build's CPPFLAGS and LDFLAGS and its libraries beside the runtime's;
+    an autotools tree without configure runs its ./bootstrap (as the LTTng-UST snapshots need)."""
+    tick = project / "matrix" / "tick"
+    tick.mkdir()
+    (tick / "tick.h").write_text("int tick(void);\n")
+    (tick / "tick.c").write_text('#include "tick.h"\nint tick(void) { return 42; }\n')
+    (tick / "Makefile").write_text(
+        "libtick.so.1: tick.c\n\t$(CC) -shared -fPIC -Wl,-soname,libtick.so.1 -o $@ tick.c\n"
+        "install: libtick.so.1\n\tmkdir -p $(PREFIX)/lib $(PREFIX)/include\n"
+        "\tcp libtick.so.1 $(PREFIX)/lib/ && ln -sf libtick.so.1 $(PREFIX)/lib/libtick.so\n"
+        "\tcp tick.h $(PREFIX)/include/\n"
+    )
+    runtimes = project / "matrix" / "runtimes.yaml"
+    runtimes.write_text(
+        runtimes.read_text().replace(
+            "dependencies:\n",
+            "dependencies:\n"
+            "  - {name: tick, description: a dependency, source: {path: tick}, build: {system: make}}\n",
+        )
+    )
+    lib = tmp_path / "lib"
+    shutil.copytree(FIXTURE / "detached-lib", lib)
+    (lib / "configure").rename(lib / "configure.kept")
+    (lib / "bootstrap").write_text(  # the dependency must be found through the flags, or no configure
+        "set -e\n"
+        'printf "#include <tick.h>\\nint main(void) { return tick() != 42; }\\n" >probe.c\n'
+        "$CC $CPPFLAGS probe.c -o probe $LDFLAGS -ltick\n"
+        'echo "bootstrap: tick found"\n'
+        "cp configure.kept configure && chmod +x configure\n"
+    )
+    directory = variant(tmp_path, "detached-tick", f"source:\n  path: {lib}\n", "  system: autotools\n")
+    text = (directory / "runtime.yaml").read_text()
+    (directory / "runtime.yaml").write_text(
+        text.replace("  libs: -ldetached\n", "  libs: -ldetached\n  depends: [tick]\n")
+    )
+    matrix = load_matrix(project, [directory])
+    host = next(h for h in matrix.hosts if h.libc == "glibc")
+    found = run_host(matrix, host, tmp_path / "work", Selector.of(runtime="detached-tick"), 2)
+    assert {(c.scenario, c.result) for c in found} == {
+        ("app-linked", "pass"),
+        ("app-dlopen-dlclose", "crash:SIGSEGV"),
+    }
+    built = tmp_path / "work" / host.name / "built"
+    assert (built / "detached-tick" / "depends").read_text() == f"{built / 'tick'}\n"
+    assert "bootstrap: tick found" in (built / "detached-tick" / "build.log").read_text()
+    assert (tmp_path / "work" / host.name / "out" / "rt" / "detached-tick" / "lib" / "libtick.so.1").is_file()

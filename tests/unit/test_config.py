@@ -25,10 +25,19 @@ def test_shipped_matrix_loads():
         "lttng-ust-2.13.9-nopin",
     }
     nopin = next(r for r in matrix.runtimes if r.name == "lttng-ust-2.13.9-nopin")
-    assert nopin.upstream is not None and nopin.upstream.commit.startswith("83d51a74")
-    assert [p.file for p in nopin.patches] == ["lttng-ust-v2.13.9-no-self-pin.patch"]
-    assert "CFLAGS=-O2 -g -fcommon" in nopin.upstream.configure
-    assert [u.snapshot for u in matrix.musl_dependencies] == ["userspace-rcu-v0.12.5.tar.gz"]
+    source = nopin.source
+    assert nopin.kind == "lttng-ust" and nopin.family == "LTTng-UST" and source is not None
+    assert (source.kind, source.system, source.file) == ("archive", "autotools", "lttng-ust-v2.13.9.tar.gz")
+    assert source.commit.startswith("83d51a74") and source.fetchable and source.location == ""
+    assert [(p.file, p.path) for p in source.patches] == [("lttng-ust-v2.13.9-no-self-pin.patch", None)]
+    assert "CFLAGS=-O2 -g -fcommon" in source.configure and source.depends == ("userspace-rcu",)
+    [rcu] = matrix.dependencies
+    assert rcu.source.file == "userspace-rcu-v0.12.5.tar.gz" and rcu.libc == ("musl",)
+    assert [d.name for d in matrix.dependencies_for(nopin, "musl")] == ["userspace-rcu"]
+    assert matrix.dependencies_for(nopin, "glibc") == []
+    assert {r.name for r in matrix.source_runtimes() if r.kind == "lttng-ust"} == {
+        r.name for r in matrix.runtimes if r.name.startswith("lttng-ust-2.")
+    }
     lttng = [s.name for s, r in Selector.of(runtime="lttng-ust").pairs(matrix)]
     assert "lttng-end-to-end" in lttng and "cycles" not in lttng
     assert "lttng-end-to-end" not in [s.name for s, r in Selector.of(runtime="pinned").pairs(matrix)]
@@ -107,16 +116,71 @@ def test_missing_file(project):
         load_matrix(project)
 
 
-def test_a_source_runtime_needs_its_upstream(project):
-    message = error_for(project, "runtimes.yaml", lambda d: d["runtimes"][-1].pop("upstream"))
-    assert "upstream: required for kind lttng-ust-source" in message
+def test_an_archive_that_says_nothing_of_where_it_comes_from_must_be_there(project):
+    def bare(data):
+        archive = data["runtimes"][-1]["source"]["archive"]
+        del archive["repository"], archive["commit"]
+
+    message = error_for(project, "runtimes.yaml", bare)  # 2.13.9's too: the archive is one anchor
+    assert (
+        "matrix/runtimes.yaml: runtimes[10].source.archive.file: lttng-ust-v2.13.9.tar.gz: no such "
+        in message
+    )
+    assert "file (relative to runtimes.yaml: " in message
+
+
+def test_an_archive_names_both_its_repository_and_its_commit_or_neither(project):
+    message = error_for(
+        project, "runtimes.yaml", lambda d: d["runtimes"][-1]["source"]["archive"].pop("commit")
+    )
+    assert "runtimes[11].source.archive: 'commit' is a dependency of 'repository'" in message
 
 
 def test_a_bad_snapshot_checksum_is_refused(project):
     message = error_for(
-        project, "runtimes.yaml", lambda d: d["runtimes"][-1]["upstream"].update(sha256="abc")
+        project, "runtimes.yaml", lambda d: d["runtimes"][-1]["source"]["archive"].update(sha256="abc")
     )
-    assert ".upstream.sha256" in message
+    assert "runtimes[11].source.archive.sha256: 'abc' does not match" in message
+
+
+def test_an_archive_beside_the_catalog_is_checked_on_load(project):
+    (project / "matrix" / "lttng-ust-v2.13.9.tar.gz").write_bytes(b"not the snapshot")
+    with pytest.raises(ConfigError) as caught:
+        load_matrix(project)
+    assert "runtimes[10].source.archive.sha256: lttng-ust-v2.13.9.tar.gz has sha256" in str(caught.value)
+
+
+def test_build_depends_names_a_declared_dependency(project):
+    message = error_for(
+        project, "runtimes.yaml", lambda d: d["runtimes"][-1]["build"].update(depends=["liburcu"])
+    )
+    # the build is one anchor: the first entry that uses it is named
+    assert "lttng-ust-2.10.7: build.depends: 'liburcu' is not a dependency of matrix/runtimes.yaml" in message
+    assert "allowed: userspace-rcu" in message
+
+
+def test_a_dependency_takes_no_runtime_name(project):
+    message = error_for(project, "runtimes.yaml", lambda d: d["dependencies"][0].update(name="pinned"))
+    assert "dependencies[0].name: 'pinned' is a runtime's name" in message
+
+
+def test_a_model_runtime_has_no_source(project):
+    def sourced(data):
+        data["runtimes"][0].update(source=data["runtimes"][-1]["source"], build={"system": "make"})
+
+    message = error_for(project, "runtimes.yaml", sourced)
+    assert "runtimes[0].source: kind model is built from src/c/runtime.c" in message
+
+
+def test_build_keys_of_a_source_need_a_source(project):
+    message = error_for(project, "runtimes.yaml", lambda d: d["runtimes"][-1].pop("source"))
+    assert "matrix/runtimes.yaml: runtimes[11].build.system: is for a library built from source" in message
+
+
+def test_the_old_source_kind_is_refused_with_the_kinds_there_are(project):
+    message = error_for(project, "runtimes.yaml", lambda d: d["runtimes"][-1].update(kind="lttng-ust-source"))
+    assert "runtimes[11].kind: 'lttng-ust-source' is not one of" in message
+    assert "allowed: model, lttng-ust" in message
 
 
 def test_otherwise_needs_a_racy_rule(project):

@@ -71,3 +71,39 @@ def test_render_removes_a_dockerfile_no_image_produces(project, monkeypatch, cap
     assert not orphan.parent.exists()
     assert (project / "dockerfiles" / "templates").is_dir()
     assert main(["render", "--check"]) == 0
+
+
+def stage_of(text: str, name: str) -> str:
+    """The lines of one source stage of a rendered Dockerfile."""
+    return text.split(f"AS source-{name}\n", 1)[1].split("\nFROM ", 1)[0]
+
+
+def test_the_lttng_ust_builds_are_source_stages_with_their_dependency_on_musl():
+    matrix = load_matrix()
+    glibc, musl = (render(matrix, matrix.image(f"debian-bookworm-{libc}")) for libc in ("glibc", "musl"))
+    built = [r.name for r in matrix.source_runtimes() if r.kind == "lttng-ust"]
+    assert len(built) == 7 and "/opt/upstream" not in glibc + musl  # no path of their own is left
+    for name in built:
+        assert "--disable-numa" not in stage_of(glibc, name)  # the recipe is in the staged tree
+        assert f"build-source.sh /usr/src/plugins/{name} /opt/dlmatrix-built/{name}\n" in stage_of(
+            glibc, name
+        )
+        assert "apt-get" not in stage_of(glibc, name)  # requires: {apt: []}: the toolchain has it all
+        musl_stage = stage_of(musl, name)
+        assert musl_stage.startswith("ENV CC=musl-gcc CXX=false\n")
+        assert "COPY --from=source-userspace-rcu /opt/dlmatrix-built/userspace-rcu/" in musl_stage
+        assert musl_stage.rstrip().endswith(f"/opt/dlmatrix-built/{name} /opt/dlmatrix-built/userspace-rcu")
+    # userspace-rcu serves musl only, and its stage comes before those that copy its prefix
+    assert "source-userspace-rcu" not in glibc
+    assert musl.index("AS source-userspace-rcu") < musl.index("AS source-lttng-ust-2.10.7")
+
+
+def test_a_build_that_names_other_managers_only_is_not_applicable_in_an_image():
+    matrix = load_matrix()
+    alpine = render(matrix, matrix.image("alpine-3.22-musl"))
+    stage = stage_of(alpine, "lttng-ust-2.13.9")
+    assert stage.startswith("RUN mkdir -p /opt/dlmatrix-built/lttng-ust-2.13.9")
+    assert (
+        "not applicable: its build.requires names packages for apt, and this image installs with apk" in stage
+    )
+    assert "build-source.sh" not in stage and "COPY upstream" not in stage

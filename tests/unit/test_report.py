@@ -323,3 +323,16 @@ def test_a_racy_cell_shows_its_rate():
     assert "≈ racy 2/4" in html and '<svg class="rate"' in html
     assert 'width="17.5"' in html  # half the bar: 2 of 4 attempts crashed
     assert "crash SIGSEGV 2/4" in page_json(html)["strings"]  # the cell's own label, in the panel
+
+
+def test_a_library_built_from_a_commit_is_not_the_seeds_subject(results):
+    """A plug-in built from a git commit carries upstream_commit too; the seed stays LTTng-UST's."""
+    commit = {"upstream_commit": "c" * 40}
+    library = [
+        judged_cell(
+            load_matrix(), GLIBC, "app-dlopen-dlclose", "libuv", ["crash:SIGSEGV"], [0.01], evidence=commit
+        )
+    ]
+    assert library[0].family == "library"
+    assert read_seed(results.cells + library).sentence == read_seed(results.cells).sentence
+    assert read_seed(results.cells + library).in_full is None

@@ -24,8 +24,7 @@ from dlmatrix.config.load import load_matrix
 from dlmatrix.config.plugins import read
 from dlmatrix.errors import ConfigError
 from dlmatrix.model.selector import Selector
-from dlmatrix.runtimes.build import StageFailed, source_files, source_plugins, stage, stage_all, unpack
-from dlmatrix.runtimes.sources import SourceDirs
+from dlmatrix.runtimes.build import StageFailed, source_files, source_runtimes, stage, stage_all, unpack
 from dlmatrix.suite.bundle import compiled_files
 from tests.conftest import REPO, Recorder
 
@@ -239,11 +238,11 @@ def test_an_archive_is_staged_without_its_top_directory(tmp_path: Path) -> None:
 def test_the_bundle_tells_build_sh_and_the_evidence_about_the_source(tmp_path: Path) -> None:
     matrix = load_matrix(REPO, [FIXTURE / "detached-plugin"])
     files = compiled_files(matrix)
-    assert b"FROM_SOURCE=1" in files["plugins/detached/plugin.env"]
-    assert b"DLM_EVIDENCE_SOURCE=path:detached-lib" in files["plugins/detached/runtime.env"]
-    assert all(
-        b"FROM_SOURCE" not in files[f"plugins/{r.name}/plugin.env"] for r in load_matrix(REPO).plugins()
-    )
+    variants = files["variants.tsv"].decode().splitlines()
+    assert "detached\tplugin\t-\t-\tsource" in variants  # build.sh: its library is in $DLM_BUILT/NAME
+    assert "libgomp\tplugin\t-\t-\t-" in variants and "lttng-ust\tlttng-ust\t-\t-\t-" in variants
+    assert "lttng-ust-2.13.9\tlttng-ust\t-\t-\tsource" in variants  # the same path, from its entry
+    assert b"DLM_EVIDENCE_SOURCE" not in files["plugins/detached/runtime.env"]  # it comes with the build
     glibc = render(matrix, matrix.image("debian-bookworm-glibc"))
     assert "detached.log" not in glibc  # no package layer entry: its library comes from its build
 
@@ -262,7 +261,7 @@ def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compil
     copy = "COPY --from=source-detached /opt/dlmatrix-built/detached/ /opt/dlmatrix-built/detached/"
     for image, cc in (
         ("debian-bookworm-glibc", "gcc"),
-        ("debian-bookworm-musl", "musl-gcc"),
+        ("debian-bookworm-musl", "musl-gcc CXX=false"),  # no C++ compiler for musl there
         ("alpine-3.22-musl", "gcc"),
     ):
         text = render(matrix, matrix.image(image))
@@ -278,7 +277,7 @@ def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compil
         assert f"RUN {run}" in classic and "--mount" not in classic
         assert ("cmake" in stage) and ("make cmake" in stage) == (image == "alpine-3.22-musl")
         # the suite's layer leaves the plug-in to one of its own, after it, with its prefix
-        suite = text.index('DLM_LATER="detached" sh /usr/src/dlmatrix/build.sh')
+        suite = text.index('detached" sh /usr/src/dlmatrix/build.sh')
         assert suite < text.index(copy) < text.index("DLM_ONLY=detached sh /usr/src/dlmatrix/build.sh")
     rendered = tmp_path / "Dockerfile"
     rendered.write_text(render(matrix, matrix.image("debian-bookworm-musl")))
@@ -294,8 +293,8 @@ def test_a_source_stage_is_keyed_by_the_tree_and_keeps_modes(tmp_path: Path) -> 
     image = matrix.image("debian-bookworm-glibc")
 
     def context(wanted: bool = True) -> dict[str, bytes | Path]:
-        staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
-        return upstream_context(matrix, image, lambda name: wanted, SourceDirs(()), staged)
+        staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
+        return upstream_context(matrix, image, lambda name: wanted, staged)
 
     first = context()
     digest = context_digest(first)
@@ -318,7 +317,7 @@ def test_the_host_marks_package_free_plugins_ok_and_others_not_applicable(tmp_pa
     )
     shutil.copy(FIXTURE / "detached-plugin" / "provider.c", here)
     matrix = load_matrix(REPO, [here])
-    packages, built = plugin_markers(matrix, "gcc", tmp_path / "host", {}, Children())
+    packages, built = plugin_markers(matrix, matrix.hosts[0], "gcc", tmp_path / "host", {}, Children())
     assert (packages / "here.ok").is_file() and (packages / "libgomp.NOT-APPLICABLE").is_file()
     assert not any(built.iterdir())
 
@@ -330,10 +329,10 @@ def test_a_commit_missing_from_a_url_stops_the_run_when_cloned_before_any_build(
     directory = plugin(tmp_path, tail)
     matrix = load_matrix(REPO, [directory])  # a URL is not asked on load
     with pytest.raises(ConfigError, match=f"source.git.commit: {missing} is not a commit of file://"):
-        stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+        stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
     (directory / "runtime.yaml").write_text(HEAD + tail.replace(missing, commit))
     matrix = load_matrix(REPO, [directory])
-    staged = stage_all(matrix, source_plugins(matrix, Selector.of()), tmp_path / "sources")
+    staged = stage_all(matrix, source_runtimes(matrix, Selector.of()), tmp_path / "sources")
     assert (Path(staged["my-src"]) / "source" / "detached.c").is_file()
 
 

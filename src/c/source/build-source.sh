@@ -2,11 +2,15 @@
 # Builds a runtime plug-in's library from source into a prefix (docs/runtimes.md,
 # `source` and `build` in runtime.yaml), natively for the host backend or in a
 # build stage of an image:
-#   CC=gcc sh build-source.sh DIR PREFIX
+#   CC=gcc sh build-source.sh DIR PREFIX [DEPENDENCY_PREFIX...]
 # DIR is what dlmatrix staged: source/ (the tree, patches applied), build.env
-# (SYSTEM; SCRIPT, the plug-in's script in DIR, for the script system) and
-# configure.args (one argument per line); or a marker instead (NOT-SELECTED,
-# BUILD-FAILED), copied to PREFIX.  The tree is built in a copy, so that DIR
+# (SYSTEM; SCRIPT, the plug-in's script in DIR, for the script system),
+# configure.args (one argument per line) and evidence.env (what each cell
+# records of the source, copied to PREFIX); or a marker instead (NOT-SELECTED,
+# BUILD-FAILED, MISSING, NOT-APPLICABLE), copied to PREFIX.  Each dependency
+# prefix (built the same way before) goes into CPPFLAGS, LDFLAGS and
+# PKG_CONFIG_PATH, and is listed in PREFIX/depends, from which build.sh copies
+# its libraries beside the runtime's.  The tree is built in a copy, so that DIR
 # serves every C library.  The log is PREFIX/build.log; a build that fails
 # leaves PREFIX/BUILD-FAILED with the end of it (build.sh makes that the
 # plug-in's build error) and still exits 0: only this plug-in's cells are affected.
@@ -16,9 +20,11 @@
 set -u
 dir=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
+shift 2
 cc=${CC:-cc}
-# markers instead of a tree: NOT-SELECTED (the run does not need it), BUILD-FAILED (not staged)
-for marker in NOT-SELECTED BUILD-FAILED; do
+# markers instead of a tree: NOT-SELECTED (the run does not need it), BUILD-FAILED (not staged),
+# MISSING (an archive or patch in no sources directory), NOT-APPLICABLE (not for this image)
+for marker in NOT-SELECTED BUILD-FAILED MISSING NOT-APPLICABLE; do
 	if [ -f "$dir/$marker" ]; then
 		cp "$dir/$marker" "$prefix/$marker"
 		exit 0
@@ -39,6 +45,14 @@ if [ -n "${DLM_CCACHE:-}" ] && command -v ccache >/dev/null 2>&1; then
 		ccache -z >/dev/null # older: the cache's counters (a locked mount: this build's alone)
 	fi
 fi
+: >"$prefix/depends"
+for dependency in "$@"; do
+	CPPFLAGS="${CPPFLAGS:+$CPPFLAGS }-I$dependency/include"
+	LDFLAGS="${LDFLAGS:+$LDFLAGS }-L$dependency/lib -Wl,-rpath-link,$dependency/lib"
+	PKG_CONFIG_PATH="$dependency/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+	export CPPFLAGS LDFLAGS PKG_CONFIG_PATH
+	echo "$dependency" >>"$prefix/depends"
+done
 
 build() {
 	work=$(mktemp -d) || return 1
@@ -56,8 +70,10 @@ build() {
 		make -j"$jobs" CC="$cc" "$@" && make install CC="$cc" PREFIX="$prefix" "$@"
 		;;
 	autotools)
-		if [ ! -x configure ]; then
-			if [ -x autogen.sh ]; then ./autogen.sh || return 1; else autoreconf -fi || return 1; fi
+		if [ ! -x configure ]; then # a checkout: its own script makes configure, else autoreconf
+			if [ -f bootstrap ]; then
+				sh ./bootstrap || return 1
+			elif [ -x autogen.sh ]; then ./autogen.sh || return 1; else autoreconf -fi || return 1; fi
 		fi
 		./configure --prefix="$prefix" --libdir="$prefix/lib" CC="$cc" "$@" &&
 			make -j"$jobs" && make install
@@ -85,6 +101,7 @@ build() {
 	esac || return 1
 	cd / && rm -rf "$work"
 	ls "$prefix"/lib/*.so* >/dev/null 2>&1 || { echo "the build installed no shared library in $prefix/lib" && return 1; }
+	if [ -f "$dir/evidence.env" ]; then cp "$dir/evidence.env" "$prefix/evidence.env" || return 1; fi
 }
 
 # "N compiled, M from the compiler cache": what this build compiled (dlmatrix bench reads it)

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from dlmatrix.children import Children
@@ -16,7 +17,8 @@ from dlmatrix.model.catalog import Host, Matrix
 from dlmatrix.model.cells import Cell, Environment, uniform_cells
 from dlmatrix.model.libc import Libc
 from dlmatrix.model.selector import Selector
-from dlmatrix.runtimes.build import build, failed, source_plugins, stage_all
+from dlmatrix.runtimes.build import build, failed, prepare_sources, source_runtimes, stage_all
+from dlmatrix.runtimes.sources import SourceDirs
 from dlmatrix.suite.bundle import write_bundle
 from dlmatrix.suite.command import suite_arguments, suite_timeout
 from dlmatrix.suite.output import suite_cells, tail
@@ -31,34 +33,54 @@ NO_PACKAGES = (
 
 def plugin_markers(
     matrix: Matrix,
+    host: Host,
     cc: str,
     directory: Path,
     staged: dict[str, Path | str],
     children: Children,
 ) -> tuple[Path, Path]:
     """What an image's package layer and source stages leave for build.sh, natively: a plug-in
-    whose library is here already (no packages to install) is marked ok, one built from source is
-    built with this host's compiler into built/NAME (or says why not), every other one is not
-    applicable. Returns the markers' directory and the prefixes' (DLM_PACKAGES, DLM_BUILT)."""
+    whose library is here already (no packages to install) is marked ok, every other plug-in of
+    packages not applicable; each runtime built from source is built with this host's compiler
+    into built/NAME (or says why not), after the dependencies it names for this C library.
+    Returns the markers' directory and the prefixes' (DLM_PACKAGES, DLM_BUILT)."""
     packages, built = directory / "packages", directory / "built"
     packages.mkdir(parents=True, exist_ok=True)
     built.mkdir(parents=True, exist_ok=True)
     for runtime in matrix.plugins():
         plugin = runtime.plugin
-        if plugin is None:
-            continue  # a broken plug-in: build.sh reports its problem
-        if plugin.source is None:
+        if plugin is not None and plugin.source is None:  # a broken one: build.sh reports its problem
             here = not any(plugin.packages.values())
             (packages / f"{runtime.name}.{'ok' if here else 'NOT-APPLICABLE'}").write_text(
                 "" if here else NO_PACKAGES + "\n"
             )
-            continue
+    done: dict[str, Path] = {}
+    for runtime in matrix.source_runtimes():
         source = staged.get(runtime.name)  # none: not selected, and nothing built
-        if isinstance(source, str):
-            failed(built / runtime.name, source)
-        elif source is not None:
-            build(matrix, source, built / runtime.name, cc, children)
+        if source is None:
+            continue
+        depends = tuple(
+            done.get(d.name) or done.setdefault(d.name, _built(matrix, d.name, cc, built, staged, children))
+            for d in matrix.dependencies_for(runtime, host.libc)
+        )
+        _built(matrix, runtime.name, cc, built, staged, children, depends)
     return packages, built
+
+
+def _built(
+    matrix: Matrix,
+    name: str,
+    cc: str,
+    built: Path,
+    staged: dict[str, Path | str],
+    children: Children,
+    depends: tuple[Path, ...] = (),
+) -> Path:
+    """One staged source built into built/NAME, or the prefix that says why it could not be staged."""
+    source = staged.get(name, f"{name} was not staged")
+    if isinstance(source, str):
+        return failed(built / name, source)
+    return build(matrix, source, built / name, cc, children, depends)
 
 
 def run_host(
@@ -74,8 +96,35 @@ def run_host(
 ) -> list[Cell]:
     """One host's cells; warn is told what its suite's output warns about (default: stderr, as
     any command's logger would), progress its stages and cells done (default: nobody). staged: the
-    plug-ins' sources (runtimes.build.stage_all), staged here when not given."""
+    sources of the runtimes built from source (runtimes.build.stage_all), staged here when not
+    given. The runtimes hosts.yaml leaves out (every_host) are skipped with its reason."""
     env = Environment(host.name, Libc(host.libc, None), host.cc, arch=host_arch(matrix))
+    kept = on_hosts(matrix, selection)
+    dropped = [(s, r) for s, r in selection.pairs(matrix, host.name) if not kept.runtime(r.name, host.name)]
+    cells = _host_cells(matrix, host, env, workdir, kept, jobs, children, warn, progress, staged)
+    read = next((c for c in cells if c.libc.version), None)  # what the suite read, for the others too
+    if read is not None:
+        env = replace(env, libc=read.libc, compiler=read.compiler)
+    return cells + uniform_cells(matrix, env, "skipped", matrix.on_hosts.reason, dropped)
+
+
+def on_hosts(matrix: Matrix, selection: Selector) -> Selector:
+    """The selection less what the host backend leaves out (hosts.yaml's every_host)."""
+    return selection.without_runtimes(matrix.on_hosts.names(matrix.runtimes))
+
+
+def _host_cells(
+    matrix: Matrix,
+    host: Host,
+    env: Environment,
+    workdir: Path,
+    selection: Selector,
+    jobs: int,
+    children: Children | None,
+    warn: Callable[[str], None] | None,
+    progress: Logger | None,
+    staged: dict[str, Path | str] | None,
+) -> list[Cell]:
     children = children or Children()
     progress = progress or Logger.from_environment(quiet=True)
     cc = shutil.which(host.cc)
@@ -90,12 +139,12 @@ def run_host(
         )
     if staged is None:
         staged = stage_all(
-            matrix, source_plugins(matrix, selection, host.name), workdir / "sources", children
+            matrix, source_runtimes(matrix, selection, host.name), workdir / "sources", children
         )
     source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
     what = "the plug-ins from source, dlm-suite and the runtimes" if staged else "dlm-suite and the runtimes"
     progress.stage(host.name, "building", f"{what} with {cc}")
-    packages, built = plugin_markers(matrix, cc, workdir / host.name, staged, children)
+    packages, built = plugin_markers(matrix, host, cc, workdir / host.name, staged, children)
     compiled = children.run(
         [
             "env",
@@ -149,16 +198,18 @@ def run_hosts(
     children: Children | None = None,
     warn: Callable[[str], None] | None = None,
     progress: Logger | None = None,
+    sources: SourceDirs | None = None,
 ) -> list[Cell]:
     """Every selected host environment at once, sharing the budget of attempts in flight; a stop
-    (children.kill_all()) ends their builds and suites."""
+    (children.kill_all()) ends their builds and suites. sources: where archives and patches that
+    say where they come from are looked up (checked before anything is staged)."""
     children = children or Children()
     hosts = [h for h in matrix.hosts if selection.image(h.name)]
     if not hosts:
         return []
     jobs = max(1, budget // len(hosts))
     # staged once, for every host, before anything is built
-    staged = stage_all(matrix, source_plugins(matrix, selection), workdir / "sources", children)
+    staged = prepare_sources(matrix, on_hosts(matrix, selection), sources, workdir / "sources", children)
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         try:
             batches = list(

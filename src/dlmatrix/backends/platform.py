@@ -67,4 +67,4 @@ def skipped_under_emulation(matrix: Matrix, runs: Runs) -> set[str]:
     """The runtimes an image does not build and run here, because it runs emulated."""
     if not runs.emulated:
         return set()
-    return {r.name for r in matrix.runtimes if r.kind in matrix.emulated.skip_kinds}
+    return matrix.emulated.names(matrix.runtimes)

@@ -72,7 +72,9 @@ class HostBackend:
 
     def run(self) -> list[Cell]:
         r = self.request
-        cells = run_hosts(r.matrix, r.workdir, r.selector, r.jobs, warn=r.log.warning, progress=r.log)
+        cells = run_hosts(
+            r.matrix, r.workdir, r.selector, r.jobs, warn=r.log.warning, progress=r.log, sources=r.sources
+        )
         for cell in cells:
             cell.engine = "host"
         return cells

@@ -1,5 +1,6 @@
-"""`dlmatrix sources`: check (sha256) the upstream snapshots and patches of the runtimes built
-from source; fetch the missing ones unless --offline."""
+"""`dlmatrix sources`: check (sha256) the archives and patches that the runtimes built from source
+look up in the sources directories (those that say where they come from); fetch the missing
+archives unless --offline."""
 
 from __future__ import annotations
 
@@ -41,29 +42,20 @@ def run(options: SourcesOptions, log: Logger) -> int:
     dirs = SourceDirs.from_option(options.sources)
     target = Path(options.sources) if options.sources else cache_dir()
     missing = 0
-    for upstream, runtimes, patches in snapshots(matrix, Patterns.of(options.runtime or "*")):
-        found = dirs.find(upstream.snapshot, upstream.sha256)
-        if found is None and not options.offline:
-            log.text(f"fetching {upstream.snapshot} from {upstream.repository} ({upstream.commit[:12]})")
+    for needed in snapshots(matrix, Patterns.of(options.runtime or "*")):
+        found = dirs.find(needed.file, needed.sha256)
+        if found is None and needed.commit and not options.offline:
+            log.text(f"fetching {needed.file} from {needed.repository} ({needed.commit[:12]})")
             try:
-                found = fetch(upstream, target)
+                found = fetch(needed, target)
             except DlmatrixError as failed:  # the others may still come
                 log.text(f"  {failed}")
-        log.text(
-            f"{'ok' if found else 'MISSING'}: {upstream.snapshot} for {', '.join(runtimes)}"
-            + (f" ({found})" if found else "")
-        )
+        said = f" ({found})" if found else (f": {needed.origin}; put it in {target}" if needed.origin else "")
+        log.text(f"{'ok' if found else 'MISSING'}: {needed.file} for {', '.join(needed.users)}{said}")
         missing += found is None
-        for patch in patches:
-            located = dirs.find(patch.file, patch.sha256)
-            log.text(
-                f"{'ok' if located else 'MISSING'}: {patch.file}"
-                + (f" ({located})" if located else f": {patch.origin}; put it in {target}")
-            )
-            missing += located is None
     if missing:
         raise DlmatrixError(
-            f"{missing} upstream file(s) missing from {dirs.describe()}",
+            f"{missing} source file(s) missing from {dirs.describe()}",
             "run `dlmatrix sources` where the network reaches the repositories, or copy the files there",
         )
     return 0
@@ -71,7 +63,7 @@ def run(options: SourcesOptions, log: Logger) -> int:
 
 COMMAND = Command(
     "sources",
-    "check the upstream snapshots of the runtimes built from source; fetch missing ones",
+    "check the archives and patches of the runtimes built from source; fetch missing archives",
     add_arguments,
     SourcesOptions.of,
     run,

@@ -13,14 +13,14 @@ from typing import Any
 import yaml
 
 from dlmatrix.config.checks import check_globs, check_rules, check_steps, check_templates, unique
-from dlmatrix.config.entries import image_of, rule_of, runtime_of, upstream_of
+from dlmatrix.config.entries import check_depends, dependency_of, image_of, rule_of, runtime_of
 from dlmatrix.config.plugins import checked_plugin, load_plugins
 from dlmatrix.config.project import Project
 from dlmatrix.config.root import find_root
 from dlmatrix.config.schemas import SCHEMAS, allowed, first_error, key_path
 from dlmatrix.config.strictyaml import read_yaml
 from dlmatrix.errors import ConfigError
-from dlmatrix.model.catalog import Architecture, Emulated, Host, Matrix, Scenario
+from dlmatrix.model.catalog import Architecture, Host, LeftOut, Matrix, Scenario
 from dlmatrix.model.kinds import RUNTIME_KINDS
 
 
@@ -88,9 +88,13 @@ def load_matrix(
     root = root or find_root()
     runtime_data = load_file(root, "runtimes.yaml")
     plugins, plugin_rules = load_plugins(root, runtime_dirs)
-    runtimes = tuple(runtime_of(index, item) for index, item in enumerate(runtime_data["runtimes"]))
+    runtimes = tuple(runtime_of(index, item, root) for index, item in enumerate(runtime_data["runtimes"]))
     runtimes += tuple(plugins)
-    musl_dependencies = tuple(upstream_of(item) for item in runtime_data.get("musl_dependencies", []))
+    dependencies = tuple(
+        dependency_of(index, item, root) for index, item in enumerate(runtime_data.get("dependencies", []))
+    )
+    unique("matrix/runtimes.yaml", "dependencies", (d.name for d in dependencies))
+    check_depends(runtimes, dependencies)
     scenario_data = load_file(root, "scenarios.yaml")
     defaults = scenario_data["defaults"]
     scenarios = tuple(scenario_of(item, defaults) for item in scenario_data["scenarios"])
@@ -108,7 +112,8 @@ def load_matrix(
     ]
     # a project's rules come first: the first matching rule wins
     rules = tuple(plugin_rules) + tuple(r for _, more in project_rules for r in more) + catalog_rules
-    hosts = tuple(Host(**item) for item in load_file(root, "hosts.yaml")["hosts"])
+    host_data = load_file(root, "hosts.yaml")
+    hosts = tuple(Host(**item) for item in host_data["hosts"])
     arch_data = load_file(root, "architectures.yaml")
     architectures = tuple(
         Architecture(
@@ -148,11 +153,16 @@ def load_matrix(
         rules=rules,
         hosts=hosts,
         images=images,
-        musl_dependencies=musl_dependencies,
+        dependencies=dependencies,
         runtime_dirs=tuple(runtime_dirs),
         project=project.path if project else None,
         architectures=architectures,
-        emulated=Emulated(
-            tuple(arch_data["emulated"]["skip_kinds"]), " ".join(arch_data["emulated"]["reason"].split())
-        ),
+        emulated=left_out(arch_data["emulated"]),
+        on_hosts=left_out(host_data.get("every_host")),
     )
+
+
+def left_out(data: dict[str, Any] | None) -> LeftOut:
+    if data is None:
+        return LeftOut()
+    return LeftOut(tuple(data["skip_runtimes"]), " ".join(data["reason"].split()))

@@ -172,6 +172,7 @@ def plugin_runtime(loaded: Loaded) -> tuple[Runtime, list[Rule]]:
         attempts=data.get("attempts", 1),
         family=data.get("family", FAMILIES["plugin"]),
         plugin=plugin_of(loaded),
+        source=loaded.source,
     )
     return runtime, rules
 
@@ -187,7 +188,8 @@ def checked_plugin(runtime: Runtime, rules: Sequence[Rule], scenarios: Sequence[
     for key, pattern in globs:
         if not any(fnmatchcase(name, pattern) for name in scenarios):
             problem = f"{label}: {key}: {pattern!r} matches no scenario of matrix/scenarios.yaml"
-            return replace(runtime, problem=problem + f" (allowed: {', '.join(scenarios)})", plugin=None)
+            allowed = f" (allowed: {', '.join(scenarios)})"
+            return replace(runtime, problem=problem + allowed, plugin=None, source=None)
     return runtime
 
 

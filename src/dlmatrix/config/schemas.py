@@ -46,18 +46,68 @@ def _list_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
     return _object({key: {"type": "array", "items": item, "minItems": 1}}, [key])
 
 
-UPSTREAM = _object(
-    {
-        "repository": {"type": "string", "pattern": r"^(https|git|ssh|file)://[^\s]+$"},
-        "commit": {"type": "string", "pattern": r"^[0-9a-f]{40}$"},
-        "version": {"type": "string", "pattern": r"^[0-9A-Za-z.+~-]+$"},
-        "snapshot": FILE_NAME,
-        "sha256": SHA256,
-        "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
-    },
-    ["repository", "commit", "version", "snapshot", "sha256", "configure"],
-)
+# runtime plug-ins: runtime.yaml (docs/runtimes.md)
+MANAGERS = ("apt", "apk", "dnf")
+
+SONAME = r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.so(\.[0-9]+)*$"
+WORDS = {"type": "string", "pattern": r"^[^\t\n'\"\\`$]*$"}  # flags, quoted for build.sh
+
+PACKAGE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9.+:_-]*$"}
+PACKAGES = {
+    "type": "object",
+    "minProperties": 1,
+    "propertyNames": {"enum": list(MANAGERS)},
+    "additionalProperties": {"type": "array", "items": PACKAGE_NAME},
+}
+RELATIVE = {"type": "string", "pattern": r"^[^\s'\"\\`$]+$"}  # a path beside runtime.yaml, for sh too
+REPOSITORY = {"type": "string", "pattern": r"^(https|git|ssh|file)://[^\s]+$"}
+COMMIT = {"type": "string", "pattern": r"^[0-9a-f]{40}([0-9a-f]{24})?$"}
+# a patch that says where it comes from: beside runtime.yaml or in the sources directories
 PATCH = _object({"file": FILE_NAME, "sha256": SHA256, "origin": TEXT}, ["file", "sha256", "origin"])
+# source and build.system of a plug-in built from source (checked on their own, before anything is built)
+SOURCE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "path": RELATIVE,
+        "git": _object(
+            {
+                "repository": RELATIVE,
+                "commit": COMMIT,
+            },
+            ["repository", "commit"],
+        ),
+        "archive": {
+            **_object(
+                {"file": RELATIVE, "sha256": SHA256, "repository": REPOSITORY, "commit": COMMIT},
+                ["file", "sha256"],
+            ),
+            # where it comes from: both or neither (`dlmatrix sources` fetches `git archive` of the commit)
+            "dependentRequired": {"repository": ["commit"], "commit": ["repository"]},
+        },
+        "patches": {"type": "array", "items": {"anyOf": [RELATIVE, PATCH]}},
+    },
+    "additionalProperties": False,
+}
+SOURCE_BUILD = {  # how a source is built, for a plug-in, an entry of runtimes.yaml or a dependency
+    "system": {"enum": list(BUILD_SYSTEMS)},
+    "script": FILE_NAME,
+    "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
+    "requires": PACKAGES,
+    "depends": {"type": "array", "items": NAME},  # matrix/runtimes.yaml's dependencies
+}
+BUILD_SCHEMA = _object(
+    {
+        **SOURCE_BUILD,
+        "pkg-config": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"}},
+        "cflags": WORDS,
+        "libs": WORDS,
+    },
+    [],
+)
+# runtimes an environment leaves out (globs), and why: its cells are skipped with the reason
+LEFT_OUT = _object(
+    {"skip_runtimes": {"type": "array", "items": TEXT}, "reason": TEXT}, ["skip_runtimes", "reason"]
+)
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "runtimes.yaml": _object(
@@ -74,13 +124,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "ldflags": FLAGS,
                         "scenarios": {"type": "array", "items": TEXT, "minItems": 1},
                         "attempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS},
-                        "upstream": UPSTREAM,
-                        "patches": {"type": "array", "items": PATCH},
+                        "source": SOURCE_SCHEMA,
+                        "build": _object(SOURCE_BUILD, []),
                     },
                     ["name", "description", "kind"],
                 ),
             },
-            "musl_dependencies": {"type": "array", "items": UPSTREAM},
+            "dependencies": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "description": TEXT,
+                        "libc": {"type": "array", "items": {"enum": list(LIBC_FAMILIES)}, "minItems": 1},
+                        "source": SOURCE_SCHEMA,
+                        "build": _object(SOURCE_BUILD, ["system"]),
+                    },
+                    ["name", "description", "source", "build"],
+                ),
+            },
         },
         ["runtimes"],
     ),
@@ -169,22 +231,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     ["name", "platform", "namespace", "machines", "qemu", "timeout_factor"],
                 ),
             },
-            "emulated": _object(
-                {
-                    "skip_kinds": {"type": "array", "items": {"enum": list(RUNTIME_KINDS)}},
-                    "reason": TEXT,
-                },
-                ["skip_kinds", "reason"],
-            ),
+            "emulated": LEFT_OUT,
         },
         ["architectures", "emulated"],
     ),
-    "hosts.yaml": _list_of(
-        "hosts",
-        _object(
-            {"name": NAME, "libc": {"enum": list(LIBC_FAMILIES)}, "cc": TEXT, "install": TEXT},
-            ["name", "libc", "cc", "install"],
-        ),
+    "hosts.yaml": _object(
+        {
+            "hosts": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object(
+                    {"name": NAME, "libc": {"enum": list(LIBC_FAMILIES)}, "cc": TEXT, "install": TEXT},
+                    ["name", "libc", "cc", "install"],
+                ),
+            },
+            "every_host": LEFT_OUT,
+        },
+        ["hosts"],
     ),
 }
 
@@ -215,52 +278,9 @@ def allowed(error: jsonschema.ValidationError) -> str:
     return ""
 
 
-# runtime plug-ins: runtime.yaml (docs/runtimes.md)
-MANAGERS = ("apt", "apk", "dnf")
-
-SONAME = r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.so(\.[0-9]+)*$"
-WORDS = {"type": "string", "pattern": r"^[^\t\n'\"\\`$]*$"}  # flags, quoted for build.sh
-
-PACKAGE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9.+:_-]*$"}
-PACKAGES = {
-    "type": "object",
-    "minProperties": 1,
-    "propertyNames": {"enum": list(MANAGERS)},
-    "additionalProperties": {"type": "array", "items": PACKAGE_NAME},
-}
-RELATIVE = {"type": "string", "pattern": r"^[^\s'\"\\`$]+$"}  # a path beside runtime.yaml, for sh too
-# source and build.system of a plug-in built from source (checked on their own, before anything is built)
-SOURCE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "path": RELATIVE,
-        "git": _object(
-            {
-                "repository": RELATIVE,
-                "commit": {"type": "string", "pattern": r"^[0-9a-f]{40}([0-9a-f]{24})?$"},
-            },
-            ["repository", "commit"],
-        ),
-        "archive": _object({"file": RELATIVE, "sha256": SHA256}, ["file", "sha256"]),
-        "patches": {"type": "array", "items": RELATIVE},
-    },
-    "additionalProperties": False,
-}
-BUILD_SCHEMA = _object(
-    {
-        "system": {"enum": list(BUILD_SYSTEMS)},
-        "script": FILE_NAME,
-        "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
-        "requires": PACKAGES,
-        "pkg-config": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"}},
-        "cflags": WORDS,
-        "libs": WORDS,
-    },
-    [],
-)
 SOURCE_ALLOWED = {
-    "source": "exactly one of path: DIR, git: {repository, commit} or archive: {file, sha256}; "
-    "patches: [FILE, ...]",
+    "source": "exactly one of path: DIR, git: {repository, commit} or archive: {file, sha256, and "
+    "where it comes from: repository, commit}; patches: [FILE or {file, sha256, origin}, ...]",
     "build.system": ", ".join(BUILD_SYSTEMS),
 }
 
@@ -322,7 +342,7 @@ PLUGIN_SCHEMA = _object(
 )
 PLUGIN_ALLOWED = {  # what a plug-in's top-level keys allow, in words
     "packages": "apt, apk or dnf, each with a list of package names",
-    "build": "pkg-config, cflags, libs; for a source: system, configure, script, requires",
+    "build": "pkg-config, cflags, libs; for a source: system, configure, script, requires, depends",
     "threads": "name: GLOB (on /proc thread names, 15 characters at most) or added: N",
     "soname": "the runtime library's DT_SONAME, e.g. libgomp.so.1, or a list when it differs by release",
     "provider": "a file beside runtime.yaml ending in .c, .cc, .cpp or .cxx",

@@ -4,6 +4,10 @@ Unlike the rest of a plug-in, whose problems cost only its own cells, a bad sour
 at once (ConfigError, exit 2) before anything is built: it is the maintainer's own library at the
 commit under work, and minutes of builds ending in build-error cells would only delay the typo's
 discovery. A repository given as a URL is checked when it is cloned, still before any build.
+The entries of matrix/runtimes.yaml built from source (LTTng-UST) and its dependencies are read
+here too, with the same schema: an archive or patch that says where it comes from (repository and
+commit, origin) may be absent beside the file, and is then looked up in the sources directories
+when it is staged (dlmatrix.runtimes.build); one that does not must be there.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from dlmatrix.config.schemas import (
 )
 from dlmatrix.errors import ConfigError
 from dlmatrix.files import sha256_of
-from dlmatrix.model.catalog import BUILD_SYSTEMS, SOURCE_KINDS, Source
+from dlmatrix.model.catalog import BUILD_SYSTEMS, SOURCE_KINDS, Source, SourcePatch
 
 URL = re.compile(r"^(https?|git|ssh|file)://|^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:")
-SOURCE_BUILD_KEYS = ("system", "configure", "script", "requires")
+SOURCE_BUILD_KEYS = ("system", "configure", "script", "requires", "depends")
 GIT_TIMEOUT_S = 120
 
 
@@ -76,7 +80,8 @@ def _checked(label: str, key: str, value: Any, schema: dict[str, Any]) -> None:
     if error is not None:
         inner = key_path(error)
         where = key if inner == "(top level)" else f"{key}{'' if inner.startswith('[') else '.'}{inner}"
-        hint = SOURCE_ALLOWED.get(where, "") or allowed(error) or SOURCE_ALLOWED.get(key, "")
+        own = re.sub(r"^\w+\[\d+\]\.", "", where)  # runtimes[7].build.system: build.system
+        hint = SOURCE_ALLOWED.get(own, "") or allowed(error) or SOURCE_ALLOWED.get(own.split(".")[0], "")
         raise ConfigError(label, where, error.message, hint)
 
 
@@ -85,89 +90,128 @@ def _beside(label: str, key: str, directory: Path, name: str, want_dir: bool = F
     path = (directory / name).resolve()
     if not (path.is_dir() if want_dir else path.exists()):
         what = "no such directory" if want_dir else "no such file"
-        raise ConfigError(label, key, f"{name}: {what} (relative to runtime.yaml: {path})")
+        raise ConfigError(label, key, f"{name}: {what} (relative to {Path(label).name}: {path})")
     return path
 
 
-def source_of(label: str, directory: Path, data: dict[str, Any]) -> Source | None:
-    """The plug-in's Source, or None for one whose library comes from packages."""
+def source_of(label: str, directory: Path, data: dict[str, Any], prefix: str = "") -> Source | None:
+    """The Source of a plug-in or entry (data), or None for a library that comes from packages;
+    prefix: where data sits in its file (runtimes[7].), for the messages."""
     build = data.get("build", {})
     if "source" not in data:  # the rest of build is the plug-in's business (its cells say what is wrong)
         given = [key for key in SOURCE_BUILD_KEYS if isinstance(build, dict) and key in build]
         if given:
             raise ConfigError(
-                label, f"build.{given[0]}", "is for a library built from source, and no source is given"
+                label,
+                f"{prefix}build.{given[0]}",
+                "is for a library built from source, and no source is given",
             )
         return None
     source = data["source"]
-    _checked(label, "source", source, SOURCE_SCHEMA)
-    _checked(label, "build", build, BUILD_SCHEMA)
+    _checked(label, f"{prefix}source", source, SOURCE_SCHEMA)
+    _checked(label, f"{prefix}build", build, BUILD_SCHEMA)
     if "packages" in data:
         raise ConfigError(
             label,
-            "packages",
+            f"{prefix}packages",
             "not with a source: the library comes from its build",
             "build.requires: {apt: [...]}",
         )
     kinds = [kind for kind in SOURCE_KINDS if kind in source]
     if len(kinds) != 1:
         problem = f"names {' and '.join(kinds) if kinds else 'none'} of path, git and archive"
-        raise ConfigError(label, "source", problem + ": exactly one is needed", SOURCE_ALLOWED["source"])
+        raise ConfigError(
+            label, f"{prefix}source", problem + ": exactly one is needed", SOURCE_ALLOWED["source"]
+        )
     if "system" not in build:
-        raise ConfigError(label, "build.system", "missing: how to build the source", ", ".join(BUILD_SYSTEMS))
+        raise ConfigError(
+            label, f"{prefix}build.system", "missing: how to build the source", ", ".join(BUILD_SYSTEMS)
+        )
     return Source(
-        **_where(label, directory, kinds[0], source[kinds[0]]),
+        **_where(label, directory, kinds[0], source[kinds[0]], prefix),
         system=build["system"],
         patches=tuple(
-            _beside(label, f"source.patches[{i}]", directory, name)
-            for i, name in enumerate(source.get("patches", []))
+            _patch(label, f"{prefix}source.patches[{i}]", directory, item)
+            for i, item in enumerate(source.get("patches", []))
         ),
         configure=tuple(build.get("configure", [])),
-        script=_script(label, directory, build),
+        script=_script(label, directory, build, prefix),
         requires={manager: tuple(names) for manager, names in build.get("requires", {}).items()},
+        depends=tuple(build.get("depends", [])),
+        label=label,
     )
 
 
-def _script(label: str, directory: Path, build: dict[str, Any]) -> str:
+def _patch(label: str, key: str, directory: Path, item: str | dict[str, str]) -> SourcePatch:
+    """A file beside runtime.yaml; or a declared patch, checked there when it is there, else looked
+    up in the sources directories when it is staged."""
+    if isinstance(item, str):
+        return SourcePatch(item, _beside(label, key, directory, item))
+    found = (directory / item["file"]).resolve()
+    if not found.is_file():
+        return SourcePatch(item["file"], None, item["sha256"], item["origin"])
+    _same_sha256(label, f"{key}.sha256", found, item["file"], item["sha256"])
+    return SourcePatch(item["file"], found, item["sha256"], item["origin"])
+
+
+def _same_sha256(label: str, key: str, path: Path, name: str, declared: str) -> None:
+    found = sha256_of(path)
+    if found != declared:
+        raise ConfigError(
+            label,
+            key,
+            f"{name} has sha256 {found}, not {declared}",
+            f"the file you mean to test, or its sha256 in {Path(label).name} (sha256sum FILE)",
+        )
+
+
+def _script(label: str, directory: Path, build: dict[str, Any], prefix: str = "") -> str:
     if build["system"] != "script":
         if "script" in build:
-            raise ConfigError(label, "build.script", f"is for build.system script, not {build['system']}")
+            raise ConfigError(
+                label, f"{prefix}build.script", f"is for build.system script, not {build['system']}"
+            )
         return ""
     if "script" not in build:
-        raise ConfigError(label, "build.script", "missing: the shell script that builds the source")
-    return str(_beside(label, "build.script", directory, build["script"]))
+        raise ConfigError(label, f"{prefix}build.script", "missing: the shell script that builds the source")
+    return str(_beside(label, f"{prefix}build.script", directory, build["script"]))
 
 
-def _where(label: str, directory: Path, kind: str, value: Any) -> dict[str, str]:
+def _archive(label: str, directory: Path, value: dict[str, str], prefix: str) -> dict[str, str]:
+    """Beside the file, checked; or, for one that says where it comes from, looked up later."""
+    declared = {"kind": "archive", "file": Path(value["file"]).name, "sha256": value["sha256"]}
+    if "repository" in value:
+        declared |= {"repository": value["repository"], "commit": value["commit"]}
+    candidate = (directory / value["file"]).resolve()
+    if not candidate.is_file() and "repository" in value:
+        return {**declared, "location": ""}  # in the sources directories, or its cells say it is missing
+    archive = _beside(label, f"{prefix}source.archive.file", directory, value["file"])
+    _same_sha256(label, f"{prefix}source.archive.sha256", archive, value["file"], value["sha256"])
+    return {**declared, "location": str(archive)}
+
+
+def _where(label: str, directory: Path, kind: str, value: Any, prefix: str = "") -> dict[str, str]:
     """kind, location and what pins the content (commit, sha256), each checked."""
     if kind == "path":
-        return {"kind": kind, "location": str(_beside(label, "source.path", directory, value, want_dir=True))}
+        where = _beside(label, f"{prefix}source.path", directory, value, want_dir=True)
+        return {"kind": kind, "location": str(where)}
     if kind == "archive":
-        archive = _beside(label, "source.archive.file", directory, value["file"])
-        found = sha256_of(archive)
-        if found != value["sha256"]:
-            raise ConfigError(
-                label,
-                "source.archive.sha256",
-                f"{value['file']} has sha256 {found}, not {value['sha256']}",
-                "the archive you mean to test, or its sha256 in runtime.yaml (sha256sum FILE)",
-            )
-        return {"kind": kind, "location": str(archive), "sha256": found}
+        return _archive(label, directory, value, prefix)
     repository, commit = value["repository"], value["commit"]
     if is_url(repository):  # checked once cloned (dlmatrix.runtimes.build), before any build
         return {"kind": kind, "location": repository, "commit": commit}
-    local = _beside(label, "source.git.repository", directory, repository)
+    local = _beside(label, f"{prefix}source.git.repository", directory, repository)
     if not is_repository(local):
         raise ConfigError(
             label,
-            "source.git.repository",
+            f"{prefix}source.git.repository",
             f"{repository} ({local}) is neither a git repository nor a bundle",
             "a clone, a bundle (git bundle create FILE --all) or a URL",
         )
     if not has_commit(local, commit):
         raise ConfigError(
             label,
-            "source.git.commit",
+            f"{prefix}source.git.commit",
             f"{commit} is not a commit of {repository} ({local})",
             "a commit the clone or bundle holds (git -C REPO rev-parse HEAD), or a fresh bundle",
         )

@@ -19,22 +19,14 @@ MAX_ATTEMPTS = 100  # attempts per cell, at most (--repeat, `attempts:`); dlm-su
 
 
 @dataclass(frozen=True)
-class Upstream:
-    """A snapshot of an upstream repository: `git archive` of commit, named snapshot."""
+class SourcePatch:
+    """A patch applied with patch -p1: a file beside runtime.yaml (path), or a declared one (file,
+    sha256, origin), found there or else in the sources directories by its name and checksum."""
 
-    repository: str
-    commit: str
-    version: str
-    snapshot: str
-    sha256: str
-    configure: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Patch:
     file: str
-    sha256: str
-    origin: str
+    path: Path | None = None  # where it was found on load; None: looked up in the sources directories
+    sha256: str = ""
+    origin: str = ""  # where it comes from, in words
 
 
 BUILD_SYSTEMS = ("make", "autotools", "cmake", "meson", "script")
@@ -43,17 +35,23 @@ SOURCE_KINDS = ("path", "git", "archive")
 
 @dataclass(frozen=True)
 class Source:
-    """Where a runtime plug-in's library is built from (runtime.yaml's source) and how (its build)."""
+    """Where a runtime's library is built from (runtime.yaml's source, or an entry of
+    matrix/runtimes.yaml) and how (its build)."""
 
     kind: str  # SOURCE_KINDS
-    location: str  # path: the directory; git: the repository (a path or a URL); archive: the file
+    location: str  # path: the directory; git: the repository (a path or a URL); archive: the file,
+    # or "" for a declared archive that is looked up by name in the sources directories
     system: str  # BUILD_SYSTEMS
-    commit: str = ""  # git
+    commit: str = ""  # git; for an archive, the commit it is `git archive` of, when declared
     sha256: str = ""  # archive
-    patches: tuple[Path, ...] = ()  # applied in order with patch -p1
+    patches: tuple[SourcePatch, ...] = ()  # applied in order with patch -p1
     configure: tuple[str, ...] = ()  # arguments of the build system's configuration step
     script: str = ""  # system script: the plug-in's script, beside runtime.yaml
     requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # build packages per manager
+    file: str = ""  # archive: its file name (what the sources directories hold)
+    repository: str = ""  # archive: the repository it comes from, when declared (`dlmatrix sources`)
+    depends: tuple[str, ...] = ()  # dependencies (matrix/runtimes.yaml) built first, where they apply
+    label: str = ""  # the file that declares it, as messages name it
 
     @property
     def identity(self) -> str:
@@ -61,8 +59,37 @@ class Source:
         if self.kind == "git":
             return f"git:{self.commit}"
         if self.kind == "archive":
-            return f"archive:{Path(self.location).name}@sha256:{self.sha256[:16]}"
+            return f"archive:{self.file}@sha256:{self.sha256[:16]}"
         return f"path:{Path(self.location).name}"
+
+    @property
+    def fetchable(self) -> bool:
+        """An archive that says where it comes from: `dlmatrix sources` can fetch it, and a missing
+        copy skips its cells rather than stopping the run."""
+        return self.kind == "archive" and bool(self.repository and self.commit)
+
+    def evidence(self) -> dict[str, str]:
+        """What each cell records of it: the source, and for a commit (a git source, or an archive
+        that declares one) the repository, the commit and the patches applied."""
+        found = {"source": self.identity}
+        if self.commit:
+            repository = self.repository or self.location
+            found["upstream_repository"] = repository if "://" in repository else Path(repository).name
+            found["upstream_commit"] = self.commit
+            found["upstream_patches"] = ",".join(p.file for p in self.patches) or "none"
+        return found
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A library built from source before the runtimes that name it in build.depends, for the C
+    libraries it lists (elsewhere the image's own packages serve): its prefix goes into their build
+    flags and its libraries beside theirs."""
+
+    name: str
+    description: str
+    source: Source
+    libc: tuple[str, ...] = ("glibc", "musl")
 
 
 @dataclass(frozen=True)
@@ -94,8 +121,7 @@ class Runtime:
     ldflags: str = ""
     scenarios: tuple[str, ...] = ("*",)  # globs: the catalog scenarios that make sense for it
     attempts: int = 1  # at least this many attempts per cell, so that a racy outcome gets a rate
-    upstream: Upstream | None = None  # kind lttng-ust-source: what it is built from
-    patches: tuple[Patch, ...] = ()
+    source: Source | None = None  # built from source into a prefix of its own (plug-ins: plugin.source)
     family: str = "model"  # how the report groups it (FAMILIES)
     plugin: Plugin | None = None  # kind plugin: its directory, packages and build
     problem: str | None = None  # kind plugin: why it cannot be built (its cells say so)
@@ -143,11 +169,15 @@ class Architecture:
 
 
 @dataclass(frozen=True)
-class Emulated:
-    """What is left out where an architecture runs under emulation, and why."""
+class LeftOut:
+    """Runtimes (globs) an environment does not build and run, and why: under emulation
+    (architectures.yaml), on the host backend (hosts.yaml)."""
 
-    skip_kinds: tuple[str, ...] = ()
+    runtimes: tuple[str, ...] = ()
     reason: str = ""
+
+    def names(self, runtimes: tuple[Runtime, ...]) -> set[str]:
+        return {r.name for r in runtimes if any(fnmatchcase(r.name, g) for g in self.runtimes)}
 
 
 @dataclass(frozen=True)
@@ -186,11 +216,12 @@ class Matrix:
     rules: tuple[Rule, ...]
     hosts: tuple[Host, ...]
     images: tuple[Image, ...]
-    musl_dependencies: tuple[Upstream, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
     runtime_dirs: tuple[Path, ...] = ()  # plug-ins from outside the repository (--runtimes)
     project: Path | None = None  # the project file that extended the catalog (dlmatrix.toml)
     architectures: tuple[Architecture, ...] = ()
-    emulated: Emulated = Emulated()
+    emulated: LeftOut = LeftOut()
+    on_hosts: LeftOut = LeftOut()  # what the host backend leaves out (hosts.yaml)
 
     def architecture(self, name: str) -> Architecture:
         return next(a for a in self.architectures if a.name == name)
@@ -203,8 +234,14 @@ class Matrix:
         return [r for r in self.runtimes if r.kind == "plugin"]
 
     def source_runtimes(self) -> list[Runtime]:
-        """The runtimes built from an upstream snapshot, each in a build stage of its own."""
-        return [r for r in self.runtimes if r.upstream is not None]
+        """The runtimes built from source (catalog entries and plug-ins alike), each in a build
+        stage of its own."""
+        return [r for r in self.runtimes if r.source is not None]
+
+    def dependencies_for(self, runtime: Runtime, libc: str) -> list[Dependency]:
+        """What runtime's build needs built first where the C library is libc."""
+        named = runtime.source.depends if runtime.source else ()
+        return [d for d in self.dependencies if d.name in named and libc in d.libc]
 
     def pairs(self) -> list[tuple[Scenario, Runtime]]:
         """The cells of one environment: each scenario with each runtime it applies to, in the

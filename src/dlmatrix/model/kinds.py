@@ -1,11 +1,12 @@
 """The kinds of runtime dlmatrix builds, and the family each is reported under."""
 
-# model: src/c/runtime.c built with the entry's flags; lttng-ust: the image's own liblttng-ust;
-# lttng-ust-source: LTTng-UST built from an upstream snapshot (its upstream and patches);
-# plugin: a library from the image's packages with a provider of its own (runtimes.plugins)
-RUNTIME_KINDS = ("model", "lttng-ust", "lttng-ust-source", "plugin")
+# model: src/c/runtime.c built with the entry's flags; lttng-ust: LTTng-UST with real tracepoint
+# providers (the image's own liblttng-ust, or one built from the entry's source); plugin: a library
+# from the image's packages or built from source, with a provider of its own (config.plugins).
+# Whether a runtime is built from source is its `source`, never its kind.
+RUNTIME_KINDS = ("model", "lttng-ust", "plugin")
 # how the report groups runtimes: a plug-in names its own family, "library" unless it says
-FAMILIES = {"model": "model", "lttng-ust": "LTTng-UST", "lttng-ust-source": "LTTng-UST", "plugin": "library"}
+FAMILIES = {"model": "model", "lttng-ust": "LTTng-UST", "plugin": "library"}
 FAMILY_ORDER = ("model", "LTTng-UST", "library")
 
 

@@ -81,6 +81,13 @@ class Selector:
     def image(self, name: str) -> bool:
         return self.images(name) and (self.units is None or name in self.units)
 
+    def without_runtimes(self, names: Iterable[str]) -> Selector:
+        """The selection less some runtimes (those an environment leaves out)."""
+        left_out = tuple(sorted(names))
+        if not left_out:
+            return self
+        return replace(self, runtimes=Patterns(self.runtimes.include, self.runtimes.exclude + left_out))
+
     def runtime(self, name: str, image: str | None = None) -> bool:
         """A runtime the selection takes (in image, when a shard narrows it per image)."""
         if not self.runtimes(name):

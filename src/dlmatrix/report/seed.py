@@ -46,8 +46,13 @@ def read_seed(cells: list[Cell]) -> Seed:
 
 
 def source_built(cells: list[Cell]) -> list[Cell]:
-    """The cells that ran a runtime built from an upstream snapshot (they carry its commit)."""
-    return [c for c in cells if "upstream_commit" in c.evidence and c.outcome != "skipped"]
+    """The cells that ran LTTng-UST built from an upstream commit (they carry it; a plug-in built
+    from a git commit does too, but the seed is LTTng-UST's)."""
+    return [
+        c
+        for c in cells
+        if "upstream_commit" in c.evidence and c.family == "LTTng-UST" and c.outcome != "skipped"
+    ]
 
 
 def _subject(cells: list[Cell]) -> tuple[str, list[Cell]]:

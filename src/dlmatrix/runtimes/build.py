@@ -1,8 +1,11 @@
-"""Runtime plug-ins built from source: staging the source (a directory's tree, a git commit, an
-archive; patches applied) and building it into a prefix with src/c/source/build-source.sh.
+"""Runtimes built from source (plug-ins and catalog entries such as LTTng-UST alike) and the
+dependencies they name: staging the source (a directory's tree, a git commit, an archive; patches
+applied) and building it into a prefix with src/c/source/build-source.sh.
 
-A stage directory holds source/ (the tree), build.env and configure.args: what build-source.sh
-reads, natively for the host backend or in an image's build stage. A failed build leaves
+A stage directory holds source/ (the tree), build.env, configure.args and evidence.env (what each
+cell records of the source): what build-source.sh reads, natively for the host backend or in an
+image's build stage; or a marker instead, MISSING (an archive or patch in none of the sources
+directories: the runtime's cells are skipped, saying so). A failed build leaves
 PREFIX/BUILD-FAILED with the end of its log, which build.sh turns into that runtime's build error.
 """
 
@@ -23,7 +26,7 @@ from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.files import user_cache
 from dlmatrix.model.catalog import OUTPUT_LOCK, Matrix, Runtime, Source
 from dlmatrix.model.selector import Selector
-from dlmatrix.runtimes.sources import SourceDirs, verify
+from dlmatrix.runtimes.sources import SourceDirs, missing_reason, resolve, verify
 
 BUILD_SCRIPT = ("src", "c", "source", "build-source.sh")
 BUILD_TIMEOUT_S = 1800
@@ -44,13 +47,19 @@ def stage(
     children: Children | None = None,
     plugin: Path | None = None,
 ) -> Path:
-    """directory/source/, patches applied, with build.env and configure.args beside it; plugin: the
-    plug-in's directory, left out of a path source it sits in."""
+    """directory/source/, patches applied, with build.env, configure.args and evidence.env beside
+    it; or directory/MISSING when an archive or patch is in none of the sources directories (source
+    is resolved: runtimes.sources.resolve). plugin: the plug-in's directory, left out of a path
+    source it sits in."""
     children = children or Children()
     if directory.exists():
         shutil.rmtree(directory)
     tree = directory / "source"
     directory.mkdir(parents=True)
+    missing = missing_reason(source)
+    if missing is not None:
+        (directory / "MISSING").write_text(missing + "\n")
+        return directory
     if source.kind == "path":
         copy_tree(Path(source.location), tree, plugin)
     elif source.kind == "git":
@@ -58,15 +67,18 @@ def stage(
     else:
         unpack(Path(source.location), tree)
     for patch in source.patches:
-        done = children.run(["patch", "-p1", "-d", str(tree), "-i", str(patch)], STAGE_TIMEOUT_S)
+        assert patch.path is not None  # resolved, or missing_reason said so
+        done = children.run(["patch", "-p1", "-d", str(tree), "-i", str(patch.path)], STAGE_TIMEOUT_S)
         if done.returncode != 0:
-            raise StageFailed(f"{label}: the patch {patch.name} does not apply:\n{done.stdout}{done.stderr}")
+            raise StageFailed(f"{label}: the patch {patch.file} does not apply:\n{done.stdout}{done.stderr}")
     env = {"SYSTEM": source.system}
     if source.script:
         shutil.copyfile(source.script, directory / "build-script.sh")
         env["SCRIPT"] = "build-script.sh"
     (directory / "build.env").write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
     (directory / "configure.args").write_text("".join(f"{arg}\n" for arg in source.configure))
+    evidence = "".join(f"DLM_EVIDENCE_{k.upper()}={v}\n" for k, v in source.evidence().items())
+    (directory / "evidence.env").write_text(evidence)
     return directory
 
 
@@ -167,53 +179,72 @@ def failed(prefix: Path, text: str) -> Path:
     return prefix
 
 
-def build(matrix: Matrix, staged: Path, prefix: Path, cc: str, children: Children | None = None) -> Path:
-    """The staged source built into prefix with cc (its log in prefix/build.log)."""
+def build(
+    matrix: Matrix,
+    staged: Path,
+    prefix: Path,
+    cc: str,
+    children: Children | None = None,
+    depends: tuple[Path, ...] = (),
+) -> Path:
+    """The staged source built into prefix with cc (its log in prefix/build.log), against the
+    prefixes of the dependencies it names that were built for this C library."""
     children = children or Children()
     if prefix.exists():
         shutil.rmtree(prefix)
     script = matrix.root.joinpath(*BUILD_SCRIPT)
+    command = ["sh", str(script), str(staged), str(prefix), *map(str, depends)]
     try:
         # the host's compiler cache (ccache tells compilers apart, and is safe to share)
         ccache = user_cache() / "ccache"
-        children.run(
-            ["sh", str(script), str(staged), str(prefix)],
-            BUILD_TIMEOUT_S,
-            env={"CC": cc, "DLM_CCACHE": str(ccache)},
-        )
+        children.run(command, BUILD_TIMEOUT_S, env={"CC": cc, "DLM_CCACHE": str(ccache)})
     except subprocess.TimeoutExpired:
         return failed(prefix, f"the build did not finish in {BUILD_TIMEOUT_S} s; its log: {prefix}/build.log")
-    if not (prefix / "BUILD-FAILED").exists() and not (prefix / "lib").is_dir():
+    markers = ("BUILD-FAILED", "MISSING", "NOT-SELECTED")
+    if not any((prefix / m).exists() for m in markers) and not (prefix / "lib").is_dir():
         return failed(prefix, f"{script.name} did not run to its end; its log: {prefix}/build.log")
     return prefix
 
 
-def source_plugins(matrix: Matrix, selection: Selector, image: str | None = None) -> list[Runtime]:
-    """The selected runtime plug-ins built from source (in image, when a shard narrows it)."""
-    return [
-        r
-        for r in matrix.plugins()
-        if r.plugin is not None and r.plugin.source is not None and selection.runtime(r.name, image)
-    ]
+def source_runtimes(matrix: Matrix, selection: Selector, image: str | None = None) -> list[Runtime]:
+    """The selected runtimes built from source (in image, when a shard narrows it)."""
+    return [r for r in matrix.source_runtimes() if r.problem is None and selection.runtime(r.name, image)]
+
+
+def _staged(
+    name: str, source: Source, directory: Path, children: Children, dirs: SourceDirs, plugin: Path | None
+) -> Path | str:
+    """One source staged, or why it could not be (a clone, an archive, a patch: a build error)."""
+    label = source.label or name
+    try:
+        return stage(resolve(source, dirs), directory / name, label, children, plugin)
+    except StageFailed as exc:
+        return str(exc)
 
 
 def stage_all(
-    matrix: Matrix, runtimes: list[Runtime], directory: Path, children: Children | None = None
+    matrix: Matrix,
+    runtimes: list[Runtime],
+    directory: Path,
+    children: Children | None = None,
+    dirs: SourceDirs | None = None,
 ) -> dict[str, Path | str]:
-    """Each runtime's staged source, or why it could not be staged; before any build, so that a
-    commit missing from a repository given as a URL stops the run (ConfigError) first."""
+    """Each runtime's staged source, and each dependency's that one of them names, or why it could
+    not be staged; before any build, so that a commit missing from a repository given as a URL
+    stops the run (ConfigError) first."""
     staged: dict[str, Path | str] = {}
     children = children or Children()
+    dirs = dirs or SourceDirs.from_option()
+    named = {name for r in runtimes if r.source is not None for name in r.source.depends}
     try:
         for runtime in runtimes:
-            assert runtime.plugin is not None and runtime.plugin.source is not None
-            label = str(runtime.plugin.directory / "runtime.yaml")
-            try:
-                staged[runtime.name] = stage(
-                    runtime.plugin.source, directory / runtime.name, label, children, runtime.plugin.directory
-                )
-            except StageFailed as exc:
-                staged[runtime.name] = str(exc)
+            assert runtime.source is not None
+            plugin = runtime.plugin.directory if runtime.plugin else None
+            staged[runtime.name] = _staged(runtime.name, runtime.source, directory, children, dirs, plugin)
+        for dependency in (d for d in matrix.dependencies if d.name in named):
+            staged[dependency.name] = _staged(
+                dependency.name, dependency.source, directory, children, dirs, None
+            )
     except BaseException:  # a stop: a clone or patch in its own session would outlive the run
         children.kill_all()
         raise
@@ -221,9 +252,14 @@ def stage_all(
 
 
 def prepare_sources(
-    matrix: Matrix, selection: Selector, dirs: SourceDirs, directory: Path
+    matrix: Matrix,
+    selection: Selector,
+    dirs: SourceDirs | None,
+    directory: Path,
+    children: Children | None = None,
 ) -> dict[str, Path | str]:
-    """Before any image is built: the upstream snapshots checked and the plug-ins' sources staged
-    (stage_all); a wrong sha256 or a commit missing from a plug-in's repository stops the run."""
+    """Before anything is built: the files looked up in the sources directories checked and the
+    sources staged (stage_all); a wrong sha256 or a commit missing from a repository stops the run."""
+    dirs = dirs or SourceDirs.from_option()
     verify(matrix, selection.runtimes, dirs)
-    return stage_all(matrix, source_plugins(matrix, selection), directory)
+    return stage_all(matrix, source_runtimes(matrix, selection), directory, children, dirs)

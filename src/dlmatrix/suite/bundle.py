@@ -72,9 +72,10 @@ def generated_header() -> str:
 
 
 def variants_tsv(matrix: Matrix) -> str:
-    lines = ["# name\tkind\tcflags\tldflags (- for none), read by build.sh"]
+    lines = ["# name\tkind\tcflags\tldflags (- for none)\tfrom (source: built from source), read by build.sh"]
     lines += [
         f"{r.name}\t{'broken' if r.problem else r.kind}\t{r.cflags or '-'}\t{r.ldflags or '-'}"
+        f"\t{'source' if r.source else '-'}"
         for r in matrix.runtimes
     ]
     return "\n".join(lines) + "\n"
@@ -102,11 +103,10 @@ def plugin_bundle_files(plugin: Plugin) -> dict[str, bytes]:
         "BUILD_CFLAGS": plugin.cflags,
         "BUILD_LIBS": plugin.libs,
         "SONAMES": " ".join(plugin.sonames),
-        **({"FROM_SOURCE": "1"} if plugin.source else {}),  # build.sh: its library is in $DLM_BUILT/NAME
     }
     plugin_env = "".join(f"{key}={shlex.quote(value)}\n" for key, value in build.items())
-    env = {**plugin.env, **({"DLM_EVIDENCE_SOURCE": plugin.source.identity} if plugin.source else {})}
-    runtime_env = "".join(f"{key}={value}\n" for key, value in env.items())
+    # one built from source: variants.tsv says so, its evidence comes with its prefix (evidence.env)
+    runtime_env = "".join(f"{key}={value}\n" for key, value in plugin.env.items())
     return {
         plugin.provider: (plugin.directory / plugin.provider).read_bytes(),
         "plugin.env": plugin_env.encode(),

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -39,7 +38,7 @@ from dlmatrix.model.catalog import Image, Matrix
 from dlmatrix.model.cells import Cell, Environment, ResultSet, uniform_cells
 from dlmatrix.model.estimates import WorkEstimate
 from dlmatrix.model.libc import Libc
-from dlmatrix.model.selector import Patterns, Selector
+from dlmatrix.model.selector import Selector
 from dlmatrix.runtimes.build import prepare_sources
 from dlmatrix.runtimes.sources import SourceDirs
 from dlmatrix.suite.bundle import CATALOG, bundle_digest, catalog_input, suite_tsv, write_bundle
@@ -229,13 +228,7 @@ class ContainerBackend:
 
     def without_left_out(self, runs: Runs) -> Selector:
         """The run's selection less the runtimes an image leaves out where it runs emulated."""
-        left_out = sorted(skipped_under_emulation(self.matrix, runs))
-        if not left_out:
-            return self.selection
-        runtimes = self.selection.runtimes
-        return replace(
-            self.selection, runtimes=Patterns(runtimes.include, runtimes.exclude + tuple(left_out))
-        )
+        return self.selection.without_runtimes(skipped_under_emulation(self.matrix, runs))
 
     def left_out(self, image: Image) -> list[Cell]:
         """Skipped cells, with the reason, for the runtimes the image does not build under emulation."""
@@ -294,7 +287,7 @@ class ContainerBackend:
     def build(self, image: Image, base: Base, engine: Engine) -> str | None:
         dockerfile = render(self.matrix, image, engine.buildkit)  # the committed one, plus --runtimes
         wanted = functools.partial(self.selections[image.name].runtime, image=image.name)
-        upstream = upstream_context(self.matrix, image, wanted, self.sources, self.staged)
+        upstream = upstream_context(self.matrix, image, wanted, self.staged)
         tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
         self.tags[image.name] = tag
         if engine.image_id(tag):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -15,7 +16,6 @@ from dlmatrix.model.catalog import Image, Matrix
 GENERATED = "dockerfiles"  # dockerfiles/IMAGE/Dockerfile, beside templates/
 PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
 USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
-UPSTREAM_PREFIX = "/opt/upstream"  # where the upstream build stages install, one directory each
 PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
 BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
 CCACHE_DIR = "/var/cache/dlmatrix/ccache"  # the source stages' compiler cache: a BuildKit cache mount
@@ -38,12 +38,31 @@ def environment(root: Path) -> jinja2.Environment:
         fail=_fail,
         prefix=PREFIX,
         user=USER,
-        upstream_prefix=UPSTREAM_PREFIX,
         packages_prefix=PACKAGES_PREFIX,
         built_prefix=BUILT_PREFIX,
         ccache_dir=CCACHE_DIR,
     )
     return env
+
+
+def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
+    """What is built from source, each in a stage of its own: the dependencies that apply to the
+    image's C library first (the stages that need them copy their prefixes), then the runtimes."""
+    dependencies = [
+        {"name": d.name, "requires": d.source.requires, "depends": [], "dependency": True}
+        for d in matrix.dependencies
+        if image.libc in d.libc
+    ]
+    return dependencies + [
+        {
+            "name": r.name,
+            "requires": r.source.requires,
+            "depends": [d.name for d in matrix.dependencies_for(r, image.libc)],
+            "dependency": False,
+        }
+        for r in matrix.source_runtimes()
+        if r.source is not None
+    ]
 
 
 def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
@@ -56,16 +75,10 @@ def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
             for r in matrix.plugins()
             if r.plugin is not None and r.plugin.source is None
         ]
-        sources = [  # each built in a stage of its own
-            {"name": r.name, "requires": r.plugin.source.requires}
-            for r in matrix.plugins()
-            if r.plugin is not None and r.plugin.source is not None
-        ]
         text = template.render(
             image=image,
-            upstream=matrix.source_runtimes(),
             plugins=plugins,
-            sources=sources,
+            sources=source_stages(matrix, image),
             cache_mounts=cache_mounts,
         )
     except jinja2.TemplateError as exc:
