@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.conftest import need
 
 
 class PrivateEngine:
@@ -114,8 +114,12 @@ class PrivateEngine:
 
 
 def need_a_private_engine() -> None:
-    if os.geteuid() != 0 or shutil.which("dockerd") is None:
-        pytest.skip("PRIVATE ENGINE UNAVAILABLE (needs root and dockerd): engine faults not injected")
+    need(
+        "private-engine",
+        os.geteuid() == 0 and shutil.which("dockerd"),
+        "a private engine needs root and dockerd",
+        "run as root; bash .ci/setup installs docker.io",
+    )
 
 
 @contextlib.contextmanager

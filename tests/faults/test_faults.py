@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, edit_yaml
+from tests.conftest import REPO, edit_yaml, need
 from tests.engines import PrivateEngine
 from tests.faults.conftest import IMAGE, Run, children_of, containers, wait_for_container
 
@@ -269,8 +269,7 @@ def test_bad_configuration_exits_2_and_writes_nothing(project, tmp_path):
 
 
 def test_a_user_outside_the_docker_group_is_told_to_join_it(engine, tmp_path):
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to run as another user")
+    need("root", os.geteuid() == 0 and shutil.which("setpriv"), "not root, or no setpriv", "run as root")
     home = Path(tempfile.mkdtemp(prefix="dlmatrix-nobody-"))  # pytest's directories are private
     home.chmod(0o777)
     with traversable(Path(sys.prefix)), traversable(Path(__file__)):
@@ -300,8 +299,7 @@ def traversable(path: Path) -> Iterator[None]:
 
 
 def test_a_signal_while_a_base_is_built_offline_ends_mmdebstrap_and_its_files(private_engine, tmp_path):
-    if shutil.which("mmdebstrap") is None:
-        pytest.skip("MMDEBSTRAP MISSING: offline bases not exercised")
+    need("mmdebstrap", shutil.which("mmdebstrap"), "it is not installed", "bash .ci/setup installs it")
     env = {"DOCKER_HOST": private_engine.host}
     run = Run(REPO, ["bases", "--image", "debian-trixie-glibc"], tmp_path / "tmp", env)
     deadline = time.monotonic() + 120

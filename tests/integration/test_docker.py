@@ -1,6 +1,6 @@
 """Real images through a real Docker engine: offline bases, builds, sandboxed suite runs.
 
-Skipped, loudly (see conftest's summary), only where no engine answers.
+Without an engine they fail in CI and skip, loudly, elsewhere (conftest's `missing`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dlmatrix.model.selector import Patterns, Selector
 from dlmatrix.report.explain import story
 from dlmatrix.runtimes.sources import SourceDirs, snapshots
 from dlmatrix.suite.bundle import catalog_input
-from tests.conftest import Recorder, edit_yaml
+from tests.conftest import Recorder, edit_yaml, missing
 
 pytestmark = pytest.mark.docker
 BOOKWORM = "debian-bookworm-glibc,debian-bookworm-musl"
@@ -36,7 +36,7 @@ FROM_SOURCE = "lttng-ust-2.13.9*"  # the source variants these tests build; the 
 def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
     """A sources directory with the 2.13.9 snapshot, its patch and userspace-rcu only: the images
     build those two variants from source (about a minute each) and skip the other five, with the
-    reason. None where the snapshots are not available (the source tests then skip, loudly)."""
+    reason. None where the snapshots are not available (the source tests then end in `missing`)."""
     directory = tmp_path_factory.mktemp("sources")
     available = SourceDirs.from_option()
     complete = True
@@ -58,9 +58,10 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
 
 def need_sources(sources: Path | None) -> None:
     if sources is None:
-        pytest.skip(
-            "LTTNG-UST SNAPSHOTS MISSING, source-built cells not checked: run `dlmatrix sources` "
-            "or set DLMATRIX_SOURCES (tox uses ../shared/sources when it exists)"
+        missing(
+            "sources",
+            "not every snapshot the source-built cells need is in DLMATRIX_SOURCES or the user cache",
+            "run `dlmatrix sources` or set DLMATRIX_SOURCES (tox uses ../shared/sources when it exists)",
         )
 
 

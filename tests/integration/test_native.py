@@ -21,13 +21,15 @@ from dlmatrix.model.selector import Selector
 from dlmatrix.results.io import read_results
 from dlmatrix.suite.bundle import catalog_input
 from dlmatrix.suite.command import MAX_SUITE_JOBS
-from tests.conftest import edit_yaml
+from tests.conftest import edit_yaml, need
 
-pytestmark = pytest.mark.native
+MUSL_GCC = ("native", shutil.which("musl-gcc"), "musl-gcc is not installed", "apt-get install musl-tools")
+pytestmark = [
+    pytest.mark.native,
+    pytest.mark.needs("native", shutil.which("gcc"), "gcc is not installed", "apt-get install gcc libc6-dev"),
+]
 MODEL = {"unpinned", "pinned", "znodelete", "adaptive"}
-needs_musl = pytest.mark.skipif(
-    shutil.which("musl-gcc") is None, reason="musl-gcc missing: apt-get install musl-tools (.ci/run does)"
-)
+needs_musl = pytest.mark.needs(*MUSL_GCC)
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +99,11 @@ def test_libc_versions_are_read_inside_the_environment(full_run):
     glibc = {c.libc.version for c in full_run if c.image == "host-glibc"}
     assert glibc == {str(os.confstr("CS_GNU_LIBC_VERSION")).split()[1]}
     musl = {c.libc.version for c in full_run if c.image == "host-musl"}
-    if shutil.which("musl-gcc"):
-        package = subprocess.run(
-            ["dpkg-query", "-W", "-f", "${Version}", "musl"], capture_output=True, text=True, check=True
-        ).stdout
-        assert musl == set(re.findall(r"^[0-9]+\.[0-9]+\.[0-9]+", package))
+    need(*MUSL_GCC)
+    package = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", "musl"], capture_output=True, text=True, check=True
+    ).stdout
+    assert musl == set(re.findall(r"^[0-9]+\.[0-9]+\.[0-9]+", package))
 
 
 def test_cycles_stay_bounded_when_pinned(full_run):

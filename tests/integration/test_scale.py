@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dlmatrix.backends.oci.engine import Engine
-from tests.conftest import REPO
+from tests.conftest import REPO, need
 from tests.engines import PrivateEngine, need_a_private_engine, private_engine_in, short_root
 
 pytestmark = pytest.mark.docker
@@ -131,8 +131,7 @@ def test_one_run_spreads_its_images_over_two_engines(single, second_engine, tmp_
 
 @pytest.fixture(scope="module")
 def podman() -> str:
-    if shutil.which("podman") is None:
-        pytest.skip("PODMAN NOT INSTALLED (bash .ci/setup installs it): the podman engine not tested")
+    need("podman", shutil.which("podman"), "podman is not installed", "bash .ci/setup installs it")
     return "podman"
 
 

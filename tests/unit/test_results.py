@@ -80,3 +80,33 @@ def test_suite_output_is_parsed_and_rejudged():
     [cell] = output.cells
     assert cell.verdict == "ok" and cell.evidence == {"mapped@after-close": True}
     assert output.unparsed == ["garbage that is not JSON"]
+
+
+def test_evidence_survives_results_json_field_for_field(tmp_path):
+    """What a cell measured is what its reasons rest on: written and read back, nothing of it lost."""
+    evidence = {
+        "mapped@after-close": False,
+        "mapped_noload@after-close": False,
+        "dtor_runs@after-close": 1,
+        "threads_after": 2,
+        "upstream_commit": "c" * 40,
+        "loader": {"lines": ["calling fini: ./libdlm.so [0]"], "unloaded": True},
+    }
+    matrix = load_matrix()
+    cell = judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "unpinned", ["crash:SIGSEGV"], [0.1], evidence)
+    path = tmp_path / "results.json"
+    write_results(ResultSet(RUN, [cell]), path)
+    assert json.loads(path.read_text())["cells"][0]["evidence"] == evidence
+    [back] = read_results(path).cells
+    assert back.evidence == evidence and back == cell
+
+
+def test_the_summary_counts_every_verdict_skipped_included(tmp_path):
+    matrix = load_matrix()
+    ran = judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "pinned", ["pass"], [0.1])
+    skipped = judged_cell(matrix, GLIBC, "reopen", "pinned", ["skipped"], [0])
+    wrong = judged_cell(matrix, GLIBC, "app-dlopen-dlclose", "pinned", ["crash:SIGSEGV"], [0.1])
+    results = ResultSet(RUN, [ran, skipped, skipped, wrong])
+    assert results.counts() == {"ok": 1, "skipped": 2, "unexpected": 1}
+    write_results(results, tmp_path / "results.json")
+    assert json.loads((tmp_path / "results.json").read_text())["summary"] == results.counts()
