@@ -279,7 +279,7 @@ build_plugin() { # name from (source: built from its source, else from packages)
 		[ "$(has_word "$needed" "$candidate")" = true ] && SONAME=$candidate && break
 	done
 	if [ -z "$SONAME" ]; then
-		echo "the provider links none of $SONAMES (soname in runtime.yaml); it needs: $needed"
+		echo "the provider links none of $SONAMES (soname in runtime.yaml); it needs: ${needed:-no shared library}"
 		return 1
 	fi
 	library=$(find_library "$SONAME" "$rt/lib/libdlmprov_a.so" "$flags $BUILD_LIBS")

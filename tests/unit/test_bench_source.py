@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 FIXTURE = REPO / "tests" / "fixtures"
 BUILDKIT = """\
-#21 [source-detached 4/4] RUN --mount=type=cache,id=dlmatrix-ccache-debian-bookworm-musl sh build-source.sh
+#21 [source-detached 4/4] RUN --mount=type=cache,id=dlmatrix-ccache-bookworm-detached sh build-source.sh
 #21 0.733 built detached in 1 s (1 compiled, 1 from the compiler cache)
 #21 DONE 0.9s
 #22 [source-other 4/4] RUN sh /usr/src/plugins/other/build-source.sh

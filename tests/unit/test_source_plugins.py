@@ -267,7 +267,7 @@ def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compil
         text = render(matrix, matrix.image(image))
         stage = text.split("AS source-detached\n", 1)[1].split("\nFROM ", 1)[0]
         ccache = "/var/cache/dlmatrix/ccache"
-        mount = f"--mount=type=cache,id=dlmatrix-ccache-{image},target={ccache},sharing=locked"
+        mount = f"--mount=type=cache,id=dlmatrix-ccache-{image}-detached,target={ccache},sharing=locked"
         assert (
             stage.startswith(f"ENV CC={cc}\n")
             and f"RUN {mount} DLM_CCACHE={ccache} {run}" in stage

@@ -59,6 +59,7 @@ build() {
 	trap 'rm -rf "$work"' EXIT # a failed build leaves no copy of the tree behind
 	cp -R "$dir/source/." "$work/" && cd "$work" || return 1
 	[ -n "$launcher" ] && export CCACHE_BASEDIR="$work"
+	bare=$cc # a script gets the compiler itself: what it does with it is its own
 	cc=${launcher:+$launcher }$cc
 	set --
 	while IFS= read -r argument; do
@@ -93,7 +94,7 @@ build() {
 			meson compile -C _build && meson install -C _build
 		;;
 	script)
-		PREFIX="$prefix" CC="$cc" sh "$dir/$SCRIPT" "$prefix" "$cc" "$@"
+		PREFIX="$prefix" CC="$bare" sh "$dir/$SCRIPT" "$prefix" "$bare" "$@"
 		;;
 	*)
 		echo "unknown build system $SYSTEM" && return 1

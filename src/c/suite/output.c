@@ -139,7 +139,7 @@ void print_cell_json(const struct cell *cell, const struct rule *rule, const str
 	printf(",\"duration_s\":%.4f,\"expected\":", a->duration);
 	json_cstring(stdout, rule ? rule->outcome : NULL);
 	printf(",\"reason\":");
-	json_cstring(stdout, rule ? rule->reason : "no rule in matrix/expectations.yaml matches this cell");
+	json_cstring(stdout, rule ? rule->reason : "no expectation rule matches this cell (matrix/expectations.yaml, or the runtime plug-in's own)");
 	printf(",\"verdict\":\"%s\",\"evidence\":", verdict);
 	print_evidence(stdout, &a->out);
 	printf(",\"stdout\":");

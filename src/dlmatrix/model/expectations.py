@@ -39,7 +39,9 @@ class Expectation:
     otherwise: str = "pass"
 
 
-NO_EXPECTATION = Expectation(None, "no rule in matrix/expectations.yaml matches this cell")
+NO_EXPECTATION = Expectation(
+    None, "no expectation rule matches this cell (matrix/expectations.yaml, or the runtime plug-in's own)"
+)
 
 
 def version_key(version: str) -> tuple[int, ...]:

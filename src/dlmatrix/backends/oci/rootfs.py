@@ -14,16 +14,22 @@ import tarfile
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, Protocol
 
-from dlmatrix.children import Cancelled
+from dlmatrix.children import Cancelled, Children
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.files import sha256_of
 
-if TYPE_CHECKING:
-    from dlmatrix.backends.oci.engine import Engine
-
 CMD = ["/bin/sh"]  # what `docker run BASE` starts, as the import's --change said
+
+
+class Engine(Protocol):
+    """What of dlmatrix.backends.oci.engine.Engine this needs (which imports this module)."""
+
+    children: Children
+    command: list[str]
+
+    def check(self, stderr: str, doing: str) -> None: ...
 
 
 def image_config(platform: str, diff_id: str, made_by: str) -> bytes:
