@@ -43,6 +43,8 @@ PREREQUISITES = {
     "root": "root and setpriv, to run dlmatrix as another user (the fault tests)",
     "mmdebstrap": "mmdebstrap, which builds a base image offline (the fault tests)",
     "sources": "the upstream LTTng-UST snapshots (the docker tests' source-built cells)",
+    "buildkit": "BuildKit for the docker CLI, its buildx plug-in (the compiler cache's docker test)",
+    "ccache": "ccache on the host (the compiler cache's native test)",
 }
 MISSING = "MISSING PREREQUISITE"  # what every such skip says, for the summary's banner
 FALSE = ("", "0", "false", "no", "off")  # a CI variable set to one of these is no CI

@@ -20,7 +20,7 @@ from dlmatrix.model.cells import Cell
 from dlmatrix.model.selector import Selector
 from dlmatrix.results.io import read_results
 from dlmatrix.runtimes.build import build, source_runtimes, stage_all
-from tests.conftest import REPO
+from tests.conftest import REPO, need
 
 pytestmark = pytest.mark.native
 FIXTURE = REPO / "tests" / "fixtures"
@@ -156,6 +156,9 @@ def test_a_script_builds_with_the_prefix_and_compiler_it_is_given(tmp_path: Path
 def test_an_edit_recompiles_one_object_and_the_compiler_cache_serves_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system: str
 ) -> None:
+    need(
+        "ccache", shutil.which("ccache"), "ccache is not installed", "apt-get install ccache (bash .ci/setup)"
+    )
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the host's compiler cache
     directory = variant(tmp_path, f"detached-{system}", "source:\n  path: lib\n", f"  system: {system}\n")
     shutil.copytree(FIXTURE / "detached-lib", directory / "lib")

@@ -3,6 +3,7 @@ edit is made in (the user's tree is never touched)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import yaml
@@ -44,10 +45,25 @@ def test_the_edit_is_made_in_a_copy_of_the_tree_the_plugin_names() -> None:
         data = yaml.safe_load((plugin / "runtime.yaml").read_text())
         assert name == "detached" and Path(data["source"]["path"]) == tree
         assert (tree / "Makefile").is_file() and (plugin / "provider.c").is_file()
-        touched = edited_file(tree)
+        touched = edited_file(tree, plugin)
         assert touched == tree / "beat.c"  # the first .c in name order
         edit(touched)
         added = touched.read_text().removeprefix(original)
         assert added.startswith("\nconst int dlmatrix_bench_edit_") and added.endswith(" = 1;\n")
     assert (FIXTURE / "detached-lib" / "beat.c").read_text() == original
     assert not tree.exists()
+
+
+def test_a_plugin_inside_its_tree_keeps_its_place_and_its_provider_is_not_the_edit(tmp_path: Path) -> None:
+    """`dlmatrix init`'s layout: .dlmatrix/ in the library's tree, `path: ..`."""
+    tree = tmp_path / "mylib"
+    shutil.copytree(FIXTURE / "detached-lib", tree)
+    plugin = tree / ".dlmatrix"
+    shutil.copytree(FIXTURE / "detached-plugin", plugin)
+    text = (plugin / "runtime.yaml").read_text().replace("path: ../detached-lib", "path: ..")
+    (plugin / "runtime.yaml").write_text(text)
+    (plugin / "a-provider-first.c").write_text("int first;\n")  # sorts before beat.c
+    with plugin_copy(plugin) as (copied_plugin, copied_tree, _):
+        assert copied_plugin == copied_tree / ".dlmatrix"
+        assert yaml.safe_load((copied_plugin / "runtime.yaml").read_text())["source"]["path"] == ".."
+        assert edited_file(copied_tree, copied_plugin) == copied_tree / "beat.c"

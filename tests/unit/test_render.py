@@ -2,13 +2,16 @@
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from dlmatrix.backends.oci.dockerfiles import dockerfile_path, render, stale, write_all
+from dlmatrix.backends.oci.stages import upstream_context
 from dlmatrix.cli.main import main
 from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
+from tests.conftest import REPO
 
 
 def test_committed_dockerfiles_match_their_templates():
@@ -98,12 +101,36 @@ def test_the_lttng_ust_builds_are_source_stages_with_their_dependency_on_musl():
     assert musl.index("AS source-userspace-rcu") < musl.index("AS source-lttng-ust-2.10.7")
 
 
-def test_a_build_that_names_other_managers_only_is_not_applicable_in_an_image():
+def test_a_build_for_other_managers_only_is_not_applicable_in_an_image_and_stages_nothing():
     matrix = load_matrix()
     alpine = render(matrix, matrix.image("alpine-3.22-musl"))
     stage = stage_of(alpine, "lttng-ust-2.13.9")
     assert stage.startswith("RUN mkdir -p /opt/dlmatrix-built/lttng-ust-2.13.9")
     assert (
-        "not applicable: its build.requires names packages for apt, and this image installs with apk" in stage
+        "not applicable: it is built only in images that install with apt (build.managers), "
+        "and this one installs with apk" in stage
     )
     assert "build-source.sh" not in stage and "COPY upstream" not in stage
+    # its tree is no input of the image: a snapshot fetched later does not change the image's tag
+    staged: dict[str, Path | str] = {"lttng-ust-2.13.9": REPO / "tests" / "fixtures" / "detached-lib"}
+    here = upstream_context(matrix, matrix.image("alpine-3.22-musl"), lambda name: True, staged)
+    assert "_plugins/lttng-ust-2.13.9/NOT-SELECTED" in here
+    assert not any(name.startswith("_plugins/lttng-ust-2.13.9/source") for name in here)
+    debian = upstream_context(matrix, matrix.image("debian-bookworm-glibc"), lambda name: True, staged)
+    assert "_plugins/lttng-ust-2.13.9/Makefile" in debian
+
+
+def test_a_requires_without_the_images_manager_installs_nothing_more_and_still_builds(tmp_path):
+    directory = tmp_path / "detached"
+    shutil.copytree(REPO / "tests" / "fixtures" / "detached-plugin", directory)
+    text = (
+        (directory / "runtime.yaml")
+        .read_text()
+        .replace("../detached-lib", str(REPO / "tests/fixtures/detached-lib"))
+    )
+    (directory / "runtime.yaml").write_text(
+        text.replace("  system: make\n", "  system: make\n  requires: {apk: [make]}\n")
+    )
+    matrix = load_matrix(REPO, [directory])
+    stage = stage_of(render(matrix, matrix.image("debian-bookworm-glibc")), "detached")
+    assert "build-source.sh" in stage and "NOT-APPLICABLE" not in stage and "apk add" not in stage

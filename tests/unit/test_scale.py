@@ -274,10 +274,11 @@ def test_an_engine_that_drops_the_sandbox_limits_is_reported(tmp_path):
 @pytest.mark.parametrize(
     ("buildx", "client", "disabled", "expected"),
     [
-        (True, "28.2.2", False, True),  # the buildx plug-in: BuildKit
-        (False, "28.2.2", False, False),  # 23.0 on without buildx: the classic builder only
-        (False, "20.10.24+dfsg1", False, True),  # built into the CLI before 23.0
-        (True, "28.2.2", True, False),  # DOCKER_BUILDKIT=0 says no
+        ("docker", "28.2.2", False, True),  # the buildx plug-in, the engine's own builder: BuildKit
+        ("docker-container", "28.2.2", False, False),  # a builder of its own: not the engine's images
+        ("", "28.2.2", False, False),  # 23.0 on without buildx: the classic builder only
+        ("", "20.10.24+dfsg1", False, True),  # built into the CLI before 23.0
+        ("docker", "28.2.2", True, False),  # DOCKER_BUILDKIT=0 says no
     ],
 )
 def test_builds_go_through_buildkit_where_the_cli_has_it(
@@ -286,6 +287,7 @@ def test_builds_go_through_buildkit_where_the_cli_has_it(
     cli_script = tmp_path / "docker"
     cli_script.write_text(
         "#!/bin/sh\n"
+        f'if [ "$1 $2" = "buildx inspect" ]; then printf "Name: default\\nDriver:        {buildx}\\n"; fi\n'
         f'if [ "$1" = buildx ]; then exit {0 if buildx else 1}; fi\n'
         f'if [ "$1" = version ]; then echo "{client}"; fi\n'
     )

@@ -276,9 +276,13 @@ def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compil
         classic = render(matrix, matrix.image(image), cache_mounts=False)  # docker's classic builder
         assert f"RUN {run}" in classic and "--mount" not in classic
         assert ("cmake" in stage) and ("make cmake" in stage) == (image == "alpine-3.22-musl")
-        # the suite's layer leaves the plug-in to one of its own, after it, with its prefix
-        suite = text.index('detached" sh /usr/src/dlmatrix/build.sh')
-        assert suite < text.index(copy) < text.index("DLM_ONLY=detached sh /usr/src/dlmatrix/build.sh")
+        # the suite's layer leaves the plug-in's variant to a stage of its own, with its prefix,
+        # and copies what it built
+        variant = text.split("AS variant-detached\n", 1)[1].split("\nFROM ", 1)[0]
+        assert copy in variant and "DLM_ONLY=detached sh /usr/src/dlmatrix/build.sh" in variant
+        prefix = "/rootfs/opt/dlmatrix" if image == "debian-bookworm-musl" else "/opt/dlmatrix"
+        suite = text.index('detached" sh /usr/src/dlmatrix/build.sh')  # DLM_LATER="... detached"
+        assert suite < text.index(f"COPY --from=variant-detached {prefix}/rt/detached/ {prefix}/rt/detached/")
     rendered = tmp_path / "Dockerfile"
     rendered.write_text(render(matrix, matrix.image("debian-bookworm-musl")))
     linted = subprocess.run(["hadolint", str(rendered)], capture_output=True, text=True, check=False)

@@ -16,7 +16,8 @@
 # plug-in's build error) and still exits 0: only this plug-in's cells are affected.
 # DLM_CCACHE: a compiler cache directory (a BuildKit cache mount in an image, the
 # user's cache on the host), used where ccache is installed: an edit recompiles
-# only the objects whose input changed.
+# only the objects whose input changed. DLM_CCACHE_SHARED: other builds use it at
+# once (the host's), so a ccache without a stats log (before 4.4) counts nothing.
 set -u
 dir=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
@@ -34,16 +35,19 @@ SYSTEM="" SCRIPT=""
 . "$dir/build.env" || exit 2
 jobs=$(nproc 2>/dev/null || echo 2)
 launcher=""
+counting="" # how this build's compiles are counted: log, counters, or not at all
 if [ -n "${DLM_CCACHE:-}" ] && command -v ccache >/dev/null 2>&1; then
 	launcher=ccache
 	# paths under the (temporary) build tree are hashed relative to it
 	export CCACHE_DIR="$DLM_CCACHE" CCACHE_NOHASHDIR=1
 	if ccache --help 2>&1 | grep -q -- --show-log-stats; then
-		export CCACHE_STATSLOG="$prefix/ccache.log" # this build's own counts (ccache 4.4 on)
+		counting=log # this build's own counts (ccache 4.4 on)
+		export CCACHE_STATSLOG="$prefix/ccache.log"
 		rm -f "$CCACHE_STATSLOG"
-	else
-		ccache -z >/dev/null # older: the cache's counters (a locked mount: this build's alone)
-	fi
+	elif [ -z "${DLM_CCACHE_SHARED:-}" ]; then
+		counting=counters # older: the cache's counters, this build's alone under an image's lock
+		ccache -z >/dev/null
+	fi # older, and a cache other builds use at once (the host's): no counts
 fi
 : >"$prefix/depends"
 for dependency in "$@"; do
@@ -107,17 +111,19 @@ build() {
 
 # "N compiled, M from the compiler cache": what this build compiled (dlmatrix bench reads it)
 cache_counts() {
-	[ -n "$launcher" ] || return 0
-	if [ -f "$prefix/ccache.log" ]; then
+	case $counting in
+	log)
+		[ -f "$prefix/ccache.log" ] || { echo " (0 compiled, 0 from the compiler cache)" && return; }
 		compiled=$(grep -cx cache_miss "$prefix/ccache.log")
 		cached=$(grep -cxE '(direct|preprocessed)_cache_hit' "$prefix/ccache.log")
-	elif [ -z "${CCACHE_STATSLOG:-}" ]; then
+		;;
+	counters)
 		counters=$(ccache -s)
 		compiled=$(echo "$counters" | awk '/^cache miss / { print $NF }')
 		cached=$(echo "$counters" | awk '/^cache hit \((direct|preprocessed)\)/ { n += $NF } END { print n + 0 }')
-	else
-		compiled=0 cached=0 # a stats log that nothing wrote to: nothing was compiled
-	fi
+		;;
+	*) return 0 ;;
+	esac
 	echo " (${compiled:-0} compiled, $cached from the compiler cache)"
 }
 

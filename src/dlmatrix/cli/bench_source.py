@@ -69,9 +69,12 @@ def summed(builds: list[tuple[int | None, int | None]], index: int) -> int | Non
     return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
-def edited_file(tree: Path) -> Path:
-    """The .c file the edit touches: the first in name order (build outputs are not staged)."""
-    files = sorted(p for p in tree.rglob("*") if p.suffix in SOURCES and p.is_file())
+def edited_file(tree: Path, plugin: Path) -> Path:
+    """The .c file the edit touches: the first in name order outside the plug-in's own directory
+    (`dlmatrix init` puts it in the tree, and staging leaves it out)."""
+    files = sorted(
+        p for p in tree.rglob("*") if p.suffix in SOURCES and p.is_file() and not p.is_relative_to(plugin)
+    )
     if not files:
         raise DlmatrixError(f"{tree} has no .c file to edit", "name a plug-in whose source.path tree has C")
     return files[0]
@@ -86,7 +89,8 @@ def edit(path: Path) -> None:
 @contextmanager
 def plugin_copy(plugin_dir: Path) -> Iterator[tuple[Path, Path, str]]:
     """A copy of the plug-in and of its source tree (the user's files are never edited): the
-    copy's plug-in directory, its tree, and the plug-in's name."""
+    copy's plug-in directory, its tree, and the plug-in's name. A plug-in inside its tree (as
+    `dlmatrix init` writes it, `path: ..`) keeps its place in the copy."""
     path = plugin_dir / PLUGIN_FILE
     try:
         data = yaml.safe_load(path.read_text())
@@ -98,6 +102,9 @@ def plugin_copy(plugin_dir: Path) -> Iterator[tuple[Path, Path, str]]:
     with tempfile.TemporaryDirectory(prefix="dlmatrix-bench-source-") as scratch:
         copied_tree = Path(scratch) / "tree"
         shutil.copytree(tree, copied_tree, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        if plugin_dir.resolve().is_relative_to(tree):
+            yield copied_tree / plugin_dir.resolve().relative_to(tree), copied_tree, str(data["name"])
+            return
         copied_plugin = Path(scratch) / "plugin"
         shutil.copytree(plugin_dir, copied_plugin, symlinks=True, ignore=shutil.ignore_patterns(".git"))
         data["source"]["path"] = str(copied_tree)
@@ -121,7 +128,7 @@ def source_edit_figures(
             return SourceRun(seconds, len(built), len(builds), summed(builds, 0), summed(builds, 1), cells)
 
         first, unchanged = once(), once()
-        touched = edited_file(tree)
+        touched = edited_file(tree, plugin)
         edit(touched)
         edited = once()
     return {

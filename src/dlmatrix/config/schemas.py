@@ -93,6 +93,12 @@ SOURCE_BUILD = {  # how a source is built, for a plug-in, an entry of runtimes.y
     "script": FILE_NAME,
     "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
     "requires": PACKAGES,
+    "managers": {
+        "type": "array",
+        "items": {"enum": ["apt", "apk", "dnf"]},
+        "minItems": 1,
+        "uniqueItems": True,
+    },
     "depends": {"type": "array", "items": NAME},  # matrix/runtimes.yaml's dependencies
 }
 BUILD_SCHEMA = _object(

@@ -31,7 +31,7 @@ from dlmatrix.files import sha256_of
 from dlmatrix.model.catalog import BUILD_SYSTEMS, SOURCE_KINDS, Source, SourcePatch
 
 URL = re.compile(r"^(https?|git|ssh|file)://|^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:")
-SOURCE_BUILD_KEYS = ("system", "configure", "script", "requires", "depends")
+SOURCE_BUILD_KEYS = ("system", "configure", "script", "requires", "managers", "depends")
 GIT_TIMEOUT_S = 120
 
 
@@ -137,6 +137,7 @@ def source_of(label: str, directory: Path, data: dict[str, Any], prefix: str = "
         configure=tuple(build.get("configure", [])),
         script=_script(label, directory, build, prefix),
         requires={manager: tuple(names) for manager, names in build.get("requires", {}).items()},
+        managers=tuple(build.get("managers", ())),
         depends=tuple(build.get("depends", [])),
         label=label,
     )

@@ -48,6 +48,7 @@ class Source:
     configure: tuple[str, ...] = ()  # arguments of the build system's configuration step
     script: str = ""  # system script: the plug-in's script, beside runtime.yaml
     requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # build packages per manager
+    managers: tuple[str, ...] = ()  # where it is built: images of these package managers ((): all)
     file: str = ""  # archive: its file name (what the sources directories hold)
     repository: str = ""  # archive: the repository it comes from, when declared (`dlmatrix sources`)
     depends: tuple[str, ...] = ()  # dependencies (matrix/runtimes.yaml) built first, where they apply
@@ -61,6 +62,10 @@ class Source:
         if self.kind == "archive":
             return f"archive:{self.file}@sha256:{self.sha256[:16]}"
         return f"path:{Path(self.location).name}"
+
+    def builds_with(self, manager: str) -> bool:
+        """Whether an image that installs with manager builds it (elsewhere: not applicable)."""
+        return not self.managers or manager in self.managers
 
     @property
     def fetchable(self) -> bool:
@@ -194,6 +199,11 @@ class Image:
     @property
     def arch(self) -> str | None:
         return self.architecture.name if self.architecture else None
+
+    @property
+    def manager(self) -> str:
+        """Its package manager, as its template's name starts (apt-glibc: apt)."""
+        return self.template.partition("-")[0]
 
     @property
     def platform(self) -> str | None:

@@ -197,7 +197,9 @@ def build(
     try:
         # the host's compiler cache (ccache tells compilers apart, and is safe to share)
         ccache = user_cache() / "ccache"
-        children.run(command, BUILD_TIMEOUT_S, env={"CC": cc, "DLM_CCACHE": str(ccache)})
+        children.run(
+            command, BUILD_TIMEOUT_S, env={"CC": cc, "DLM_CCACHE": str(ccache), "DLM_CCACHE_SHARED": "1"}
+        )
     except subprocess.TimeoutExpired:
         return failed(prefix, f"the build did not finish in {BUILD_TIMEOUT_S} s; its log: {prefix}/build.log")
     markers = ("BUILD-FAILED", "MISSING", "NOT-SELECTED")

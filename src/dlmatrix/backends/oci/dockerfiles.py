@@ -49,7 +49,13 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
     """What is built from source, each in a stage of its own: the dependencies that apply to the
     image's C library first (the stages that need them copy their prefixes), then the runtimes."""
     dependencies = [
-        {"name": d.name, "requires": d.source.requires, "depends": [], "dependency": True}
+        {
+            "name": d.name,
+            "requires": d.source.requires,
+            "managers": d.source.managers,
+            "depends": [],
+            "dependency": True,
+        }
         for d in matrix.dependencies
         if image.libc in d.libc
     ]
@@ -57,6 +63,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
         {
             "name": r.name,
             "requires": r.source.requires,
+            "managers": r.source.managers,
             "depends": [d.name for d in matrix.dependencies_for(r, image.libc)],
             "dependency": False,
         }
@@ -86,7 +93,9 @@ def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
             f"{TEMPLATES}/{image.template}.Dockerfile.j2 failed for {image.name}: {exc}",
             "fix the template or the image entry in matrix/images.yaml",
         ) from None
-    return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    kept = [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]  # one blank at most
+    return "\n".join(kept) + "\n"
 
 
 def generated_dir(matrix: Matrix, into: Path | None = None) -> Path:

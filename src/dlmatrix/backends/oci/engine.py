@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -199,13 +200,16 @@ class Engine:
     def buildkit(self) -> bool:
         """Whether its builds go through BuildKit, whose cache mounts keep a compiler cache between
         builds (dockerfiles: cache_mounts). Podman's builder has them; docker's CLI has BuildKit
-        when its buildx plug-in is installed, or built in before 23.0; DOCKER_BUILDKIT=0 says no."""
+        when its buildx plug-in is installed and its builder is the engine's own (the docker
+        driver: a docker-container builder sees no base built offline and keeps what it builds),
+        or built in before 23.0; DOCKER_BUILDKIT=0 says no."""
         if os.environ.get("DOCKER_BUILDKIT") == "0":
             return False
         if self.spec.cli == "podman":
             return True
         if self._run(["buildx", "version"]).returncode == 0:
-            return True
+            inspected = self._run(["buildx", "inspect"]).stdout
+            return re.search(r"^Driver:\s+docker$", inspected, re.M) is not None
         client = self._run(["version", "--format", "{{.Client.Version}}"]).stdout.strip()
         major = client.split(".")[0]
         return major.isdigit() and int(major) < 23

@@ -21,6 +21,7 @@ from dlmatrix.errors import DlmatrixError
 from dlmatrix.files import sha256_of
 
 CMD = ["/bin/sh"]  # what `docker run BASE` starts, as the import's --change said
+HAND_OVER_S = 600  # for the engine to take a base's layer (a few hundred MB)
 
 
 class Engine(Protocol):
@@ -87,27 +88,42 @@ def import_rootfs(
 
 def _hand_over(engine: Engine, layer: Path, tag: str, platform: str | None, made_by: str, log: Path) -> None:
     """The layer into the engine: loaded with its platform, or imported as the engine's own."""
-    if platform is None:
-        argv = [*engine.command, "import", "--change", f"CMD {json.dumps(CMD)}", str(layer), tag]
-        result = engine.children.run(argv, timeout=600)
-    else:
-        said = layer.with_name("load.out")  # a file, never a pipe that fills while the archive is written
-        with said.open("w+") as answer:
-            loader = engine.children.popen(
-                [*engine.command, "load"], stdin=subprocess.PIPE, stdout=answer, stderr=subprocess.STDOUT
-            )
+    fix = f"see {log}; check `docker info` and the disk space"
+    try:
+        if platform is None:
+            argv = [*engine.command, "import", "--change", f"CMD {json.dumps(CMD)}", str(layer), tag]
+            result = engine.children.run(argv, timeout=HAND_OVER_S)
+        else:
+            result = _load(engine, layer, tag, platform, made_by)
+    except subprocess.TimeoutExpired:
+        raise DlmatrixError(f"the engine did not take base {tag} within {HAND_OVER_S} s", fix) from None
+    if result.returncode != 0:
+        engine.check(result.stderr, f"importing base {tag}")
+        raise DlmatrixError(f"the engine did not take base {tag}: {result.stderr.strip()[-500:]}", fix)
+
+
+def _load(
+    engine: Engine, layer: Path, tag: str, platform: str, made_by: str
+) -> subprocess.CompletedProcess[str]:
+    """`docker load` of the layer's archive; what it said, in a file (a pipe could fill while the
+    archive is written). TimeoutExpired, the loader killed, when it does not finish in time."""
+    with layer.with_name("load.out").open("w+") as answer:
+        loader = engine.children.popen(
+            [*engine.command, "load"], stdin=subprocess.PIPE, stdout=answer, stderr=subprocess.STDOUT
+        )
+        try:
             try:
                 assert loader.stdin is not None
                 with loader.stdin:
                     write_archive(loader.stdin, layer, tag, platform, made_by)
-                loader.wait(timeout=600)
-            finally:
-                engine.children.forget(loader)
-            answer.seek(0)
-            result = subprocess.CompletedProcess(loader.args, loader.returncode, "", answer.read())
-    if result.returncode != 0:
-        engine.check(result.stderr, f"importing base {tag}")
-        raise DlmatrixError(
-            f"the engine did not take base {tag}: {result.stderr.strip()[-500:]}",
-            f"see {log}; check `docker info` and the disk space",
-        )
+            except OSError:
+                pass  # it stopped reading: its exit status and its words say why
+            loader.wait(timeout=HAND_OVER_S)
+        except subprocess.TimeoutExpired:
+            loader.kill()
+            loader.wait()
+            raise
+        finally:
+            engine.children.forget(loader)
+        answer.seek(0)
+        return subprocess.CompletedProcess(loader.args, loader.returncode, "", answer.read())
