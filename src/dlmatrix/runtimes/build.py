@@ -16,6 +16,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import zipfile
@@ -163,6 +164,12 @@ def unpack(archive: Path, tree: Path) -> None:
                 with zipfile.ZipFile(archive) as opened:
                     unzip(opened, Path(scratch))
             else:
+                if not hasattr(tarfile, "data_filter"):  # an interpreter older than the package allows
+                    raise DlmatrixError(
+                        f"unpacking {archive.name} needs Python 3.11.4 or later (tarfile's extraction "
+                        f"filters); this is {sys.version.split()[0]}",
+                        "run dlmatrix with a newer Python (pipx install --python python3.12 dlmatrix)",
+                    )
                 with tarfile.open(archive) as tarred:
                     tarred.extractall(scratch, filter="data")
         except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:

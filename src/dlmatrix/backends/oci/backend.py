@@ -120,8 +120,9 @@ class ContainerBackend:
 
     def run(self) -> list[Cell]:
         self.check_rendered()
+        self.versions = [engine.describe() for engine in self.engines]  # an engine that cannot be used
+        # stops the run before the sources are unpacked and staged
         self.staged = prepare_sources(self.matrix, self.selection, self.sources, self.workdir / "sources")
-        self.versions = [engine.describe() for engine in self.engines]
         self.docker_version = "; ".join(self.versions)
         self.log.step(f"engine: {self.docker_version}; {self.budget.size} attempts in flight")
         images = {image.name: image for image in self.images()}
