@@ -53,6 +53,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "name": d.name,
             "requires": d.source.requires,
             "managers": d.source.managers,
+            "builds_here": d.source.builds_with(image.manager),
             "depends": [],
             "dependency": True,
         }
@@ -64,6 +65,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "name": r.name,
             "requires": r.source.requires,
             "managers": r.source.managers,
+            "builds_here": r.source.builds_with(image.manager),  # as stages.py stages its tree
             "depends": [d.name for d in matrix.dependencies_for(r, image.libc)],
             "dependency": False,
         }
