@@ -188,3 +188,23 @@ def test_otherwise_needs_a_racy_rule(project):
         project, "expectations.yaml", lambda d: d["expectations"][3].update(otherwise="exit:4")
     )
     assert "otherwise: only a racy rule has attempts that end otherwise" in message
+
+
+def test_a_rate_needs_a_racy_rule_and_bounds_in_order(project):
+    message = error_for(project, "expectations.yaml", lambda d: d["expectations"][3].update(rate=[0.1, 0.5]))
+    assert "rate: a rate bounds a racy outcome's share of the attempts" in message
+    message = error_for(
+        project, "expectations.yaml", lambda d: d["expectations"][3].update(racy=True, rate=[0.6, 0.2])
+    )
+    assert "LOW <= HIGH" in message
+
+
+def test_evidence_conditions_are_scalars_and_rates_fractions(project):
+    message = error_for(
+        project, "expectations.yaml", lambda d: d["expectations"][3].update(evidence={"registered": [1]})
+    )
+    assert "expectations[3].evidence.registered" in message
+    message = error_for(
+        project, "expectations.yaml", lambda d: d["expectations"][3].update(racy=True, rate=[0, 2])
+    )
+    assert "expectations[3].rate" in message

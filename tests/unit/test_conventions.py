@@ -112,7 +112,7 @@ def test_a_quiet_run_keeps_what_needs_a_look_and_its_result_line(tmp_path, monke
     quiet = capsys.readouterr().out
     assert "pinned: " in loud and "pinned: " not in quiet  # the headlines are information
     assert "1 cells need a look" in quiet and "app-dlopen-dlclose" in quiet
-    assert "1 ok, 1 unexpected, 0 flaky, 0 skipped of 2 cells" in quiet
+    assert "1 ok, 1 unexpected, 0 flaky, 0 not-reproduced, 0 skipped, 0 not-run of 2 cells" in quiet
     assert f"report: {tmp_path / 'quiet' / 'index.html'}" in quiet
     assert quiet.splitlines() == [line for line in loud.splitlines() if "pinned: " not in line]
 
@@ -143,7 +143,15 @@ def test_show_json_has_the_counts_and_each_cell_with_why_it_was_skipped(capsys, 
     assert cli.main(["show", str(results), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["results"] == str(results / "results.json")
-    assert document["counts"] == {"ok": 1, "unexpected": 0, "flaky": 0, "skipped": 1, "total": 2}
+    assert document["counts"] == {
+        "ok": 1,
+        "unexpected": 0,
+        "flaky": 0,
+        "not-reproduced": 0,
+        "skipped": 1,
+        "not-run": 0,
+        "total": 2,
+    }
     ran, skip = document["cells"]
     assert (ran["image"], ran["scenario"], ran["runtime"], ran["result"]) == (
         "host-glibc", "app-linked", "pinned", "pass",
@@ -182,7 +190,15 @@ def test_with_json_the_run_progress_goes_to_stderr_and_stdout_is_the_summary(
     document = json.loads(captured.out)
     assert "::group::dlmatrix run: builds and suites" in captured.err
     assert list(document) == ["counts", "standing", "needs_a_look", "not_tested", "nothing_tested", "report"]
-    assert document["counts"] == {"ok": 1, "unexpected": 1, "flaky": 0, "skipped": 0, "total": 2}
+    assert document["counts"] == {
+        "ok": 1,
+        "unexpected": 1,
+        "flaky": 0,
+        "not-reproduced": 0,
+        "skipped": 0,
+        "not-run": 0,
+        "total": 2,
+    }
     assert [(c["scenario"], c["runtime"], c["verdict"]) for c in document["needs_a_look"]] == [
         ("app-dlopen-dlclose", "unpinned", "unexpected")
     ]
@@ -200,7 +216,8 @@ def test_a_runtime_skipped_everywhere_is_named_once_with_its_reason(matrix):
     assert (found.axis, found.name, found.reasons) == ("runtime", "libuv", (NOT_APPLICABLE,))
     assert found.cells == len(cells) - 1
     assert untested_lines([found]) == [
-        f"not tested: runtime libuv: all {found.cells} cells skipped ({NOT_APPLICABLE})"
+        # glibc's cells were expected to pass (not run on a host), musl's are declared not applicable
+        f"not tested: runtime libuv: all {found.cells} cells skipped or not run ({NOT_APPLICABLE})"
     ]
     assert not nothing_tested(cells)
 
@@ -211,7 +228,7 @@ def test_an_image_skipped_for_every_runtime_is_named_not_its_runtimes(matrix):
     assert [(u.axis, u.name) for u in untested(cells)] == [("image", "host-musl")]
     assert nothing_tested(cells)
     assert nothing_tested_cause(untested(cells), len(cells)) == (
-        f"nothing was tested: all {len(cells)} cells of image host-musl are skipped ({missing})"
+        f"nothing was tested: all {len(cells)} cells of image host-musl are not run ({missing})"
     )
 
 
@@ -229,11 +246,11 @@ def test_a_run_that_tested_nothing_exits_2_and_still_writes_its_report(tmp_path,
     out = tmp_path / "out"
     assert cli.main(["run", "--backend", "host", "--runtime", "libuv", "--out", str(out)]) == 2
     captured = capsys.readouterr()
-    assert f"not tested: runtime libuv: all {len(cells)} cells skipped" in captured.out
+    assert f"not tested: runtime libuv: all {len(cells)} cells skipped or not run" in captured.out
     error, fix = captured.err.splitlines()
     assert error == (
-        f"dlmatrix: error: nothing was tested: all {len(cells)} cells of runtime libuv are skipped "
-        f"({NOT_APPLICABLE}); the report is in {out}"
+        f"dlmatrix: error: nothing was tested: all {len(cells)} cells of runtime libuv are skipped or "
+        f"not run ({NOT_APPLICABLE}); the report is in {out}"
     )
     assert fix.startswith("  fix: runtime plug-ins install their packages in the images") and "docker" in fix
     assert (out / "results.json").is_file() and (out / "index.html").is_file()

@@ -40,3 +40,70 @@ def test_first_matching_rule_wins():
 
 def test_no_rule_means_no_expectation():
     assert expect(RULES, "reopen", "pinned", "glibc", "2.36").outcome is None
+
+
+def test_an_image_glob_narrows_a_rule_to_its_images():
+    rules = (
+        Rule("*", "libuv", "musl", "*", "skipped", "Debian builds it for glibc", image="debian-*"),
+        Rule("*", "libuv", "musl", "*", "pass", "alpine builds it with musl"),
+    )
+    assert (
+        expect(rules, "reopen", "libuv", "musl", "1.2.3", image="debian-bookworm-musl").outcome == "skipped"
+    )
+    assert expect(rules, "reopen", "libuv", "musl", "1.2.5", image="alpine-3.22-musl").outcome == "pass"
+
+
+def test_evidence_conditions_say_what_an_ok_cell_lacks():
+    rule = Rule("*", "*", "*", "*", "exit:4", "refused", evidence=(("registered", False), ("events", 0)))
+    wanted = rule.expectation
+    assert wanted.missing_evidence({"registered": False, "events": 0}) == []
+    assert wanted.missing_evidence({"registered": True, "events": 0}) == ["registered: false (true)"]
+    assert wanted.missing_evidence({"events": 0}) == ["registered: false (not recorded)"]
+    assert wanted.missing_evidence({"registered": False, "events": "0"}) == []  # as the suite prints it
+    assert wanted.missing_evidence({"registered": 0, "events": 0}) == [
+        "registered: false (0)"
+    ]  # 0 is no false
+
+
+def test_a_cell_without_the_evidence_its_rule_wants_is_unexpected():
+    from dataclasses import replace
+
+    from dlmatrix.config.load import load_matrix
+    from dlmatrix.model.cells import judged_cell
+    from tests.unit.test_report import GLIBC
+
+    unmapped = (("mapped@after-close", False),)
+    rule = Rule("reopen", "unpinned", "glibc", "*", "crash:SIGSEGV", "unmapped", evidence=unmapped)
+    matrix = replace(load_matrix(), rules=(rule,))
+    shown = judged_cell(
+        matrix, GLIBC, "reopen", "unpinned", ["crash:SIGSEGV"], [0.1], {"mapped@after-close": False}
+    )
+    assert shown.verdict == "ok" and shown.conditions == {"mapped@after-close": False}
+    mapped = judged_cell(
+        matrix, GLIBC, "reopen", "unpinned", ["crash:SIGSEGV"], [0.1], {"mapped@after-close": True}
+    )
+    assert mapped.verdict == "unexpected"  # the declared crash, but not for the declared reason
+    assert judged_cell(matrix, GLIBC, "reopen", "unpinned", ["crash:SIGSEGV"], [0.1]).verdict == "unexpected"
+
+
+def test_the_suite_catalog_carries_evidence_rate_and_only_the_images_rules():
+    from dataclasses import replace
+
+    from dlmatrix.config.load import load_matrix
+    from dlmatrix.suite.bundle import suite_tsv
+
+    rules = (
+        Rule("reopen", "unpinned", "glibc", "*", "crash:SIGSEGV", "r", racy=True, rate=(0.2, 0.8),
+             evidence=(("mapped@after-close", False), ("threads", 2)), image="debian-*"),
+        Rule("*", "*", "*", "*", "pass", "else"),
+    )  # fmt: skip
+    matrix = replace(load_matrix(), rules=rules)
+
+    def expects(image: str) -> list[list[str]]:
+        lines = suite_tsv(matrix, image=image).splitlines()
+        return [line.split("\t") for line in lines if line.startswith("expect")]
+
+    first, last = expects("debian-bookworm-glibc")
+    assert first[7:] == ["racy", "*", "mapped@after-close=false threads=2", "0.2,0.8"]
+    assert last[7:] == ["-", "*", "-", "-"]
+    assert [fields[5] for fields in expects("alpine-3.22-musl")] == ["pass"]

@@ -29,6 +29,10 @@ def test_a_grid_cell_says_crashes_racy_fails_survives_or_not_applicable():
     assert crashed.text == "crashes in 1 of 2 scenarios, SIGSEGV"
     worst = summarise([(0, attempts("crash:SIGABRT")), (1, attempts("crash:SIGSEGV", scenario="exit-fast"))])
     assert worst.worst == "SIGSEGV"  # the signal of a jump into unmapped code comes first
+    mixed = [(0, attempts("crash:SIGSEGV")), (1, attempts("pass", "crash:SIGSEGV", scenario="cycles"))]
+    mixed.append((2, attempts("pass", scenario="app-linked")))
+    both = summarise(mixed)  # one k/n rule: a scenario crashed when some attempt did (the seed's too)
+    assert (both.status, both.short, both.scenarios) == ("crashes", "2/3 SIGSEGV", ("reopen", "cycles"))
     racy = summarise([(0, attempts("crash:SIGSEGV", "pass", "pass", "pass"))])
     assert (racy.status, racy.short, racy.rate) == ("racy", "racy 1/4", 0.25)
     assert racy.text == "racy: 1 of 4 attempts crashed, in 1 of 1 scenarios"
@@ -37,12 +41,21 @@ def test_a_grid_cell_says_crashes_racy_fails_survives_or_not_applicable():
     survives = summarise([(0, attempts("pass"))])
     assert (survives.status, survives.text) == ("survives", "survives all 1 scenarios")
     skipped = replace(attempts("skipped"), stderr="base image fedora:42 is not present\n  fix: pull it")
-    none = summarise([(0, skipped)])
-    assert (none.status, none.symbol, none.skipped_reason) == (
+    none = summarise([(0, skipped)])  # its rule expects a crash: not run, no result
+    assert (none.status, none.symbol, none.short, none.text) == (
+        "not-run",
+        "⊘",
+        "not run",
+        "not run: base image fedora:42 is not present",
+    )
+    declared = summarise([(0, replace(skipped, verdict="skipped"))])  # a rule saying not applicable
+    assert (declared.status, declared.symbol, declared.skipped_reason) == (
         "n/a",
         "○",
         "base image fedora:42 is not present",
     )
+    both = summarise([(0, skipped), (1, replace(skipped, verdict="skipped"))])
+    assert both.status == "not-run"  # one cell expected to run makes the pair not run, not n/a
     assert crashed.deviations == 0 and survives.deviations == 1  # reopen's rule says crash
 
 
@@ -64,7 +77,9 @@ def test_wholly_skipped_environments_and_runtimes_fold_away_with_their_reason():
     assert grid.folded() == {"fedora-42-glibc", "ghost"}
     table = "\n".join(grid_markdown(answer))
     assert "fedora" not in table.splitlines()[0] and "| ghost |" not in table
-    assert "Every cell skipped, so left out: fedora-42-glibc (no base); ghost (not built)." in table
+    assert (
+        "Every cell skipped or not run, so left out: fedora-42-glibc (no base); ghost (not built)." in table
+    )
 
 
 def test_the_grid_groups_rows_by_family_and_says_a_line_per_family():

@@ -3,8 +3,11 @@ badge's colour, and the seed's musl clause, each against the cells counted or re
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dlmatrix.config.load import load_matrix
 from dlmatrix.model.cells import Cell, ResultSet, judged_cell
+from dlmatrix.model.expectations import Rule
 from dlmatrix.report.answer import build_answer
 from dlmatrix.report.badge import badge_svg
 from dlmatrix.report.documents import counts
@@ -22,15 +25,32 @@ def with_skips() -> list[Cell]:
     return flip(cells, BOOKWORM_MUSL, "app-linked", "adaptive", "skipped")
 
 
-def test_summary_md_counts_ok_and_skipped_apart():
-    cells = with_skips()
-    assert [c.verdict for c in cells].count("skipped") == 2 and len(cells) == 27
+def test_summary_md_counts_ok_and_not_run_apart():
+    cells = with_skips()  # their rules expect a pass: not run, not skipped
+    assert [c.verdict for c in cells].count("not-run") == 2 and len(cells) == 27
     summary = summary_markdown(build_answer(ResultSet(RUN, cells)))
-    assert "**25** ok, **0** unexpected, **0** flaky, **2** skipped of 27 cells" in summary
+    assert (
+        "**25** ok, **0** unexpected, **0** flaky, **0** not-reproduced, **0** skipped, **2** not-run "
+        "of 27 cells" in summary
+    )
 
 
-def test_the_json_counts_name_every_verdict_skipped_included():
-    assert counts(with_skips()) == {"ok": 25, "unexpected": 0, "flaky": 0, "skipped": 2, "total": 27}
+def test_the_json_counts_name_every_verdict_not_run_included():
+    assert counts(with_skips()) == {
+        "ok": 25, "unexpected": 0, "flaky": 0, "not-reproduced": 0, "skipped": 0, "not-run": 2, "total": 27,
+    }  # fmt: skip
+
+
+def test_a_cell_not_run_or_a_race_not_reproduced_yellows_the_badge():
+    assert badge_colour(with_skips()) == STANDING_COLOURS["incomplete"]
+    assert "(incomplete)" in badge_svg(build_answer(ResultSet(RUN, with_skips())))
+    racy = Rule("reopen", "unpinned", "glibc", "*", "crash:SIGSEGV", "a race, for this test", racy=True)
+    matrix = replace(load_matrix(), rules=(racy, *load_matrix().rules))
+    calm = judged_cell(matrix, GLIBC, "reopen", "unpinned", ["pass"] * 5, [0.1] * 5)
+    assert calm.verdict == "not-reproduced"
+    cells = [c for c in cells_as_expected() if c.key != calm.key] + [calm]
+    assert badge_colour(cells) == STANDING_COLOURS["incomplete"]
+    assert calm in build_answer(ResultSet(RUN, cells)).needs_a_look
 
 
 def badge_colour(cells: list[Cell]) -> str:

@@ -43,7 +43,7 @@ static void *grow(void *array, int count, int *capacity, size_t size)
 void load_suite(const char *path)
 {
 	FILE *file = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL, *f[9];
+	char *line = NULL, *f[11];
 	size_t capacity = 0;
 	int n, cell_room = 0, rule_room = 0;
 
@@ -56,7 +56,7 @@ void load_suite(const char *path)
 			break;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
-		n = split_tabs(line, f, 9);
+		n = split_tabs(line, f, 11);
 		if (!strcmp(f[0], "cell") && n == 9) {
 			struct cell *c;
 
@@ -70,7 +70,7 @@ void load_suite(const char *path)
 			c->steps = copy(f[6]);
 			c->description = copy(f[7]);
 			c->min_attempts = atoi(f[8]);
-		} else if (!strcmp(f[0], "expect") && (n == 8 || n == 9)) {
+		} else if (!strcmp(f[0], "expect") && n == 11) {
 			struct rule *r;
 
 			rules = grow(rules, rule_count, &rule_room, sizeof(*rules));
@@ -83,7 +83,11 @@ void load_suite(const char *path)
 			r->reason = copy(f[6]);
 			r->racy = !strncmp(f[7], "racy", 4);
 			r->otherwise = copy(r->racy && f[7][4] == ':' ? f[7] + 5 : "pass");
-			r->arch = copy(n == 9 ? f[8] : "*");
+			r->arch = copy(f[8]);
+			r->evidence = copy(strcmp(f[9], "-") ? f[9] : "");
+			r->rate_low = 0, r->rate_high = 1;
+			if (strcmp(f[10], "-") && sscanf(f[10], "%lf,%lf", &r->rate_low, &r->rate_high) != 2)
+				fail("malformed rate in the suite file: %s", f[10]);
 		} else {
 			fail("malformed line in the suite file: %s", f[0]);
 		}

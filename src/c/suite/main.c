@@ -40,7 +40,7 @@ static void usage(void)
 	puts("usage: dlm-suite [--json] [--list] [--scenario GLOB,...] [--runtime GLOB,...] [--repeat N] [--jobs N]\n"
 	     "                 [--suite FILE|-] [--tokens] [--timeout-factor F] [--root DIR]\n"
 	     "Runs this environment's dlopen/dlclose scenarios, up to --jobs attempts at once (default 4),\n"
-	     "and prints the cells in the catalog's order; exits 1 when a verdict is not ok.\n"
+	     "and prints the cells in the catalog's order; exits 1 when a cell is unexpected or flaky.\n"
 	     "--suite - reads the catalog from standard input up to a line " DLM_SUITE_END ". --tokens (with --json)\n"
 	     "starts an attempt only for a byte read from standard input after that line, and prints an\n"
 	     "attempt line when one ends: the host then shares one budget among many suites.\n"
@@ -135,6 +135,8 @@ static int select_jobs(const struct options *o, struct job **out)
 		job->cell = &cells[i];
 		job->rule = expectation(&cells[i]);
 		job->count = o->repeat > cells[i].min_attempts ? o->repeat : cells[i].min_attempts;
+		if (job->rule && job->rule->racy && job->count < DLM_RACY_MIN_ATTEMPTS)
+			job->count = DLM_RACY_MIN_ATTEMPTS; /* a race is met only when given room to happen */
 		if (job->count > DLM_MAX_ATTEMPTS)
 			job->count = DLM_MAX_ATTEMPTS;
 		count++;
@@ -144,7 +146,7 @@ static int select_jobs(const struct options *o, struct job **out)
 }
 
 struct tally {
-	int ok, unexpected, flaky, skipped;
+	int ok, unexpected, flaky, not_reproduced, skipped, not_run;
 };
 
 static void report_job(struct job *job, int json, struct tally *t)
@@ -154,7 +156,9 @@ static void report_job(struct job *job, int json, struct tally *t)
 	t->ok += !strcmp(verdict, "ok");
 	t->unexpected += !strcmp(verdict, "unexpected");
 	t->flaky += !strcmp(verdict, "flaky");
+	t->not_reproduced += !strcmp(verdict, "not-reproduced");
 	t->skipped += !strcmp(verdict, "skipped");
+	t->not_run += !strcmp(verdict, "not-run");
 	(json ? print_cell_json : print_cell_row)(job->cell, job->rule, job->attempts, job->count, verdict);
 	free(job->attempts);
 	job->attempts = NULL;
@@ -236,7 +240,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct job *jobs;
-	struct tally t = { 0, 0, 0, 0 };
+	struct tally t = { 0 };
 	char suite_path[PATH_MAX + 32];
 	int count, i;
 
@@ -260,9 +264,11 @@ int main(int argc, char **argv)
 	if (interrupted)
 		fail("%s", "interrupted; the cells above are complete, the rest did not run");
 	if (o.json)
-		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d,\"skipped\":%d}\n", t.ok,
-		       t.unexpected, t.flaky, t.skipped);
+		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d,\"not-reproduced\":%d,"
+		       "\"skipped\":%d,\"not-run\":%d}\n",
+		       t.ok, t.unexpected, t.flaky, t.not_reproduced, t.skipped, t.not_run);
 	else
-		printf("\n%d ok, %d unexpected, %d flaky, %d skipped\n", t.ok, t.unexpected, t.flaky, t.skipped);
+		printf("\n%d ok, %d unexpected, %d flaky, %d not reproduced, %d skipped, %d not run\n", t.ok,
+		       t.unexpected, t.flaky, t.not_reproduced, t.skipped, t.not_run);
 	return t.unexpected || t.flaky ? 1 : 0;
 }

@@ -81,25 +81,8 @@ static int allowed(const char *result, const struct rule *rule)
 	return rule && (!strcmp(result, rule->outcome) || (rule->racy && !strcmp(result, rule->otherwise)));
 }
 
-const char *verdict_of(const struct attempt *attempts, int count, const struct rule *rule)
-{
-	const char *expected = rule ? rule->outcome : NULL;
-	int i, all_allowed = 1;
-
-	for (i = 0; i < count; i++)
-		all_allowed &= allowed(attempts[i].result, rule);
-	if (rule && rule->racy && all_allowed)
-		return "ok";
-	for (i = 1; i < count; i++)
-		if (strcmp(attempts[i].result, attempts[0].result))
-			return "flaky";
-	if (!strcmp(attempts[0].result, "skipped"))
-		return "skipped";
-	return expected && !strcmp(attempts[0].result, expected) ? "ok" : "unexpected";
-}
-
 /* The attempt shown for a cell: the first that missed the expectation, else the
- * first that hit it (a racy crash rather than a pass), else the first. */
+ * first that hit it (a racy crash rather than an attempt that ended otherwise), else the first. */
 static const struct attempt *representative(const struct attempt *attempts, int count, const struct rule *rule)
 {
 	int i;
@@ -111,6 +94,86 @@ static const struct attempt *representative(const struct attempt *attempts, int 
 		if (!strcmp(attempts[i].result, rule->outcome))
 			return &attempts[i];
 	return &attempts[0];
+}
+
+static int count_of(const struct attempt *attempts, int count, const char *result)
+{
+	int i, n = 0;
+
+	for (i = 0; i < count; i++)
+		n += !strcmp(attempts[i].result, result);
+	return n;
+}
+
+/* Whether out holds the evidence line "@ KEY VALUE" exactly. */
+static int has_evidence_line(const struct capture *out, const char *key, const char *value)
+{
+	const char *line = out->data, *end = out->data + out->length;
+	size_t key_len = strlen(key), value_len = strlen(value);
+
+	while (line < end) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - line) == 3 + key_len + value_len && !strncmp(line, "@ ", 2) &&
+		    !strncmp(line + 2, key, key_len) && line[2 + key_len] == ' ' &&
+		    !strncmp(line + 3 + key_len, value, value_len))
+			return 1;
+		line = eol + 1;
+	}
+	return 0;
+}
+
+/* Whether the attempt shows every KEY=VALUE of the rule's evidence conditions. */
+static int shows_evidence(const struct capture *out, const char *wanted)
+{
+	char conditions[2048], *item, *save = NULL;
+
+	snprintf(conditions, sizeof(conditions), "%s", wanted);
+	for (item = strtok_r(conditions, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
+		char *equals = strchr(item, '=');
+
+		if (!equals)
+			return 0;
+		*equals = 0;
+		if (!has_evidence_line(out, item, equals + 1))
+			return 0;
+	}
+	return 1;
+}
+
+/* A race's verdict: seen in at least DLM_RACY_MIN_ATTEMPTS attempts' worth, at its declared rate. */
+static const char *racy_verdict(int hits, int count, const struct rule *rule)
+{
+	double share = (double)hits / count;
+
+	if (!hits || count < DLM_RACY_MIN_ATTEMPTS)
+		return "not-reproduced";
+	return share < rule->rate_low || share > rule->rate_high ? "unexpected" : "ok";
+}
+
+/* The same judgement as dlmatrix.model.outcomes.verdict, then the rule's evidence conditions. */
+const char *verdict_of(const struct attempt *attempts, int count, const struct rule *rule)
+{
+	const char *expected = rule ? rule->outcome : NULL, *first = attempts[0].result, *verdict;
+	int i, all_allowed = 1, uniform = count_of(attempts, count, first) == count;
+
+	for (i = 0; i < count; i++)
+		all_allowed &= allowed(attempts[i].result, rule);
+	if (uniform && !strcmp(first, "skipped"))
+		return expected && !strcmp(expected, "skipped") ? "skipped" : "not-run";
+	if (uniform && (!strcmp(first, "build-error") || !strcmp(first, "error")))
+		return expected && !strcmp(first, expected) ? "not-run" : "unexpected";
+	if (rule && rule->racy && all_allowed)
+		verdict = racy_verdict(count_of(attempts, count, expected), count, rule);
+	else if (!uniform)
+		return "flaky";
+	else
+		verdict = expected && !strcmp(first, expected) ? "ok" : "unexpected";
+	if (!strcmp(verdict, "ok") && !shows_evidence(&representative(attempts, count, rule)->out, rule->evidence))
+		return "unexpected"; /* the outcome declared, but not for the reason the rule gives */
+	return verdict;
 }
 
 void print_cell_json(const struct cell *cell, const struct rule *rule, const struct attempt *attempts,

@@ -49,6 +49,8 @@ struct rule {
 	char *scenario, *runtime, *family, *versions, *outcome, *reason, *arch; /* arch: a glob */
 	int racy; /* the outcome happens in some attempts only; the others end otherwise */
 	char *otherwise; /* pass, unless the rule says another outcome */
+	char *evidence; /* "KEY=VALUE ..." an ok cell shows in its evidence lines, or "" */
+	double rate_low, rate_high; /* a racy outcome's share of the attempts: 0 to 1 unless bounded */
 };
 
 struct capture {

@@ -141,7 +141,10 @@ def _host_cells(
         staged = stage_all(
             matrix, source_runtimes(matrix, selection, host.name), workdir / "sources", children
         )
-    source, out = write_bundle(matrix, workdir / host.name / "src"), workdir / host.name / "out"
+    source, out = (
+        write_bundle(matrix, workdir / host.name / "src", image=host.name),
+        workdir / host.name / "out",
+    )
     what = "the plug-ins from source, dlm-suite and the runtimes" if staged else "dlm-suite and the runtimes"
     progress.stage(host.name, "building", f"{what} with {cc}")
     packages, built = plugin_markers(matrix, host, cc, workdir / host.name, staged, children)

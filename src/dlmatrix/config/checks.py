@@ -78,6 +78,13 @@ def check_rules(rules: Sequence[Rule], label: str = "matrix/expectations.yaml") 
                 "only a racy rule has attempts that end otherwise",
                 "racy: true, or no otherwise",
             )
+        if rule.rate is not None and not (rule.racy and rule.rate[0] <= rule.rate[1]):
+            raise ConfigError(
+                label,
+                f"expectations[{index}].rate",
+                "a rate bounds a racy outcome's share of the attempts, low to high",
+                "racy: true and rate: [LOW, HIGH] with LOW <= HIGH, fractions from 0 to 1",
+            )
         if re.search(r"[\t\n]", rule.reason):
             raise ConfigError(
                 label,

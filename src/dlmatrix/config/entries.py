@@ -105,4 +105,7 @@ def rule_of(item: dict[str, Any]) -> Rule:
         otherwise=item.get("otherwise", "pass"),
         arch=item.get("arch", "*"),
         emulated=item.get("emulated"),
+        image=item.get("image", "*"),
+        evidence=tuple(item.get("evidence", {}).items()),
+        rate=(item["rate"][0], item["rate"][1]) if "rate" in item else None,
     )

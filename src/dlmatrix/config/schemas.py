@@ -52,6 +52,24 @@ MANAGERS = ("apt", "apk", "dnf")
 SONAME = r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.so(\.[0-9]+)*$"
 WORDS = {"type": "string", "pattern": r"^[^\t\n'\"\\`$]*$"}  # flags, quoted for build.sh
 
+# What an expectation rule may add to its match: an image glob, the evidence an ok cell shows, and a
+# racy outcome's rate among the attempts (fractions, bounds included).
+RULE_CONDITIONS: dict[str, Any] = {
+    "image": {"type": "string", "minLength": 1},
+    "evidence": {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": r"^[^\s=]+$"},
+        "additionalProperties": {"type": ["boolean", "integer", "string"], "pattern": r"^[^\s]+$"},
+    },
+    "rate": {
+        "type": "array",
+        "items": {"type": "number", "minimum": 0, "maximum": 1},
+        "minItems": 2,
+        "maxItems": 2,
+    },
+}
+
 PACKAGE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9.+:_-]*$"}
 PACKAGES = {
     "type": "object",
@@ -200,6 +218,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
                 "arch": TEXT,
                 "emulated": {"type": "boolean"},
+                **RULE_CONDITIONS,
             },
             ["scenario", "runtime", "libc", "outcome", "reason"],
         ),
@@ -339,6 +358,7 @@ PLUGIN_SCHEMA = _object(
                     "otherwise": {"type": "string", "pattern": OUTCOME_PATTERN},
                     "arch": {"type": "string", "minLength": 1},
                     "emulated": {"type": "boolean"},
+                    **RULE_CONDITIONS,
                 },
                 ["libc", "outcome", "reason"],
             ),

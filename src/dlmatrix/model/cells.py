@@ -44,6 +44,9 @@ class Cell:
     engine: str = ""  # the engine that ran it, as --engine named it; "host" on the host backend
     arch: str = ""  # Debian's name of the architecture dlm-suite was compiled for (declared, if it never ran)
     emulated: bool = False  # it ran under emulation (qemu-user): timeouts scaled, rules for emulation
+    otherwise: str = "pass"  # how a racy rule's other attempts end
+    rate: list[float] | None = None  # a racy rule's bounds on its outcome's share of the attempts
+    conditions: dict[str, Any] = field(default_factory=dict)  # the evidence the rule wants of an ok cell
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -104,10 +107,13 @@ def judged_cell(
 ) -> Cell:
     """A cell classified against matrix/expectations.yaml from its attempts' results."""
     expectation = expect(
-        matrix.rules, scenario, runtime, env.libc.family, env.libc.version, env.arch, env.emulated
+        matrix.rules, scenario, runtime, env.libc.family, env.libc.version, env.arch, env.emulated, env.image
     )
     shown = representative(expectation.outcome, results, expectation.racy, expectation.otherwise)
     outcome = Outcome.parse(results[shown])
+    judged = verdict(expectation.outcome, results, expectation.racy, expectation.otherwise, expectation.rate)
+    if judged == "ok" and expectation.missing_evidence(evidence or {}):
+        judged = "unexpected"  # the outcome declared, but not for the reason the rule gives
     return Cell(
         image=env.image,
         libc=env.libc,
@@ -120,7 +126,7 @@ def judged_cell(
         duration_s=round(durations[shown], 4),
         expected=expectation.outcome,
         reason=expectation.reason,
-        verdict=verdict(expectation.outcome, results, expectation.racy, expectation.otherwise),
+        verdict=judged,
         evidence=evidence or {},
         attempts=[Attempt(r, round(d, 4)) for r, d in zip(results, durations, strict=True)],
         stdout=stdout,
@@ -130,6 +136,9 @@ def judged_cell(
         loader=loader,
         arch=env.arch,
         emulated=env.emulated,
+        otherwise=expectation.otherwise,
+        rate=list(expectation.rate) if expectation.rate else None,
+        conditions=dict(expectation.evidence),
     )
 
 

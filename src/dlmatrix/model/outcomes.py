@@ -12,9 +12,14 @@ OUTCOME_HELP = "pass, crash:SIGNAME (e.g. crash:SIGSEGV), exit:N, timeout, build
 OutcomeKind = Literal["pass", "crash", "exit", "timeout", "build-error", "error", "skipped"]
 OUTCOME_KINDS: tuple[OutcomeKind, ...] = get_args(OutcomeKind)
 
-Verdict = Literal["ok", "unexpected", "flaky", "skipped"]
+Verdict = Literal["ok", "unexpected", "flaky", "not-reproduced", "skipped", "not-run"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 FAILING_VERDICTS: tuple[Verdict, ...] = ("unexpected", "flaky")
+# Not ok and not failing: a race that did not happen, a cell expected to run that could not run here.
+UNMET_VERDICTS: tuple[Verdict, ...] = ("not-reproduced", "not-run")
+NOT_RAN: tuple[Verdict, ...] = ("skipped", "not-run")  # verdicts of cells whose scenario did not run
+UNRUN_RESULTS = ("build-error", "error")  # results of a cell whose scenario never started
+RACY_MIN_ATTEMPTS = 5  # a racy rule is met only by a cell given at least this many attempts
 
 
 @dataclass(frozen=True)
@@ -46,23 +51,41 @@ class Outcome:
 
 
 def verdict(
-    expected: str | None, results: Sequence[str], racy: bool = False, otherwise: str = "pass"
+    expected: str | None,
+    results: Sequence[str],
+    racy: bool = False,
+    otherwise: str = "pass",
+    rate: tuple[float, float] | None = None,
 ) -> Verdict:
-    """ok when every attempt matched the expectation, flaky when attempts disagree.
+    """What the attempts say of the expectation.
 
-    A racy expectation (a crash that happens in some attempts only) is met when every
-    attempt either matched it or ended the other way (otherwise: a pass, unless the rule says
-    another outcome); the cell's attempts then give the rate.
+    A cell none of whose attempts ran is `skipped` when its rule says so (not applicable) and
+    `not-run` otherwise; a declared build-error or harness error is `not-run` too, an undeclared
+    one `unexpected`: no cell is ok without running its scenario. A racy expectation (an outcome that happens
+    in some attempts only, the others ending `otherwise`) is met when it appeared in at least one of
+    at least RACY_MIN_ATTEMPTS attempts, at a rate within `rate` where the rule bounds it; when every
+    attempt ended `otherwise`, the race was `not-reproduced`.
     """
     if not results:
         raise ValueError("a verdict needs at least one attempt")
+    if all(result == "skipped" for result in results):
+        return "skipped" if expected == "skipped" else "not-run"
+    if len(set(results)) == 1 and results[0] in UNRUN_RESULTS:
+        return "not-run" if results[0] == expected else "unexpected"
     if racy and expected is not None and set(results) <= {expected, otherwise}:
-        return "ok"
+        return racy_verdict(results.count(expected), len(results), rate)
     if len(set(results)) > 1:
         return "flaky"
-    if results[0] == "skipped":
-        return "skipped"
     return "ok" if results[0] == expected else "unexpected"
+
+
+def racy_verdict(hits: int, attempts: int, rate: tuple[float, float] | None) -> Verdict:
+    """A race's verdict from its hits: seen often enough, at the declared rate, or not reproduced."""
+    if hits == 0 or attempts < RACY_MIN_ATTEMPTS:
+        return "not-reproduced"
+    if rate is not None and not rate[0] <= hits / attempts <= rate[1]:
+        return "unexpected"
+    return "ok"
 
 
 def representative(

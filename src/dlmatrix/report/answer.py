@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dlmatrix.model.cells import Cell, ResultSet
-from dlmatrix.model.outcomes import FAILING_VERDICTS
+from dlmatrix.model.outcomes import FAILING_VERDICTS, UNMET_VERDICTS
 from dlmatrix.report.grid import Grid, Header, build_grid, family_lines, header_rows
 from dlmatrix.report.headlines import Headline, by_family, headlines
 from dlmatrix.report.legend import HARNESS_PROBLEMS, LEGEND, SYMBOLS, Legend, state
@@ -35,8 +35,8 @@ class CellView:
 
 def view(cell: Cell) -> CellView:
     judgement: Judgement = "passed"
-    if cell.verdict == "skipped":
-        judgement = "skipped"
+    if cell.verdict in ("skipped", *UNMET_VERDICTS):
+        judgement = "skipped"  # junit has no other word for a result that is neither pass nor failure
     elif cell.outcome in HARNESS_PROBLEMS:
         judgement = "error"
     elif cell.verdict in FAILING_VERDICTS:
@@ -61,7 +61,7 @@ class Answer:
     changes: Changes  # since the previous run (empty without one)
     failing: list[Cell]  # unexpected or flaky: summary.md's cells that need a look
     needs_a_look: list[Cell]  # those and the cells that could not be judged: the terminal's
-    standing: str  # the verdicts in one word: as declared | flaky | unexpected | no result
+    standing: str  # the verdicts in one word: as declared | incomplete | flaky | unexpected | no result
     libc_families: list[str]  # what the page's filters offer, in the grid's order
     arches: list[str]
     scenarios: list[str]
@@ -98,15 +98,24 @@ def build_answer(results: ResultSet, previous: ResultSet | None = None) -> Answe
 
 
 def needs_a_look(cells: Sequence[Cell]) -> list[Cell]:
-    """Cells a person must read: they missed their expectation, disagreed, or could not be judged."""
-    return [c for c in cells if c.verdict in FAILING_VERDICTS or c.outcome in HARNESS_PROBLEMS]
+    """Cells a person must read: they missed their expectation, disagreed, raced without the race,
+    or could not be judged. (Cells not run are told per image and runtime, with their reasons.)"""
+    return [
+        c
+        for c in cells
+        if c.verdict in (*FAILING_VERDICTS, "not-reproduced")
+        or (c.outcome in HARNESS_PROBLEMS and c.verdict != "not-run")
+    ]
 
 
 def standing(cells: Sequence[Cell]) -> str:
-    """Whether every cell is as declared: the worst verdict wins, and skips alone are no result."""
+    """Whether every cell is as declared: the worst verdict wins; a race not reproduced or a cell
+    that did not run leaves it incomplete, and cells none of which ran are no result."""
     verdicts = {c.verdict for c in cells}
-    if not cells or verdicts <= {"skipped"}:
+    if not cells or verdicts <= {"skipped", "not-run"}:
         return "no result"
     if "unexpected" in verdicts:
         return "unexpected"
-    return "flaky" if verdicts & set(FAILING_VERDICTS) else "as declared"
+    if verdicts & set(FAILING_VERDICTS):
+        return "flaky"
+    return "incomplete" if verdicts & set(UNMET_VERDICTS) else "as declared"

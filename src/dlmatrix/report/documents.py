@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dlmatrix.model.cells import Cell
-from dlmatrix.model.outcomes import VERDICTS
+from dlmatrix.model.outcomes import NOT_RAN, VERDICTS
 from dlmatrix.report.answer import Answer
 from dlmatrix.report.grid import skip_reason
 from dlmatrix.report.untested import Untested, nothing_tested
@@ -35,7 +35,7 @@ def cell_row(cell: Cell) -> dict[str, Any]:
         "verdict": cell.verdict,
         "attempts": len(cell.attempts),
         "agreeing": sum(a.result == cell.result for a in cell.attempts),
-        "skipped_because": skip_reason(cell) if cell.verdict == "skipped" else None,
+        "skipped_because": skip_reason(cell) if cell.verdict in NOT_RAN else None,
     }
 
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field, replace
 from dlmatrix.model.cells import Cell
 from dlmatrix.model.expectations import version_key
 from dlmatrix.model.kinds import family_order
-from dlmatrix.model.outcomes import FAILING_VERDICTS
+from dlmatrix.model.outcomes import FAILING_VERDICTS, NOT_RAN
 from dlmatrix.report.legend import STATUS_SYMBOLS
 from dlmatrix.report.words import libc_versions, names, they
 
+FOLDED = ("n/a", "not-run")  # statuses of a runtime in an environment where nothing ran
 # the signal a reader should see first when a runtime crashes in several ways
 SIGNAL_ORDER = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE", "SIGTRAP")
 
@@ -42,9 +43,9 @@ class Column:
 class Summary:
     """One runtime in one environment, over every scenario that ran there."""
 
-    status: str  # survives | crashes | racy | fails | n/a
+    status: str  # survives | crashes | racy | fails | n/a (declared) | not-run (expected, not run)
     ran: int = 0
-    failed: int = 0  # scenarios that crashed (crashes), or ended otherwise than pass (fails)
+    failed: int = 0  # scenarios that crashed in some attempt (crashes, racy), or ended otherwise (fails)
     worst: str = ""  # "SIGSEGV", or the worst other outcome in words
     attempts: tuple[int, int] = (0, 0)  # racy: attempts that crashed, of all attempts of those cells
     scenarios: tuple[str, ...] = ()  # the scenarios that crashed, raced or failed
@@ -68,6 +69,8 @@ class Summary:
             return f"racy: {crashed} of {total} attempts crashed, in {self.failed} of {self.ran} scenarios"
         if self.status == "fails":
             return f"no crash; {self.worst} in {self.failed} of {self.ran} scenarios"
+        if self.status == "not-run":
+            return f"not run: {self.skipped_reason}" if self.skipped_reason else "not run"
         return "not applicable"
 
     @property
@@ -77,7 +80,7 @@ class Summary:
             return f"{self.failed}/{self.ran} {self.worst}"
         if self.status == "racy":
             return f"racy {self.attempts[0]}/{self.attempts[1]}"
-        return "survives" if self.status == "survives" else "n/a"
+        return {"survives": "survives", "not-run": "not run"}.get(self.status, "n/a")
 
     @property
     def rate(self) -> float:
@@ -155,8 +158,10 @@ def _names_of(cells: list[Cell]) -> tuple[str, ...]:
 
 def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
     """Crashes: some scenario crashed in every attempt. Racy: none did, but some attempts crashed.
-    Fails: none crashed, something else (exit, timeout, build error) happened. n/a: nothing ran."""
-    ran = [c for _, c in indexed if c.outcome != "skipped"]
+    Either way k counts the scenarios that crashed in some attempt (the seed's text counts so too).
+    Fails: none crashed, something else (exit, timeout, build error) happened. n/a: nothing ran, as
+    declared; not-run: nothing ran, though some cell was expected to."""
+    ran = [c for _, c in indexed if c.verdict not in NOT_RAN]
     base = Summary(
         "n/a",
         ran=len(ran),
@@ -165,10 +170,14 @@ def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
     )
     if not ran:
         reasons = Counter(skip_reason(c) for _, c in indexed)
-        return replace(base, skipped_reason=reasons.most_common(1)[0][0] if reasons else "")
-    crashed = [c for c in ran if 0 < c.crash_rate[0] == c.crash_rate[1]]
-    racy = [c for c in ran if 0 < c.crash_rate[0] < c.crash_rate[1]]
-    if crashed:
+        unrun = any(c.verdict == "not-run" for _, c in indexed)
+        return replace(
+            base,
+            status="not-run" if unrun else "n/a",
+            skipped_reason=reasons.most_common(1)[0][0] if reasons else "",
+        )
+    crashed = [c for c in ran if c.crash_rate[0] > 0]
+    if any(c.crash_rate[0] == c.crash_rate[1] for c in crashed):
         return replace(
             base,
             status="crashes",
@@ -176,10 +185,15 @@ def summarise(indexed: list[tuple[int, Cell]]) -> Summary:
             worst=_worst_signal(crashed),
             scenarios=_names_of(crashed),
         )
-    if racy:
-        attempts = (sum(c.crash_rate[0] for c in racy), sum(c.crash_rate[1] for c in racy))
+    if crashed:
+        attempts = (sum(c.crash_rate[0] for c in crashed), sum(c.crash_rate[1] for c in crashed))
         return replace(
-            base, status="racy", failed=len(racy), worst="crash", attempts=attempts, scenarios=_names_of(racy)
+            base,
+            status="racy",
+            failed=len(crashed),
+            worst="crash",
+            attempts=attempts,
+            scenarios=_names_of(crashed),
         )
     other = [c for c in ran if c.outcome != "pass"]
     if other:
@@ -199,12 +213,12 @@ def build_grid(cells: list[Cell]) -> Grid:
     grid.folded_columns = [
         (c, _common_reason([grid.summary(r, c.image) for r in runtimes]))
         for c in cols
-        if all(grid.summary(r, c.image).status == "n/a" for r in runtimes)
+        if all(grid.summary(r, c.image).status in FOLDED for r in runtimes)
     ]
     grid.folded_rows = [
         (r, _common_reason([grid.summary(r, c.image) for c in cols]))
         for r in runtimes
-        if all(grid.summary(r, c.image).status == "n/a" for c in cols)
+        if all(grid.summary(r, c.image).status in FOLDED for c in cols)
     ]
     return grid
 

@@ -18,11 +18,12 @@ from dlmatrix.suite.loader import soname_stem
 class Finding:
     family: str
     versions: tuple[str, ...]
-    ran: int  # scenarios with a result here (not skipped)
+    ran: int  # cells with a result here (not skipped, not "not run")
     passed: int
     failures: tuple[tuple[str, int], ...]  # ("crash SIGSEGV", 10), ...
     unexpected: int
     why: str
+    environments: int = 1  # images of these versions (an architecture each): ran counts their cells
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,13 @@ def _words(finding: Finding) -> str:
     where = f"{finding.family} {', '.join(finding.versions)}"
     if finding.ran == 0:
         return f"{where}: not run"
+    # cells, not scenarios, once several environments share the versions (one per architecture)
+    unit = "scenarios" if finding.environments == 1 else f"cells in {finding.environments} environments"
     if not finding.failures:
-        said = f"{where}: passes all {finding.ran} scenarios"
+        said = f"{where}: passes all {finding.ran} {unit}"
     else:
         failed = ", ".join(f"{label} in {n}" for label, n in finding.failures)
-        said = f"{where}: {failed} of {finding.ran} scenarios"
+        said = f"{where}: {failed} of {finding.ran} {unit}"
         said += f", passes {finding.passed}" if finding.passed else ""
     if finding.unexpected:
         said += f" ({finding.unexpected} unexpected)"
@@ -112,7 +115,7 @@ def headlines(cells: list[Cell]) -> list[Headline]:
     """Per runtime, per libc family: versions with the same results are named together."""
     by_runtime: dict[str, dict[tuple[str, str | None], list[Cell]]] = defaultdict(lambda: defaultdict(list))
     for cell in cells:
-        if cell.outcome != "skipped":
+        if cell.verdict not in ("skipped", "not-run"):
             by_runtime[cell.runtime][(cell.libc.family, cell.libc.version)].append(cell)
     result = []
     for runtime, by_libc in by_runtime.items():
@@ -146,4 +149,5 @@ def _finding(family: str, versions: list[str], cells: list[Cell]) -> Finding:
         failures=tuple(failures.most_common()),
         unexpected=sum(c.verdict in ("unexpected", "flaky") for c in cells),
         why=seed.reason,
+        environments=len({c.image for c in cells}),
     )

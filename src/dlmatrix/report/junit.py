@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import junitparser as junit
 
+from dlmatrix.model.cells import Cell
 from dlmatrix.report.answer import Answer, CellView
 
 # What XML 1.0 cannot carry at all (control bytes such as ESC, lone surrogates, U+FFFE/U+FFFF).
@@ -38,7 +39,7 @@ def testcase(seen: CellView) -> junit.TestCase:
     case.append(properties)
     message = xml_text(f"{cell.result}, expected {cell.expected or 'nothing declared'}: {cell.reason}")
     if seen.judgement == "skipped":
-        case.result = [junit.Skipped(xml_text(cell.stderr[:500]) or "skipped")]
+        case.result = [junit.Skipped(xml_text(skipped_message(cell)))]
     elif seen.judgement == "error":
         case.result = [junit.Error(message, cell.outcome)]
         case.system_err = xml_text(cell.stderr)
@@ -63,3 +64,11 @@ def junit_xml(answer: Answer) -> bytes:
     out = io.BytesIO()
     document.write(out, pretty=True)
     return out.getvalue()
+
+
+def skipped_message(cell: Cell) -> str:
+    """Why a cell has no pass or failure: its race never happened, or why it did not run."""
+    if cell.verdict == "not-reproduced":
+        return f"not-reproduced: {cell.expected} in none of {len(cell.attempts)} attempts ({cell.reason})"
+    said = cell.stderr[:500] or cell.reason  # why it did not run, else the rule's word
+    return f"not-run: {said}" if cell.verdict == "not-run" else said

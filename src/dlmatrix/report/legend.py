@@ -25,17 +25,26 @@ STATES = {  # state: what the legend says
     "expected-failure": "failed as expected (crash, exit or timeout declared in matrix/expectations.yaml)",
     "unexpected": "differs from the expectation",
     "flaky": "attempts disagree with each other",
-    "skipped": "skipped or not applicable here (reason in the details)",
+    "not-reproduced": "a racy outcome that did not appear in any of its attempts (at least 5)",
+    "skipped": "not applicable here, as its rule declares (reason in the details)",
+    "not-run": "expected to run, but could not run here (reason in the details): no result",
 }
 # what a full-matrix cell adds to its words, by state (the legend names the failing verdicts' marks)
-MARKS = {"unexpected": "‼", "flaky": "~", "expected-failure": "(expected)"}
-STATUS_SYMBOLS = {"survives": "✓", "crashes": "✗", "racy": "≈", "fails": "≠", "n/a": "○"}
+MARKS = {
+    "unexpected": "‼",
+    "flaky": "~",
+    "expected-failure": "(expected)",
+    "not-reproduced": "(not reproduced)",
+    "not-run": "(not run)",
+}
+STATUS_SYMBOLS = {"survives": "✓", "crashes": "✗", "racy": "≈", "fails": "≠", "n/a": "○", "not-run": "⊘"}
 STATUS_MEANINGS = {  # what the legends (the page's and summary.md's) say of each status
     "survives": "every scenario that ran passed",
-    "crashes": "k/n SIGNAL: crashed in k of n scenarios, in every attempt (the worst signal named)",
+    "crashes": "k/n SIGNAL: crashed in k of n scenarios (in some attempt), one in every attempt",
     "racy": "no scenario crashed every time, some attempts did (the rate, drawn as a bar on the page)",
     "fails": "k/n OUTCOME: no crash, but an exit code, a timeout or a build error in k of n scenarios",
-    "n/a": "not applicable: every scenario skipped here",
+    "n/a": "not applicable: every scenario skipped here, as declared",
+    "not-run": "expected to run, but nothing ran here (the reason in its title): no result",
 }
 DEVIATES = "some cell there differs from its expectation"  # what DEVIATES_MARK says
 DEVIATES_MARK = "‼"
@@ -48,24 +57,42 @@ PALETTE = {  # the page's background colours, as CSS custom properties
     "flaky": "#fde9a6",
     "skip": "#eeeeee",
     "racy": "#fbe3b6",
+    "unrun": "#d4d4d4",
 }
 STATE_COLOURS = {
     "pass": "ok",
     "expected-failure": "xfail",
     "unexpected": "bad",
     "flaky": "flaky",
+    "not-reproduced": "racy",
     "skipped": "skip",
+    "not-run": "unrun",
 }
-STATUS_COLOURS = {"survives": "ok", "crashes": "bad", "racy": "racy", "fails": "flaky", "n/a": "skip"}
+STATUS_COLOURS = {
+    "survives": "ok",
+    "crashes": "bad",
+    "racy": "racy",
+    "fails": "flaky",
+    "n/a": "skip",
+    "not-run": "unrun",
+}
 RATE_BAR = "#8a6d00"  # the share of attempts that crashed, in the grid's bars and the panel's charts
 CHART = ("#f3f3f3", "#bbb")  # a rate chart's bar: its background and outline, behind the rate
 STANDING_COLOURS = {  # the badge, by Answer.standing
     "as declared": "#4c1",
     "flaky": "#dfb317",
     "unexpected": "#e05d44",
+    "incomplete": "#dfb317",
     "no result": "#9f9f9f",
 }
-VERDICT_STYLES = {"ok": "green", "unexpected": "bold red", "flaky": "yellow", "skipped": "dim"}  # terminal
+VERDICT_STYLES = {  # the terminal's
+    "ok": "green",
+    "unexpected": "bold red",
+    "flaky": "yellow",
+    "not-reproduced": "yellow",
+    "skipped": "dim",
+    "not-run": "magenta",
+}
 HARNESS_PROBLEMS = ("error", "build-error")  # outcomes of cells that could not be judged: not failures
 NOT_RUN = ("skipped", *HARNESS_PROBLEMS)  # results in which no attempt ran the scenario
 

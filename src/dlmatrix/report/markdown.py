@@ -105,7 +105,7 @@ def grid_markdown(answer: Answer) -> list[str]:
     skipped = [f"{c.image} ({_escape(why)})" for c, why in grid.folded_columns]
     skipped += [f"{r} ({_escape(why)})" for r, why in grid.folded_rows]
     if skipped:
-        lines += ["", "Every cell skipped, so left out: " + "; ".join(skipped) + "."]
+        lines += ["", "Every cell skipped or not run, so left out: " + "; ".join(skipped) + "."]
     return lines
 
 

@@ -9,6 +9,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from dlmatrix.model.cells import Cell
+from dlmatrix.model.outcomes import NOT_RAN
+from dlmatrix.report.grid import skip_reason
 from dlmatrix.report.words import first_sentence, names, span, they, versions
 
 SEED = "app-dlopen-dlclose"
@@ -40,7 +42,8 @@ def read_seed(cells: list[Cell]) -> Seed:
     subject, ran = _subject(cells)
     glibc = [c for c in ran if c.libc.family == "glibc"]
     crashers, survivors = _crashing_and_surviving(glibc)
-    sentence = _sentence(subject, ran, crashers, survivors) if glibc else None
+    unrun = _not_run(cells, subject, {c.runtime for c in ran})
+    sentence = _sentence(subject, ran, crashers, survivors) + _coverage(ran, unrun) if glibc else None
     in_full = _in_full(ran) if subject == LTTNG else None
     return Seed(subject, ran, crashers, survivors, sentence, in_full, seed_by_arch(cells))
 
@@ -51,7 +54,7 @@ def source_built(cells: list[Cell]) -> list[Cell]:
     return [
         c
         for c in cells
-        if "upstream_commit" in c.evidence and c.family == "LTTng-UST" and c.outcome != "skipped"
+        if "upstream_commit" in c.evidence and c.family == "LTTng-UST" and c.verdict not in NOT_RAN
     ]
 
 
@@ -61,7 +64,26 @@ def _subject(cells: list[Cell]) -> tuple[str, list[Cell]]:
     built = source_built(cells)
     if any(c.libc.family == "glibc" for c in built):
         return LTTNG, built
-    return MODEL, [c for c in cells if c.family == "model" and c.outcome != "skipped"]
+    return MODEL, [c for c in cells if c.family == "model" and c.verdict not in NOT_RAN]
+
+
+def _not_run(cells: list[Cell], subject: str, runtimes: set[str]) -> list[Cell]:
+    """The subject's cells that were expected to run and did not."""
+    family = "LTTng-UST" if subject == LTTNG else "model"
+    return [c for c in cells if c.verdict == "not-run" and c.family == family and c.runtime in runtimes]
+
+
+def _coverage(ran: list[Cell], unrun: list[Cell]) -> str:
+    """Where the answer was measured, and what of it did not run, with the commonest reason: an
+    answer read from some architectures must not pass for all of them."""
+    measured = list(dict.fromkeys(c.arch for c in ran if c.arch))
+    text = f" Measured on {names(measured)}" if measured else ""
+    if not unrun:
+        return text + "." if text else ""
+    absent = sorted({c.arch for c in unrun if c.arch} - set(measured))
+    reason = Counter(first_sentence(skip_reason(c)) for c in unrun).most_common(1)[0][0].rstrip(".")
+    where = f"not run on {names(absent)}" if absent else "not run"
+    return f"{text or ' Measured'}; {len(unrun)} of its cells {where} ({reason})."
 
 
 def _crashing_and_surviving(cells: list[Cell]) -> tuple[list[str], list[str]]:
@@ -209,7 +231,7 @@ def seed_by_arch(cells: list[Cell]) -> list[str]:
     seeds = [
         c
         for c in cells
-        if c.scenario == SEED and c.family in SEED_FAMILIES and c.arch and c.outcome != "skipped"
+        if c.scenario == SEED and c.family in SEED_FAMILIES and c.arch and c.verdict not in NOT_RAN
     ]
     arches = Counter(c.arch for c in seeds)
     if len(arches) < 2:

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from dlmatrix.log import Logger
 from dlmatrix.model.cells import Cell, ResultSet
-from dlmatrix.model.outcomes import VERDICTS
+from dlmatrix.model.outcomes import NOT_RAN, VERDICTS
 from dlmatrix.report.answer import Answer
 from dlmatrix.report.grid import skip_reason
 from dlmatrix.report.legend import LEGEND
@@ -34,11 +34,11 @@ def verdict_counts(counts: Mapping[str, int], total: int) -> str:
 def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
     """The cells as rows; a skipped cell's reason in a last column, there when one is skipped."""
     columns = ["environment", "libc", "scenario", "runtime", "result", "expected", "verdict", "attempts"]
-    skips = any(c.verdict == "skipped" for c in cells)
-    table = Table(*columns, *(["why skipped"] if skips else []), title=title)
+    skips = any(c.verdict in NOT_RAN for c in cells)
+    table = Table(*columns, *(["why skipped or not run"] if skips else []), title=title)
     for cell in cells:
         same = sum(a.result == cell.result for a in cell.attempts)
-        why = [shorten(skip_reason(cell)) if cell.verdict == "skipped" else ""] if skips else []
+        why = [shorten(skip_reason(cell)) if cell.verdict in NOT_RAN else ""] if skips else []
         table.add_row(
             cell.image,
             f"{cell.libc.family} {cell.libc.version or '?'}",

@@ -1,5 +1,6 @@
-"""What a run did not test: the selected runtimes and images whose every cell was skipped, with
-the cells' reasons, so that "0 ok, 16 skipped" never reads as a success."""
+"""What a run did not test: the selected runtimes and images whose every cell was skipped (not
+applicable) or not run (expected to run, but could not here), with the cells' reasons, so that
+"0 ok, 16 skipped" never reads as a success."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dlmatrix.model.cells import Cell
+from dlmatrix.model.outcomes import NOT_RAN
 from dlmatrix.report.grid import skip_reason
 from dlmatrix.report.words import names
 
@@ -22,6 +24,7 @@ class Untested:
     name: str
     cells: int
     reasons: tuple[str, ...]  # the cells' reasons, each once and shortened, the commonest first
+    state: str = "skipped"  # skipped (as declared), not run, or skipped or not run
 
     def why(self) -> str:
         return reasons_text(self.reasons)
@@ -68,35 +71,40 @@ def _all_skipped(cells: Sequence[Cell], axis: Axis, key: Callable[[Cell], str]) 
     for cell in cells:  # one pass: a report at scale holds ten thousand cells
         groups.setdefault(key(cell), []).append(cell)
     return [
-        Untested(axis, name, len(group), _reasons(group))
+        Untested(axis, name, len(group), _reasons(group), _state(group))
         for name, group in groups.items()
-        if all(c.verdict == "skipped" for c in group)
+        if all(c.verdict in NOT_RAN for c in group)
     ]
+
+
+def _state(cells: Sequence[Cell]) -> str:
+    verdicts = {c.verdict for c in cells}
+    return "skipped or not run" if len(verdicts) > 1 else "skipped" if verdicts == {"skipped"} else "not run"
 
 
 def nothing_tested(cells: Sequence[Cell]) -> bool:
     """Cells were selected and not one of them ran."""
-    return bool(cells) and all(c.verdict == "skipped" for c in cells)
+    return bool(cells) and all(c.verdict in NOT_RAN for c in cells)
 
 
 def _grouped(found: Sequence[Untested]) -> list[tuple[str, int, str]]:
     """Those of one axis that share their reasons together: ("runtimes a and b", 32, why)."""
-    groups: dict[tuple[Axis, str], list[Untested]] = {}
+    groups: dict[tuple[Axis, str, str], list[Untested]] = {}
     for item in found:
-        groups.setdefault((item.axis, item.why()), []).append(item)
+        groups.setdefault((item.axis, item.state, item.why()), []).append(item)
     return [
         (
             f"{axis}{'s' if len(group) > 1 else ''} {names([u.name for u in group])}",
             sum(u.cells for u in group),
-            why,
+            f"{state} ({why})",
         )
-        for (axis, why), group in groups.items()
+        for (axis, state, why), group in groups.items()
     ]
 
 
 def untested_lines(found: Sequence[Untested]) -> list[str]:
     """One line per reason shared: "not tested: runtimes a and b: all 32 cells skipped (why)"."""
-    return [f"not tested: {who}: {_every(count)} skipped ({why})" for who, count, why in _grouped(found)]
+    return [f"not tested: {who}: {_every(count)} {said}" for who, count, said in _grouped(found)]
 
 
 def nothing_tested_cause(found: Sequence[Untested], total: int) -> str:
@@ -104,10 +112,10 @@ def nothing_tested_cause(found: Sequence[Untested], total: int) -> str:
     groups = _grouped(found)
     are = "are" if total != 1 else "is"
     if len(groups) == 1:
-        who, _, why = groups[0]
-        return f"nothing was tested: {_every(total)} of {who} {are} skipped ({why})"
-    each = "; ".join(f"{who} ({why})" for who, _, why in groups)
-    return f"nothing was tested: {_every(total)} {are} skipped: {each}"
+        who, _, said = groups[0]
+        return f"nothing was tested: {_every(total)} of {who} {are} {said}"
+    each = "; ".join(f"{who}: {said}" for who, _, said in groups)
+    return f"nothing was tested: {_every(total)} {are} skipped or not run: {each}"
 
 
 def _every(count: int) -> str:

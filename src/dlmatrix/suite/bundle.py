@@ -16,6 +16,8 @@ from pathlib import Path
 
 from dlmatrix.config.steps import STEP_HELP, STEPS, Step
 from dlmatrix.model.catalog import MAX_ATTEMPTS, Matrix, Plugin
+from dlmatrix.model.expectations import Rule, text_of
+from dlmatrix.model.outcomes import RACY_MIN_ATTEMPTS
 from dlmatrix.suite.command import MAX_SUITE_JOBS
 
 C_DIR = ("src", "c")  # everything below it goes into the bundle: sources, helpers, build.sh
@@ -53,7 +55,8 @@ def generated_header() -> str:
         " * one X(VERB, NAME, LEAST, MOST) per verb: the driver runs VERB as step_NAME with LEAST",
         " * to MOST arguments.  DLM_MAX_JOBS: dlm-suite's bound on --jobs (MAX_SUITE_JOBS in",
         " * src/dlmatrix/suite/command.py); DLM_MAX_ATTEMPTS on attempts per cell (MAX_ATTEMPTS in",
-        " * src/dlmatrix/model/catalog.py).  DLM_SUITE_END: the line that ends a catalog on",
+        " * src/dlmatrix/model/catalog.py), DLM_RACY_MIN_ATTEMPTS on a racy rule's (RACY_MIN_ATTEMPTS",
+        " * in src/dlmatrix/model/outcomes.py).  DLM_SUITE_END: the line that ends a catalog on",
         " * dlm-suite's standard input; tokens may follow (CATALOG_END in bundle.py). */",
         "#ifndef DLM_GENERATED_H",
         "#define DLM_GENERATED_H",
@@ -64,6 +67,7 @@ def generated_header() -> str:
         f"#define DLM_STEP_ARGUMENTS {most} /* the most any step takes */",
         f"#define DLM_MAX_JOBS {MAX_SUITE_JOBS}",
         f"#define DLM_MAX_ATTEMPTS {MAX_ATTEMPTS}",
+        f"#define DLM_RACY_MIN_ATTEMPTS {RACY_MIN_ATTEMPTS} /* a racy rule's cells get at least these */",
         f"#define DLM_SUITE_END {c_string(CATALOG_END)}",
         "",
         "#endif",
@@ -114,9 +118,12 @@ def plugin_bundle_files(plugin: Plugin) -> dict[str, bytes]:
     }
 
 
-def suite_tsv(matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = False) -> str:
+def suite_tsv(
+    matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = False, image: str | None = None
+) -> str:
     """Cells and expectation rules for dlm-suite, tab-separated, one per line: the timeouts scaled
-    by timeout_factor (within each scenario's cap), and the rules for an emulated run or a native one."""
+    by timeout_factor (within each scenario's cap), and the rules for an emulated run or a native one
+    in that image (None: every image's)."""
     lines = ["# dlmatrix suite v1, generated from matrix/; read by dlm-suite (src/c/suite/catalog.c)"]
     for scenario, runtime in matrix.pairs():
         env = " ".join(f"{key}={value}" for key, value in scenario.env.items()) or "-"
@@ -133,23 +140,26 @@ def suite_tsv(matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = Fals
             str(runtime.attempts),
         ]
         lines.append("\t".join(fields))
-    for rule in (r for r in matrix.rules if r.applies(emulated)):
-        lines.append(
-            "\t".join(
-                [
-                    "expect",
-                    rule.scenario,
-                    rule.runtime,
-                    rule.libc,
-                    rule.versions,
-                    rule.outcome,
-                    rule.reason,
-                    ("racy" if rule.otherwise == "pass" else f"racy:{rule.otherwise}") if rule.racy else "-",
-                    rule.arch,
-                ]
-            )
-        )
+    lines += ["\t".join(rule_fields(rule)) for rule in matrix.rules if rule.applies(emulated, image)]
     return "\n".join(lines) + "\n"
+
+
+def rule_fields(rule: Rule) -> list[str]:
+    """An expect line's fields (src/c/suite/catalog.c): evidence as KEY=VALUE words, rate as LOW,HIGH."""
+    racy = ("racy" if rule.otherwise == "pass" else f"racy:{rule.otherwise}") if rule.racy else "-"
+    evidence = " ".join(f"{key}={text_of(value)}" for key, value in rule.evidence) or "-"
+    rate = f"{rule.rate[0]},{rule.rate[1]}" if rule.rate else "-"
+    fields = [
+        rule.scenario,
+        rule.runtime,
+        rule.libc,
+        rule.versions,
+        rule.outcome,
+        rule.reason,
+        racy,
+        rule.arch,
+    ]
+    return ["expect", *fields, evidence, rate]
 
 
 def compiled_files(matrix: Matrix) -> dict[str, bytes]:
@@ -167,17 +177,20 @@ def compiled_files(matrix: Matrix) -> dict[str, bytes]:
     return files
 
 
-def catalog_input(matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = False) -> str:
+def catalog_input(
+    matrix: Matrix, timeout_factor: float = 1.0, emulated: bool = False, image: str | None = None
+) -> str:
     """The catalog as dlm-suite reads it with `--suite -`, terminated so that tokens may follow."""
-    return suite_tsv(matrix, timeout_factor, emulated) + CATALOG_END + "\n"
+    return suite_tsv(matrix, timeout_factor, emulated, image) + CATALOG_END + "\n"
 
 
-def write_bundle(matrix: Matrix, directory: Path, catalog: bool = True) -> Path:
-    """The compiled inputs, plus suite.tsv unless catalog is False (an image's build context)."""
+def write_bundle(matrix: Matrix, directory: Path, catalog: bool = True, image: str | None = None) -> Path:
+    """The compiled inputs, plus suite.tsv (image's rules) unless catalog is False (an image's build
+    context)."""
     directory.mkdir(parents=True, exist_ok=True)
     files = compiled_files(matrix)
     if catalog:
-        files[CATALOG] = suite_tsv(matrix).encode()
+        files[CATALOG] = suite_tsv(matrix, image=image).encode()
     for name, content in files.items():
         target = directory / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -298,7 +298,7 @@ class ContainerBackend:
         shutil.rmtree(context, ignore_errors=True)
         write_bundle(self.matrix, context / "suite", catalog=False)
         (context / "catalog").mkdir(parents=True)
-        (context / "catalog" / CATALOG).write_text(suite_tsv(self.matrix))  # what `docker run` runs
+        (context / "catalog" / CATALOG).write_text(suite_tsv(self.matrix, image=image.name))  # `docker run`
         (context / "Dockerfile").write_text(dockerfile)
         write_context(upstream, context / "upstream")
         self.build_log(image).parent.mkdir(parents=True, exist_ok=True)
@@ -340,7 +340,7 @@ class ContainerBackend:
         self.log.stage(image.name, "running")
         self.log.cells(image.name, 0, total)
         # emulated: the catalog carries its scaled timeouts and the rules for emulation
-        catalog = catalog_input(self.matrix, timeout_factor(self.matrix, runs), runs.emulated)
+        catalog = catalog_input(self.matrix, timeout_factor(self.matrix, runs), runs.emulated, image.name)
         with engine.container(name, tag, args, stdin=catalog) as process:
             assert process.stdin is not None and process.stdout is not None and process.stderr is not None
 
