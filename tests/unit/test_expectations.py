@@ -51,6 +51,9 @@ def test_an_image_glob_narrows_a_rule_to_its_images():
         expect(rules, "reopen", "libuv", "musl", "1.2.3", image="debian-bookworm-musl").outcome == "skipped"
     )
     assert expect(rules, "reopen", "libuv", "musl", "1.2.5", image="alpine-3.22-musl").outcome == "pass"
+    hosts = Rule("*", "libuv", "musl", "*", "skipped", "Debian's", image="debian-*,host-*")
+    assert expect((hosts,), "reopen", "libuv", "musl", "1.2.3", image="host-musl").outcome == "skipped"
+    assert expect((hosts,), "reopen", "libuv", "musl", "1.2.5", image="alpine-3.22-musl").outcome is None
 
 
 def test_evidence_conditions_say_what_an_ok_cell_lacks():

@@ -28,13 +28,13 @@ class Rule:
     otherwise: str = "pass"
     arch: str = "*"  # a glob of Debian architecture names (the one dlm-suite was compiled for)
     emulated: bool | None = None  # only under emulation (True), only natively (False), either (None)
-    image: str = "*"  # a glob of image names (matrix/images.yaml), or a host's
+    image: str = "*"  # globs of image names (matrix/images.yaml) or hosts', comma-separated
     evidence: tuple[tuple[str, Scalar], ...] = ()  # what an ok cell must show, key by key
     rate: tuple[float, float] | None = None  # a racy outcome's share of the attempts, bounds included
 
     def applies(self, emulated: bool, image: str | None = None) -> bool:
         """Whether the rule can match in an environment; image None: any (the rules of a catalog)."""
-        here = image is None or fnmatchcase(image, self.image)
+        here = image is None or any(fnmatchcase(image, glob) for glob in self.image.split(","))
         return here and (self.emulated is None or self.emulated == emulated)
 
     @property
