@@ -110,3 +110,29 @@ def test_the_suite_catalog_carries_evidence_rate_and_only_the_images_rules():
     assert first[7:] == ["racy", "*", "mapped@after-close=false threads=2", "0.2,0.8"]
     assert last[7:] == ["-", "*", "-", "-"]
     assert [fields[5] for fields in expects("alpine-3.22-musl")] == ["pass"]
+
+
+def test_explain_says_what_a_rule_asks_beyond_the_outcome():
+    from dataclasses import replace
+
+    from dlmatrix.config.load import load_matrix
+    from dlmatrix.model.cells import judged_cell
+    from dlmatrix.report.explain import sections
+    from tests.unit.test_report import GLIBC
+
+    rule = Rule(
+        "reopen", "unpinned", "glibc", "*", "crash:SIGSEGV", "a race", racy=True, otherwise="exit:4",
+        rate=(0.2, 0.8), evidence=(("mapped@after-close", False),),
+    )  # fmt: skip
+    results = ["crash:SIGSEGV", "exit:4", "exit:4", "crash:SIGSEGV", "exit:4"]
+    cell = judged_cell(
+        replace(load_matrix(), rules=(rule,)), GLIBC, "reopen", "unpinned", results, [0.1] * 5,
+        {"mapped@after-close": False},
+    )  # fmt: skip
+    assert cell.verdict == "ok" and (cell.otherwise, cell.rate) == ("exit:4", [0.2, 0.8])
+    expected = dict(sections(cell))["expected"]
+    assert expected == [
+        "crash:SIGSEGV: a race",
+        "racy: crash:SIGSEGV in some of at least 5 attempts, in 20% to 80% of them, the others exit:4",
+        "evidence wanted: mapped@after-close no",
+    ]

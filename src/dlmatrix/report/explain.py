@@ -51,6 +51,18 @@ def _text(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
+def conditions(cell: Cell) -> list[str]:
+    """What the rule asks beyond the outcome: a race's other end and rate, the evidence to show."""
+    said = []
+    if cell.racy:
+        rate = f", in {cell.rate[0]:.0%} to {cell.rate[1]:.0%} of them" if cell.rate else ""
+        said.append(
+            f"racy: {cell.expected} in some of at least 5 attempts{rate}, the others {cell.otherwise}"
+        )
+    said += [f"evidence wanted: {key} {_text(value)}" for key, value in cell.conditions.items()]
+    return said
+
+
 def sections(cell: Cell) -> list[tuple[str, list[str]]]:
     """The cell as (heading, lines), shared by the terminal and the report."""
     libc = f"{cell.libc.family} {cell.libc.version or '?'}"
@@ -64,7 +76,7 @@ def sections(cell: Cell) -> list[tuple[str, list[str]]]:
                 f"runtime {cell.runtime} ({cell.family or '?'})"
             ],
         ),
-        ("expected", [f"{cell.expected or 'nothing declared'}: {cell.reason}"]),
+        ("expected", [f"{cell.expected or 'nothing declared'}: {cell.reason}", *conditions(cell)]),
         ("outcome", [f"{cell.words} (verdict {cell.verdict}); attempts: {attempts}"]),
         (
             "runtime library",
