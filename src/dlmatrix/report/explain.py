@@ -7,6 +7,7 @@ from typing import Any
 
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.model.cells import Cell
+from dlmatrix.model.outcomes import RACY_MIN_ATTEMPTS
 from dlmatrix.model.selector import Selector
 from dlmatrix.suite.loader import soname_stem
 
