@@ -57,9 +57,8 @@ def conditions(cell: Cell) -> list[str]:
     said = []
     if cell.racy:
         rate = f", in {cell.rate[0]:.0%} to {cell.rate[1]:.0%} of them" if cell.rate else ""
-        said.append(
-            f"racy: {cell.expected} in some of at least 5 attempts{rate}, the others {cell.otherwise}"
-        )
+        some = f"in some of at least {RACY_MIN_ATTEMPTS} attempts"
+        said.append(f"racy: {cell.expected} {some}{rate}, the others {cell.otherwise}")
     said += [f"evidence wanted: {key} {_text(value)}" for key, value in cell.conditions.items()]
     return said
 
