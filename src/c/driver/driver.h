@@ -7,8 +7,8 @@
  * function step_VERB in main.c (a verb without one does not compile, one without
  * a verb is unused: -Werror).
  * Evidence goes to stdout as "@ key value" lines, written as it is gathered so
- * that a crash loses nothing already seen.  Exit codes: 0 pass, 2 bad usage,
- * 3 threads or memory unbounded, 4 a step failed, 5 the forked child failed.
+ * that a crash loses nothing already seen.  Exit codes: 0 pass, else one per cause
+ * (../exits.h: DLM_EXIT_*; a helper's own cause is passed on).
  *
  * The runtime under test is described by the environment (the suite runner
  * sets it from rt/VARIANT/env): DLM_RUNTIME_SONAME (looked for after dlclose),
@@ -29,6 +29,7 @@
 #define DLM_DRIVER_H
 
 #include "dlmrt.h"
+#include "exits.h"
 
 struct counters {
 	int ctor, dtor, started, exited, heartbeats, fired, pin_errors, busy;
@@ -38,7 +39,7 @@ struct counters {
 extern const char *libdir;         /* DLM_LIBDIR: the runtime variant's lib/ */
 extern const char *runtime_soname; /* DLM_RUNTIME_SONAME, else the model's */
 extern long threads_at_start;      /* DLM_THREADS_ADDED counts the threads beyond these */
-void die(int code, const char *fmt, ...);
+void die(enum dlm_exit code, const char *fmt, ...);
 
 /* providers.c */
 void open_provider(const char *name, const char *flags);

@@ -14,7 +14,7 @@ const char *libdir;
 const char *runtime_soname = DLMRT_SONAME;
 long threads_at_start = -1;
 
-void die(int code, const char *fmt, ...)
+void die(enum dlm_exit code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -131,15 +131,15 @@ static void run_step(char *step)
 	loader_mark(step);
 	verb = strtok(step, ":");
 	if (!verb)
-		die(2, "empty step");
+		die(DLM_EXIT_USAGE, "empty step");
 	for (; (arg = strtok(NULL, ":")); count++)
 		if (count < DLM_STEP_ARGUMENTS)
 			args[count] = arg;
 	known = find_step(verb);
 	if (!known || count < known->least)
-		die(2, "unknown or incomplete step '%s'", verb);
+		die(DLM_EXIT_USAGE, "unknown or incomplete step '%s'", verb);
 	if (count > known->most)
-		die(2, "step '%s' takes at most %d argument(s)", verb, known->most);
+		die(DLM_EXIT_USAGE, "step '%s' takes at most %d argument(s)", verb, known->most);
 	known->run(args);
 }
 
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 2)
-		die(2, "usage: %s STEP...", argv[0]);
+		die(DLM_EXIT_USAGE, "usage: %s STEP...", argv[0]);
 	set_up_pipes(argv);
 	/* the loader's account is of this process (and its forks); helpers it runs keep theirs */
 	open_loader_log();
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 	unsetenv("LD_DEBUG_OUTPUT");
 	libdir = getenv("DLM_LIBDIR");
 	if (!libdir)
-		die(2, "DLM_LIBDIR is not set (the suite runner sets it)");
+		die(DLM_EXIT_USAGE, "DLM_LIBDIR is not set (the suite runner sets it)");
 	if (getenv("DLM_RUNTIME_SONAME"))
 		runtime_soname = getenv("DLM_RUNTIME_SONAME");
 	if (getenv("DLM_RUNTIME_VERSION"))
@@ -168,5 +168,5 @@ int main(int argc, char **argv)
 #endif
 	for (i = 1; i < argc; i++)
 		run_step(argv[i]);
-	return 0;
+	return DLM_EXIT_PASS;
 }

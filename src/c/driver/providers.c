@@ -42,7 +42,7 @@ static struct handle *find_handle(const char *name, int create)
 			snprintf(handles[i].name, sizeof(handles[i].name), "%s", name);
 			return &handles[i];
 		}
-	die(2, "provider %s is %s", name, create ? "opened too often" : "not open");
+	die(DLM_EXIT_USAGE, "provider %s is %s", name, create ? "opened too often" : "not open");
 	return NULL;
 }
 
@@ -108,7 +108,7 @@ void open_provider(const char *name, const char *flags)
 	snprintf(path, sizeof(path), "%s/libdlmprov_%s.so", libdir, name);
 	h->dl = dlopen(path, parse_flags(flags));
 	if (!h->dl)
-		die(4, "dlopen(%s): %s", path, dlerror());
+		die(DLM_EXIT_DLFCN, "dlopen(%s): %s", path, dlerror());
 	settle();
 	drain_events(0);
 }
@@ -118,7 +118,7 @@ void close_provider(const char *name)
 	struct handle *h = find_handle(name, 0);
 
 	if (dlclose(h->dl))
-		die(4, "dlclose(%s): %s", name, dlerror());
+		die(DLM_EXIT_DLFCN, "dlclose(%s): %s", name, dlerror());
 	h->dl = NULL;
 }
 
@@ -133,7 +133,7 @@ void close_in_thread(const char *name)
 	pthread_t thread;
 
 	if (pthread_create(&thread, NULL, close_in_thread_main, (void *)name))
-		die(4, "pthread_create failed");
+		die(DLM_EXIT_SYSTEM, "pthread_create failed");
 	pthread_join(thread, NULL);
 }
 
@@ -144,11 +144,11 @@ void fire(const char *name)
 	char seq[16];
 
 	if (!fire_probe)
-		die(4, "dlsym(%s, dlm_provider_fire): %s", name, dlerror());
+		die(DLM_EXIT_DLFCN, "dlsym(%s, dlm_provider_fire): %s", name, dlerror());
 	snprintf(seq, sizeof(seq), "%d", ++fire_count);
 	setenv("DLM_FIRE_SEQ", seq, 1); /* providers that trace record it, to tell phases apart */
 	if (fire_probe() != 0)
-		die(4, "provider %s fired but its probe is not registered", name);
+		die(DLM_EXIT_UNREGISTERED, "provider %s fired but its probe is not registered", name);
 	drain_events(0);
 }
 
@@ -162,14 +162,14 @@ void open_runtime(void)
 		snprintf(path, sizeof(path), "%s/%s", libdir, DLMRT_SONAME);
 	runtime_handle = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (!runtime_handle)
-		die(4, "dlopen(%s): %s", path, dlerror());
+		die(DLM_EXIT_DLFCN, "dlopen(%s): %s", path, dlerror());
 	settle();
 }
 
 void close_runtime(void)
 {
 	if (!runtime_handle || dlclose(runtime_handle))
-		die(4, "dlclose(runtime) failed");
+		die(DLM_EXIT_DLFCN, "dlclose(runtime) failed");
 	runtime_handle = NULL;
 }
 
@@ -199,11 +199,11 @@ void bounded(void)
 	long rss = rss_after_cycles - rss_before_cycles;
 
 	if (threads_before_cycles < 0 || rss_before_cycles < 0)
-		die(2, "bounded needs a cycles step before it and /proc mounted");
+		die(DLM_EXIT_USAGE, "bounded needs a cycles step before it and /proc mounted");
 	if (threads > THREAD_GROWTH_BOUND)
-		die(3, "threads grew by %ld over the cycles (bound %d)", threads, THREAD_GROWTH_BOUND);
+		die(DLM_EXIT_BOUND, "threads grew by %ld over the cycles (bound %d)", threads, THREAD_GROWTH_BOUND);
 	if (rss > RSS_GROWTH_BOUND_KB)
-		die(3, "resident memory grew by %ld KiB over the cycles (bound %d)", rss, RSS_GROWTH_BOUND_KB);
+		die(DLM_EXIT_BOUND, "resident memory grew by %ld KiB over the cycles (bound %d)", rss, RSS_GROWTH_BOUND_KB);
 }
 
 void fork_child(const char *name)
@@ -212,20 +212,20 @@ void fork_child(const char *name)
 	pid_t child = fork();
 
 	if (child < 0)
-		die(4, "fork: %s", strerror(errno));
+		die(DLM_EXIT_SYSTEM, "fork: %s", strerror(errno));
 	if (child == 0) {
 		open_provider(name, NULL);
 		fire(name);
 		close_provider(name);
-		exit(0);
+		exit(DLM_EXIT_PASS);
 	}
 	if (waitpid(child, &status, 0) < 0)
-		die(4, "waitpid: %s", strerror(errno));
+		die(DLM_EXIT_SYSTEM, "waitpid: %s", strerror(errno));
 	if (WIFSIGNALED(status)) {
 		evidence("child_signal", "%d", WTERMSIG(status));
-		die(5, "forked child died of signal %d", WTERMSIG(status));
+		die(DLM_EXIT_CHILD, "forked child died of signal %d", WTERMSIG(status));
 	}
 	evidence("child_exit", "%d", WEXITSTATUS(status));
 	if (WEXITSTATUS(status))
-		die(5, "forked child exited %d", WEXITSTATUS(status));
+		die(DLM_EXIT_CHILD, "forked child exited %d", WEXITSTATUS(status));
 }

@@ -77,7 +77,7 @@ void set_up_pipes(char **argv)
 		return;
 	}
 	if (pipe(wake) < 0 || pipe(events) < 0)
-		die(2, "pipe: %s", strerror(errno));
+		die(DLM_EXIT_SYSTEM, "pipe: %s", strerror(errno));
 	fcntl(events[0], F_SETFL, O_NONBLOCK);
 	fcntl(wake[0], F_SETFL, O_NONBLOCK);
 	snprintf(value, sizeof(value), "%d", wake[0]);
@@ -90,10 +90,12 @@ void set_up_pipes(char **argv)
 	setenv("DLM_EVENT_READ_FD", value, 1);
 	execv("/proc/self/exe", argv);
 	execv(argv[0], argv);
-	die(2, "re-exec of %s failed: %s", argv[0], strerror(errno));
+	die(DLM_EXIT_SYSTEM, "re-exec of %s failed: %s", argv[0], strerror(errno));
 }
 
-/* Runs a helper program to completion; its stdout is ours, so it may add evidence. */
+/* Runs a helper program to completion; its stdout is ours, so it may add evidence.  A helper
+ * that names its cause (a helper's code of exits.h) ends the driver with it; any other failure
+ * is DLM_EXIT_HELPER. */
 void run_program(const char *path)
 {
 	int status;
@@ -102,16 +104,21 @@ void run_program(const char *path)
 	fflush(NULL);
 	child = fork();
 	if (child < 0)
-		die(4, "fork: %s", strerror(errno));
+		die(DLM_EXIT_SYSTEM, "fork: %s", strerror(errno));
 	if (child == 0) {
 		execl(path, path, (char *)NULL);
 		fprintf(stderr, "dlm-driver: cannot run %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
 	if (waitpid(child, &status, 0) < 0)
-		die(4, "waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		die(4, "%s failed (status %d)", path, status);
+		die(DLM_EXIT_SYSTEM, "waitpid: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (WIFEXITED(status) && dlm_helper_cause(WEXITSTATUS(status)))
+		die((enum dlm_exit)WEXITSTATUS(status), "%s exited %d", path, WEXITSTATUS(status));
+	if (WIFSIGNALED(status))
+		die(DLM_EXIT_HELPER, "%s was killed by signal %d", path, WTERMSIG(status));
+	die(DLM_EXIT_HELPER, "%s failed (exit %d, a code that names no cause)", path, WEXITSTATUS(status));
 }
 
 void run_tool(const char *name)
@@ -119,7 +126,7 @@ void run_tool(const char *name)
 	char path[1024];
 
 	if (strchr(name, '/'))
-		die(2, "run:%s: name a program of the runtime's bin/, not a path", name);
+		die(DLM_EXIT_USAGE, "run:%s: name a program of the runtime's bin/, not a path", name);
 	snprintf(path, sizeof(path), "%s/../bin/%s", libdir, name);
 	run_program(path);
 }
@@ -134,14 +141,14 @@ static void connect_to(const char *address)
 	int fd;
 
 	if (!colon || (size_t)(colon - address) >= sizeof(host))
-		die(4, "bad wake address '%s' (host:port)", address);
+		die(DLM_EXIT_WAKE, "bad wake address '%s' (host:port)", address);
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - address), address);
 	to.sin_port = htons((unsigned short)atoi(colon + 1));
 	if (inet_pton(AF_INET, host, &to.sin_addr) != 1)
-		die(4, "bad wake address '%s' (an IPv4 host:port)", address);
+		die(DLM_EXIT_WAKE, "bad wake address '%s' (an IPv4 host:port)", address);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0)
-		die(4, "wake: connect to %s: %s", address, strerror(errno));
+		die(DLM_EXIT_WAKE, "wake: connect to %s: %s", address, strerror(errno));
 	evidence("wake_connected", "%s", address);
 	close(fd);
 }
@@ -153,7 +160,7 @@ static void connect_to_published(void)
 
 	snprintf(path, sizeof(path), "%s/wake-address", getenv("DLM_WORKDIR") ? getenv("DLM_WORKDIR") : ".");
 	if (!(file = fopen(path, "r")))
-		die(4, "wake: no provider published an address in %s", path);
+		die(DLM_EXIT_WAKE, "wake: no provider published an address in %s", path);
 	while (fgets(line, sizeof(line), file)) {
 		line[strcspn(line, "\r\n")] = 0;
 		if (line[0])
@@ -174,7 +181,7 @@ void wake(void)
 	evidence("woken", "%d", live);
 	for (i = 0; i < live; i++)
 		if (write(wake_write, &byte, 1) != 1)
-			die(4, "write to wake pipe: %s", strerror(errno));
+			die(DLM_EXIT_SYSTEM, "write to wake pipe: %s", strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (seen.heartbeats - before < live) {
 		long waited;
@@ -206,11 +213,11 @@ void exit_fast(void)
 
 	for (i = 0; i < live; i++)
 		if (write(wake_write, &byte, 1) != 1)
-			die(4, "write to wake pipe: %s", strerror(errno));
+			die(DLM_EXIT_SYSTEM, "write to wake pipe: %s", strerror(errno));
 	for (i = 0; i < WAKE_WAIT_MS && seen.busy - before < live; i++)
 		drain_events(1);
 	evidence("busy_listeners", "%d", seen.busy - before);
-	exit(0);
+	exit(DLM_EXIT_PASS);
 }
 
 void sleep_ms(long ms)

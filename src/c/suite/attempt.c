@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "suite.h"
 
+#include "exits.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -101,7 +103,7 @@ static void run_setup(void)
 	}
 	if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		fprintf(stderr, "dlm-suite: the runtime's setup command %s failed\n", command);
-		_exit(4);
+		_exit(DLM_EXIT_HELPER); /* the driver never ran: the helper is the cause */
 	}
 }
 
@@ -221,14 +223,50 @@ void runtime_dir(char *out, size_t size, const struct cell *cell)
 	snprintf(out, size, "%s/rt/%s", root, cell->runtime);
 }
 
-/* Attempts that build.sh already decided (a marker) need no process and no token. */
+/* Whether a directory of PATH holds an executable program called name. */
+static int on_path(const char *name)
+{
+	char *dirs = copy(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"), *dir, *save = NULL;
+	char path[PATH_MAX];
+	int found = 0;
+
+	for (dir = strtok_r(dirs, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/%s", *dir ? dir : ".", name);
+		found = access(path, X_OK) == 0;
+	}
+	free(dirs);
+	return found;
+}
+
+/* A scenario whose steps run a program this environment lacks (its `requires`) cannot be
+ * tested here at all: the cell is skipped, not run, and says which program is missing. */
+static int lacks_required(const struct cell *cell, struct attempt *a)
+{
+	char *names = copy(cell->requires), *name, *save = NULL;
+	int missing = 0;
+
+	for (name = strtok_r(names, " ", &save); name && !missing; name = strtok_r(NULL, " ", &save))
+		if (strcmp(name, "-") && !on_path(name)) {
+			a->err.length = (size_t)snprintf(a->err.data, CAPTURE,
+							 "not applicable: scenario %s runs %s (its requires), "
+							 "which is on no directory of PATH here\n",
+							 cell->scenario, name);
+			snprintf(a->result, sizeof(a->result), "skipped");
+			missing = 1;
+		}
+	free(names);
+	return missing;
+}
+
+/* Attempts that build.sh already decided (a marker), or that need a program this environment
+ * lacks, need no process and no token. */
 int decided_by_marker(const struct cell *cell, struct attempt *a)
 {
 	char rtdir[2048];
 
 	runtime_dir(rtdir, sizeof(rtdir), cell);
 	return read_marker(rtdir, "BUILD-FAILED", "build-error", a) ||
-	       read_marker(rtdir, "NOT-APPLICABLE", "skipped", a);
+	       read_marker(rtdir, "NOT-APPLICABLE", "skipped", a) || lacks_required(cell, a);
 }
 
 void start_attempt(struct slot *slot, struct job *job)

@@ -57,7 +57,7 @@ void load_suite(const char *path)
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		n = split_tabs(line, f, 11);
-		if (!strcmp(f[0], "cell") && n == 9) {
+		if (!strcmp(f[0], "cell") && n == 10) {
 			struct cell *c;
 
 			cells = grow(cells, cell_count, &cell_room, sizeof(*cells));
@@ -70,6 +70,7 @@ void load_suite(const char *path)
 			c->steps = copy(f[6]);
 			c->description = copy(f[7]);
 			c->min_attempts = atoi(f[8]);
+			c->requires = copy(f[9]);
 		} else if (!strcmp(f[0], "expect") && n == 11) {
 			struct rule *r;
 

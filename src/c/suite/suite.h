@@ -41,6 +41,7 @@
 
 struct cell {
 	char *scenario, *runtime, *driver, *env, *steps, *description;
+	char *requires; /* programs the steps run, space-separated ("-": none): absent, the cell is skipped */
 	long timeout_ms;
 	int min_attempts; /* the runtime's own minimum, so that a racy outcome gets a rate */
 };

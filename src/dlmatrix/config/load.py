@@ -55,6 +55,7 @@ def scenario_of(item: dict[str, Any], defaults: dict[str, Any]) -> Scenario:
         steps=tuple(item["steps"]),
         kinds=tuple(item.get("kinds", RUNTIME_KINDS)),
         timeout_max_s=item.get("timeout_max_s"),
+        requires=tuple(item.get("requires", ())),
     )
 
 

@@ -197,6 +197,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                             "items": STEP,
                         },
                         "kinds": {"type": "array", "minItems": 1, "items": {"enum": list(RUNTIME_KINDS)}},
+                        "requires": {"type": "array", "minItems": 1, "items": FILE_NAME, "uniqueItems": True},
                     },
                     ["name", "description", "steps"],
                 ),

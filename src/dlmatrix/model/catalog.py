@@ -145,6 +145,7 @@ class Scenario:
     steps: tuple[str, ...]
     kinds: tuple[str, ...] = RUNTIME_KINDS  # the runtime kinds it applies to
     timeout_max_s: float | None = None  # where the timeout is the assertion: emulation scales it no further
+    requires: tuple[str, ...] = ()  # programs its steps run: where one is missing the cell is skipped
 
     def timeout_under(self, factor: float) -> float:
         """The timeout where everything runs factor times slower (emulation), within its cap."""

@@ -138,6 +138,7 @@ def suite_tsv(
             " ".join(scenario.steps),
             scenario.description,
             str(runtime.attempts),
+            " ".join(scenario.requires) or "-",
         ]
         lines.append("\t".join(fields))
     lines += ["\t".join(rule_fields(rule)) for rule in matrix.rules if rule.applies(emulated, image)]
