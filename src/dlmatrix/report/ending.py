@@ -86,23 +86,25 @@ def report_text(written: Sequence[Path]) -> str:
 
 
 def _reasons(answer: Answer, budget: int, width: int) -> list[str]:
-    """ "Why" and a line per reason, as many as the budget of rows allows, then how many more."""
+    """A heading and a line per reason, as many as the budget of rows allows, then how many more."""
     found = mechanisms(answer.headlines)
     everywhere = _libc_versions(answer.cells)
     lines = []
     for mechanism in found:
         who = f"  {_who(mechanism, answer.headlines, everywhere)}: "
         lines.append(who + _cut(mechanism.reason, width - WRAP_SLACK - len(who)))
-    if not lines or budget < 2:
-        return []  # no room to say even that there are reasons: the report has them
+    if not lines:
+        return []
+    where = "every runtime's in summary.md, or with --headlines"
+    if budget < 2:  # no room for one of them: that they exist, and where
+        return [f"Why: {len(lines)} reasons, {where}"]
     if 1 + sum(rows(line, width) for line in lines) <= budget:
         return ["Why, once per mechanism:", *lines]
     shown, used = 0, 2  # the heading and the line that counts the rest
     while used + rows(lines[shown], width) <= budget:
         used += rows(lines[shown], width)
         shown += 1
-    rest = f"  and {len(lines) - shown} more reasons: each runtime's in summary.md, or `run --headlines`"
-    return ["Why, once per mechanism:", *lines[:shown], rest]
+    return ["Why, once per mechanism:", *lines[:shown], f"  and {len(lines) - shown} more reasons, {where}"]
 
 
 def _who(mechanism: Mechanism, headlines: Sequence[Headline], everywhere: dict[str, list[str]]) -> str:
