@@ -134,7 +134,9 @@ def _runtimes(runtimes: list[str], headlines: Sequence[Headline]) -> str:
             break
         shown.append(runtime)
     more = len(runtimes) - len(shown)
-    return names(shown) if not more else f"{', '.join(shown)} and {more} more"
+    if more <= 1:  # "and 1 more" takes the room of the name it hides
+        return names(runtimes)
+    return f"{', '.join(shown)} and {more} more"
 
 
 def _libc_versions(cells: Sequence[Cell]) -> dict[str, list[str]]:
