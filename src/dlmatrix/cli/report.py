@@ -1,5 +1,5 @@
 """`dlmatrix report DIR`: index.html, junit.xml, summary.md (and the badge) again from
-DIR/results.json."""
+DIR/results.json, and the ending a run printed (--headlines: with each runtime's headline)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dlmatrix.cli.report_set import default_previous
 from dlmatrix.log import Logger
 from dlmatrix.report.answer import build_answer
 from dlmatrix.report.files import report_files
-from dlmatrix.report.terminal import verdict_counts
+from dlmatrix.report.terminal import print_outcome
 from dlmatrix.results.io import read_results
 from dlmatrix.results.outdir import OutputDir
 
@@ -21,10 +21,11 @@ from dlmatrix.results.outdir import OutputDir
 class ReportOptions:
     directory: Path
     previous: Path | None
+    headlines: bool = False
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ReportOptions:
-        return cls(args.directory, args.previous)
+        return cls(args.directory, args.previous, args.headlines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="results.json to compare with (default: DIR/previous-results.json)",
     )
+    parser.add_argument(
+        "--headlines",
+        action="store_true",
+        help="print each runtime's headline in full before the ending (as in summary.md)",
+    )
 
 
 def run(options: ReportOptions, log: Logger) -> int:
@@ -44,9 +50,9 @@ def run(options: ReportOptions, log: Logger) -> int:
     answer = build_answer(results, previous)
     with OutputDir(options.directory) as out:
         written = out.write(report_files(answer))
-    compared = f", compared with {previous_path}" if previous_path else ""
-    counts = verdict_counts(answer.counts, len(answer.cells))
-    log.text(f"{counts}; wrote {', '.join(map(str, written))}{compared}")
+    print_outcome(answer, written, log, headlines=options.headlines)
+    if previous_path:  # the ending's last line names what was written; this, what it was compared with
+        log.text(f"compared with {previous_path}")
     return 0
 
 

@@ -56,6 +56,7 @@ class RunOptions:
     repeat: int
     jobs: int  # attempts in flight across the whole run
     table: bool  # every cell at the end, not only those to read
+    headlines: bool  # each runtime's headline in full before the ending
     sources: str | None
     keep_build: Path | None  # build here and keep it; None: a temporary directory
     previous: Path | None
@@ -67,8 +68,8 @@ class RunOptions:
         project = find_project()
         return cls(
             Selection.of(args).under(project), tuple(args.runtimes), args.backend, engines_of(args),
-            args.shard,
-            args.durations, args.out, args.repeat, args.jobs, args.table, args.sources, args.keep_build,
+            args.shard, args.durations, args.out, args.repeat, args.jobs, args.table, args.headlines,
+            args.sources, args.keep_build,
             args.previous, args.json, project,
         )  # fmt: skip
 
@@ -96,6 +97,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--table", action="store_true", help="print every cell at the end, not only those to read"
+    )
+    parser.add_argument(
+        "--headlines",
+        action="store_true",
+        help="print each runtime's headline in full at the end (its reasons per C library, as in summary.md)",
     )
     add_sources(parser)
     parser.add_argument(
@@ -144,7 +150,7 @@ def run(options: RunOptions, log: Logger) -> int:
     if options.json:
         log.data(run_document(answer, written))
     else:
-        print_outcome(answer, written, log, options.table)
+        print_outcome(answer, written, log, options.table, options.headlines)
     if nothing_tested(answer.cells):  # the report is written all the same: no result is lost
         raise tested_nothing(answer, options)
     return 1 if answer.failing else 0

@@ -1,12 +1,12 @@
 """What the terminal shows of a finished run: the answer, not the whole table.
 
-The headlines, the counts, the cells that need a look (unexpected, flaky, error) and where
-the report is; the full table is one flag away (`run --table`, `dlmatrix show DIR`).
+The ending (report.ending: one screen) and, a flag away, the full table (`run --table`, `dlmatrix
+show DIR`) and each runtime's headline in full (`run --headlines`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.markup import escape
@@ -14,21 +14,20 @@ from rich.table import Table
 
 from dlmatrix.log import Logger
 from dlmatrix.model.cells import Cell, ResultSet
-from dlmatrix.model.outcomes import NOT_RAN, VERDICTS
+from dlmatrix.model.outcomes import NOT_RAN
 from dlmatrix.report.answer import Answer
+from dlmatrix.report.ending import ending
 from dlmatrix.report.grid import skip_reason
 from dlmatrix.report.legend import LEGEND
-from dlmatrix.report.untested import shorten, untested_lines
-from dlmatrix.report.words import label
+from dlmatrix.report.untested import shorten
+from dlmatrix.report.words import label, verdict_counts
+
+__all__ = ["cell_table", "counts_line", "print_outcome", "verdict_counts"]
 
 
 def counts_line(results: ResultSet) -> str:
     """The counts of any result set (`show` prints a selection's, `merge` and `report` the whole)."""
     return verdict_counts(results.counts(), len(results.cells))
-
-
-def verdict_counts(counts: Mapping[str, int], total: int) -> str:
-    return ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + f" of {total} cells"
 
 
 def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
@@ -53,24 +52,20 @@ def cell_table(cells: Sequence[Cell], title: str | None = None) -> Table:
     return table
 
 
-def report_line(written: Sequence[Path]) -> str:
-    page = written[0].parent / "index.html"
-    others = ", ".join(p.name for p in written if p != page)
-    return f"report: {page} (with {others})"
-
-
-def print_outcome(answer: Answer, written: Sequence[Path], log: Logger, table: bool) -> None:
-    """The headlines (informational: not with --quiet), then what --quiet keeps: the cells that need
-    a look, what was not tested, the counts and where the report is."""
+def print_outcome(
+    answer: Answer, written: Sequence[Path], log: Logger, table: bool = False, headlines: bool = False
+) -> None:
+    """The ending, one screen: its information (not with --quiet), then what --quiet keeps: the
+    cells that need a look, what was not tested, the counts and where the report is. Before it,
+    with table, every cell; with headlines, each runtime's headline in full (its reasons per C
+    library, as summary.md gives them)."""
     if table:
         log.print(cell_table(answer.cells))
-    for headline in answer.headlines:
-        log.info(f"[bold]{escape(headline.runtime)}[/]: {escape(headline.sentence())}", markup=True)
-    if answer.needs_a_look:
-        look = answer.needs_a_look
-        log.print(cell_table(look, title=f"{len(look)} cells need a look"))
-    for line in untested_lines(answer.untested):
+    if headlines:
+        for headline in answer.headlines:
+            log.info(f"[bold]{escape(headline.runtime)}[/]: {escape(headline.sentence())}", markup=True)
+    end = ending(answer, written, log.console.width)
+    for line in end.told:
+        log.info(line)
+    for line in end.kept:
         log.text(line)
-    log.text(verdict_counts(answer.counts, len(answer.cells)))
-    if written:
-        log.text(report_line(written))

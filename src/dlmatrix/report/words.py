@@ -5,10 +5,11 @@ the seed's answer, the grid's family lines and the terminal all say things with 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from dlmatrix.model.cells import Cell
 from dlmatrix.model.expectations import version_key
+from dlmatrix.model.outcomes import VERDICTS
 
 
 def names(items: list[str]) -> str:
@@ -51,3 +52,8 @@ def label(cell: Cell) -> str:
     text = cell.words
     hits = sum(attempt.result == cell.result for attempt in cell.attempts)
     return text if hits == len(cell.attempts) else f"{text} {hits}/{len(cell.attempts)}"
+
+
+def verdict_counts(counts: Mapping[str, int], total: int) -> str:
+    """Cells per verdict, every verdict named: "3 ok, 0 unexpected, ... of 3 cells"."""
+    return ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + f" of {total} cells"
