@@ -237,6 +237,32 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 	} >"$rt/env"
 }
 
+# The pkg-config names of build.pkg-config, one per entry: a plain name, or alternatives NAME|NAME
+# (one package named by release or architecture: oneTBB's tbb32 on 32-bit) of which the first that
+# pkg-config finds (in PKG_CONFIG_PATH, then its own path) is used.  On stdout the names; when an
+# entry has none, every name tried and pkg-config's own words on stderr, and status 1.
+pkg_config_names() { # PKG_CONFIG_PATH, then the entries (PKG_CONFIG_NAMES)
+	search=$1
+	shift
+	chosen=""
+	for entry in "$@"; do
+		found=""
+		for name in $(echo "$entry" | tr '|' ' '); do
+			PKG_CONFIG_PATH=$search pkg-config --exists "$name" && found=$name && break
+		done
+		if [ -z "$found" ]; then
+			echo "pkg-config found none of $(echo "$entry" | sed 's/|/, /g') here, tried in that order" \
+				"(build.pkg-config in runtime.yaml); pkg-config said:" >&2
+			for name in $(echo "$entry" | tr '|' ' '); do
+				PKG_CONFIG_PATH=$search pkg-config --print-errors --exists "$name"
+			done
+			return 1
+		fi
+		chosen="$chosen${chosen:+ }$found"
+	done
+	echo "$chosen"
+}
+
 # A runtime plug-in (docs/runtimes.md): its library from the image's packages or built from source,
 # its provider source built as providers a and b, drivers linked or not.
 build_plugin() { # name from (source: built from its source, else from packages)
@@ -263,11 +289,15 @@ build_plugin() { # name from (source: built from its source, else from packages)
 	if [ "$PROVIDER_LANG" = c++ ]; then
 		compiler=${CXX:-$(echo "$cc" | sed 's/gcc$/g++/; s/^cc$/c++/; s/clang$/clang++/')}
 	fi
+	pkg_config=""
 	if [ -n "$PKG_CONFIG_NAMES" ]; then
-		# shellcheck disable=SC2086 # a library built from source may install its .pc file
-		flags="$flags $(PKG_CONFIG_PATH="${built_lib:+$built_lib/pkgconfig:}${PKG_CONFIG_PATH:-}" \
-			pkg-config --cflags --libs $PKG_CONFIG_NAMES)" || {
-			echo "pkg-config found no $PKG_CONFIG_NAMES here (build.pkg-config in runtime.yaml)"
+		search="${built_lib:+$built_lib/pkgconfig:}${PKG_CONFIG_PATH:-}" # a source build's .pc files first
+		# shellcheck disable=SC2086 # entries are words
+		pkg_config=$(pkg_config_names "$search" $PKG_CONFIG_NAMES) || return 1
+		echo "pkg-config: $pkg_config (build.pkg-config: $PKG_CONFIG_NAMES)"
+		# shellcheck disable=SC2086
+		flags="$flags $(PKG_CONFIG_PATH=$search pkg-config --cflags --libs $pkg_config)" || {
+			echo "pkg-config --cflags --libs $pkg_config failed (build.pkg-config in runtime.yaml)"
 			return 1
 		}
 	fi
@@ -299,6 +329,8 @@ build_plugin() { # name from (source: built from its source, else from packages)
 		fi
 		elf_facts "$library"
 		cat "$dir/runtime.env"
+		# the .pc files used, where an entry had alternatives the one found here
+		[ -z "$pkg_config" ] || echo "DLM_EVIDENCE_PKG_CONFIG=$(echo "$pkg_config" | tr ' ' ',')"
 		if [ "$FROM_SOURCE" = 1 ]; then cat "$built/$1/evidence.env"; fi
 	} >"$rt/env"
 }

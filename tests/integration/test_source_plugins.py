@@ -234,3 +234,45 @@ def test_a_dependency_is_built_first_and_bootstrap_makes_configure(project: Path
     assert (built / "detached-tick" / "depends").read_text() == f"{built / 'tick'}\n"
     assert "bootstrap: tick found" in (built / "detached-tick" / "build.log").read_text()
     assert (tmp_path / "work" / host.name / "out" / "rt" / "detached-tick" / "lib" / "libtick.so.1").is_file()
+
+
+def test_a_pkg_config_entry_takes_the_first_alternative_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build.pkg-config [[detached, detached32]] where only detached32.pc exists (as oneTBB's tbb32.pc
+    on 32-bit): the provider is built with it and the cells run; where no alternative exists, the
+    cells are build-error with every name tried."""
+    need("native", shutil.which("pkg-config"), "pkg-config is not installed", "apt-get install pkgconf")
+    found_pc = tmp_path / "pc"
+    found_pc.mkdir()
+    (found_pc / "detached32.pc").write_text(
+        "Name: detached32\nDescription: d\nVersion: 1\nLibs: -ldetached\n"
+    )
+    monkeypatch.setenv("PKG_CONFIG_PATH", str(found_pc))
+    directories = []
+    for name, names in (
+        ("detached-pc", "[detached, detached32]"),
+        ("detached-nopc", "[detached-a, detached-b]"),
+    ):
+        directory = variant(
+            tmp_path, name, f"source:\n  path: {FIXTURE / 'detached-lib'}\n", "  system: make\n"
+        )
+        text = (directory / "runtime.yaml").read_text()
+        (directory / "runtime.yaml").write_text(
+            text.replace("  libs: -ldetached\n", f"  pkg-config: [{names}]\n")
+        )
+        directories.append(directory)
+    matrix = load_matrix(REPO, directories)
+    host = next(h for h in matrix.hosts if h.libc == "glibc")
+    found = run_host(matrix, host, tmp_path / "work", Selector.of(runtime="detached-*pc"), 2)
+    results = {(c.runtime, c.scenario): c for c in found}
+    assert {key: c.result for key, c in results.items()} == {
+        ("detached-pc", "app-linked"): "pass",
+        ("detached-pc", "app-dlopen-dlclose"): "crash:SIGSEGV",
+        ("detached-nopc", "app-linked"): "build-error",
+        ("detached-nopc", "app-dlopen-dlclose"): "build-error",
+    }
+    assert results["detached-pc", "app-dlopen-dlclose"].evidence["pkg_config"] == "detached32"
+    log = results["detached-nopc", "app-linked"].stderr
+    assert "pkg-config found none of detached-a, detached-b here, tried in that order" in log
+    assert "Package detached-a was not found" in log and "Package detached-b was not found" in log

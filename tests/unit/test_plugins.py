@@ -229,3 +229,50 @@ def test_explain_finds_cells_by_glob_and_says_how_to_name_one() -> None:
         find_cells(cells, "libzmq")
     text = explain_text(cells[0])
     assert "DF_1_NODELETE: no" in text and "loader:\n  close:a: fini libdlmprov_a.so, libfoo.so.1" in text
+
+
+@pytest.mark.parametrize(
+    ("names", "entries", "flattened"),
+    [
+        ("[tbb]", ("tbb",), "tbb"),  # a plain name, as before
+        ("[[tbb, tbb32], gio-2.0]", ("tbb|tbb32", "gio-2.0"), "'tbb|tbb32 gio-2.0'"),
+        ("[[tbb32]]", ("tbb32",), "tbb32"),  # one alternative is a plain name
+    ],
+)
+def test_pkg_config_entries_are_names_or_alternatives_in_order(
+    tmp_path: Path, names: str, entries: tuple[str, ...], flattened: str
+) -> None:
+    directory = plugin(tmp_path, GOOD + f"build:\n  pkg-config: {names}\n")
+    matrix = load_matrix(REPO, [directory])
+    [mine] = [r for r in matrix.runtimes if r.name == "my-lib"]
+    assert mine.problem is None and mine.plugin is not None
+    assert mine.plugin.pkg_config == entries
+    # what build.sh reads: words, each a name or alternatives joined by |, quoted for sh
+    assert f"PKG_CONFIG_NAMES={flattened}\n".encode() in compiled_files(matrix)["plugins/my-lib/plugin.env"]
+
+
+@pytest.mark.parametrize(
+    ("names", "words"),
+    [
+        ("[[]]", ["build.pkg-config[0]: [] should be non-empty"]),
+        ("[[tbb, tbb]]", ["build.pkg-config[0]:", "non-unique"]),
+        ("['tbb|tbb32']", ["build.pkg-config[0]: 'tbb|tbb32' does not match"]),  # the separator is ours
+        ("[[tbb, 'tbb 32']]", ["build.pkg-config[0][1]: 'tbb 32' does not match"]),
+        ("[[[tbb]]]", ["build.pkg-config[0][0]: ['tbb'] is not of type 'string'"]),
+        ("tbb", ["build.pkg-config: 'tbb' is not of type 'array'", "names tried in order"]),
+    ],
+)
+def test_a_bad_pkg_config_entry_is_named_with_what_is_allowed(
+    tmp_path: Path, names: str, words: list[str]
+) -> None:
+    loaded = read(tmp_path, plugin(tmp_path, GOOD + f"build:\n  pkg-config: {names}\n"))
+    assert loaded.problem is not None
+    for word in words:
+        assert word in loaded.problem
+
+
+def test_onetbb_asks_for_tbb_then_tbb32_and_declares_no_build_error() -> None:
+    matrix = load_matrix(REPO)
+    [onetbb] = [r for r in matrix.plugins() if r.name == "onetbb"]
+    assert onetbb.plugin is not None and onetbb.plugin.pkg_config == ("tbb|tbb32",)
+    assert not [r for r in matrix.rules if r.runtime == "onetbb" and r.outcome == "build-error"]

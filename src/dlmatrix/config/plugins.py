@@ -27,6 +27,7 @@ from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import FAMILIES
 
 REPOSITORY_DIR = ("matrix", "runtimes")
+PKG_CONFIG_OR = "|"  # between the alternatives of one build.pkg-config entry (build.sh splits on it)
 # the catalog scenarios that suit a library found through the default search path
 DEFAULT_SCENARIOS = (
     "app-linked",
@@ -118,6 +119,13 @@ def read(root: Path, directory: Path) -> Loaded:
     return Loaded(name, directory, label, data=data, source=source)
 
 
+def pkg_config_entry(item: str | list[str]) -> str:
+    """One entry of build.pkg-config as Plugin.pkg_config holds it and build.sh reads it: a name, or
+    a list of alternatives (one package that is named by release or architecture, such as oneTBB's
+    tbb32 on 32-bit) joined by PKG_CONFIG_OR, which no pkg-config name contains (the schema)."""
+    return item if isinstance(item, str) else PKG_CONFIG_OR.join(item)
+
+
 def plugin_of(loaded: Loaded) -> Plugin:
     data = loaded.data
     env: dict[str, str] = {}
@@ -140,7 +148,7 @@ def plugin_of(loaded: Loaded) -> Plugin:
         packages={manager: tuple(names) for manager, names in data.get("packages", {}).items()},
         sonames=tuple([data["soname"]] if isinstance(data["soname"], str) else data["soname"]),
         starts=data["starts"],
-        pkg_config=tuple(build.get("pkg-config", [])),
+        pkg_config=tuple(pkg_config_entry(item) for item in build.get("pkg-config", [])),
         cflags=build.get("cflags", ""),
         libs=build.get("libs", ""),
         env=env,

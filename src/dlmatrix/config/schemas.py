@@ -119,10 +119,14 @@ SOURCE_BUILD = {  # how a source is built, for a plug-in, an entry of runtimes.y
     },
     "depends": {"type": "array", "items": NAME},  # matrix/runtimes.yaml's dependencies
 }
+PKG_CONFIG_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"}
+# one package under names that differ by release or architecture (oneTBB's tbb32 on 32-bit): the
+# first that pkg-config finds is used
+PKG_CONFIG_ALTERNATIVES = {"type": "array", "items": PKG_CONFIG_NAME, "minItems": 1, "uniqueItems": True}
 BUILD_SCHEMA = _object(
     {
         **SOURCE_BUILD,
-        "pkg-config": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"}},
+        "pkg-config": {"type": "array", "items": {"anyOf": [PKG_CONFIG_NAME, PKG_CONFIG_ALTERNATIVES]}},
         "cflags": WORDS,
         "libs": WORDS,
     },
@@ -369,7 +373,8 @@ PLUGIN_SCHEMA = _object(
 )
 PLUGIN_ALLOWED = {  # what a plug-in's top-level keys allow, in words
     "packages": "apt, apk or dnf, each with a list of package names",
-    "build": "pkg-config, cflags, libs; for a source: system, configure, script, requires, depends",
+    "build": "pkg-config (a list: each a name, or a list of one package's names tried in order), cflags, "
+    "libs; for a source: system, configure, script, requires, depends",
     "threads": "name: GLOB (on /proc thread names, 15 characters at most) or added: N",
     "soname": "the runtime library's DT_SONAME, e.g. libgomp.so.1, or a list when it differs by release",
     "provider": "a file beside runtime.yaml ending in .c, .cc, .cpp or .cxx",

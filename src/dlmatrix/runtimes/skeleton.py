@@ -20,8 +20,8 @@ packages:
 # C (.c) or C++ (.cc, .cpp, .cxx); it must define int dlm_provider_fire(void), returning 0.
 provider: provider.c
 build:
-  pkg-config: [TODO]   # names for `pkg-config --cflags --libs`; or cflags/libs below
-  cflags: ""
+  pkg-config: [TODO]   # names for `pkg-config --cflags --libs`; [[a, b]]: a, or b where a is missing
+  cflags: ""           # or cflags and libs
   libs: ""
 soname: TODO.so.1      # the library whose threads are under test (a list if it differs by release)
 threads:
