@@ -219,7 +219,7 @@ def finish(bisection: Bisection, options: BisectOptions, log: Logger, builds: in
     if options.json:
         log.data(document)
     else:
-        print_bisection(bisection, log)
+        print_bisection(bisection, log, builds)
 
 
 COMMAND = Command(

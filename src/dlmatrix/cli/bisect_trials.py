@@ -66,11 +66,13 @@ class Trials:
     def step(self, commit: Commit, image: str, role: str, side: Side | None = None) -> tuple[Step, Cell]:
         """commit in image: its cell (side filled in by the caller when None)."""
         tried = self.tried(commit.sha, image, ())
+        seconds = tried.seconds  # both builds', when it is built again with fix-ups
         if tried.cell.result == "build-error" and self.fixups:
             needed = self.fixups_of(commit.sha)
             if needed:
                 self.log.step(f"{commit.short} did not build; again with {', '.join(p.file for p in needed)}")
                 tried = self.tried(commit.sha, image, needed)
+                seconds += tried.seconds
         cell = tried.cell
         step = Step(
             commit,
@@ -81,7 +83,7 @@ class Trials:
             tried.build,
             side or "skipped",
             tried.fixups,
-            round(tried.seconds, 1),
+            round(seconds, 1),
             cell.reason,
             tail(cell.stderr) if tried.build == "failed" else "",
         )

@@ -133,11 +133,12 @@ def steps_table(bisection: Bisection) -> Table:
     return table
 
 
-def print_bisection(bisection: Bisection, log: Logger) -> None:
+def print_bisection(bisection: Bisection, log: Logger, builds: int) -> None:
+    """The steps' table, a sentence per image, and what it cost (builds: images the engine built,
+    a commit's first attempt before its fix-ups included)."""
     log.print(steps_table(bisection))
     for result in bisection.images:
         log.text(image_sentence(bisection, result))
-    builds = sum(step.build == "built" for step in bisection.steps)
     log.text(f"{len(bisection.steps)} steps, {builds} image builds, {bisection.seconds:.0f} s")
 
 
