@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,8 @@ def history(top: Path) -> dict[str, str]:
     repo = top / "repo"
     shutil.copytree(FIXTURE / "detached-lib", repo)
     git(repo, "init", "-q", "-b", "main")
+    # a tree of its own, so that each commit is built here, not found in the engine's cache
+    (repo / "VERSION").write_text(f"1.0 {uuid.uuid4()}\n")
     made = {"v1": commit(repo, "libdetached")}
     git(repo, "tag", "v1")
     beat = repo / "beat.c"
@@ -120,6 +123,8 @@ def test_the_bisect_names_the_commit_that_pins_the_library(
     assert tried[made["pin"]]["fixups"] == ["fix.patch"] and tried[made["pin"]]["side"] == "new"
     assert tried[made["broken"]]["fixups"] == ["fix.patch"] and tried[made["broken"]]["side"] == "old"
     assert "did not build; again with fix.patch" in err
+    assert {s["build"] for s in document["steps"]} == {"built"}  # each commit's image built by this bisect
+    assert document["builds"] == 6  # the ends, and the two steps twice: without the fix-up, then with it
     assert json.loads((directory / "out" / "bisect.json").read_text())["first"] == document["first"]
     assert made["pin"][:8] in (directory / "out" / "bisect.html").read_text()
 
@@ -131,3 +136,4 @@ def test_ends_with_the_same_outcome_are_refused(
     code, _, err = bisect(directory, "v1", made["broken"], capsys)
     assert code == 2
     assert "end the same in every image" in err and "crash:SIGSEGV x1 at both" in err
+    assert "building:" not in err  # both ends' images were built by the bisect before: cached

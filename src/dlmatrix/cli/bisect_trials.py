@@ -36,6 +36,11 @@ class Tried:
     seconds: float
 
 
+def names(patches: tuple[SourcePatch, ...]) -> tuple[str, ...]:
+    """The fix-ups' file names, as a person knows them (not where runtime.yaml finds them)."""
+    return tuple(Path(p.file).name for p in patches)
+
+
 class Trials:
     def __init__(
         self,
@@ -70,7 +75,7 @@ class Trials:
         if tried.cell.result == "build-error" and self.fixups:
             needed = self.fixups_of(commit.sha)
             if needed:
-                self.log.step(f"{commit.short} did not build; again with {', '.join(p.file for p in needed)}")
+                self.log.step(f"{commit.short} did not build; again with {', '.join(names(needed))}")
                 tried = self.tried(commit.sha, image, needed)
                 seconds += tried.seconds
         cell = tried.cell
@@ -130,4 +135,4 @@ class Trials:
         self.builds += image in backend.built
         cell = found[0]
         build = "failed" if cell.result == "build-error" else "built" if image in backend.built else "cached"
-        return Tried(cell, build, tuple(p.file for p in patches), time.monotonic() - started)
+        return Tried(cell, build, names(patches), time.monotonic() - started)
