@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -131,32 +132,56 @@ def run(options: BisectOptions, log: Logger) -> int:
     check_scenario(matrix, runtime, options.scenario)
     images = chosen_images(matrix, runtime, options.images)
     location = repository_of(runtime, options.repository)
-    with tempfile.TemporaryDirectory(prefix="dlmatrix-bisect-") as scratch:
-        repository = open_repository(location, Path(scratch))
-        old, new = commit_of(repository, options.old, "--old"), commit_of(repository, options.new, "--new")
-        commits = first_parent(repository, old, new)
-        base = merge_base(repository, old, new)
-        if base:
-            log.info(f"{options.old} is no ancestor of {options.new}: the range starts after {base[:8]}")
-        log.info(f"{len(commits)} first-parent commits from {options.old} to {options.new}")
-        trials = Trials(
-            matrix, runtime, repository, options.scenario, options.repeat, Path(scratch) / "work", log,
-            SourceDirs.from_option(options.sources), options.engines,
-        )  # fmt: skip
-        started = time.monotonic()
-        steps: list[Step] = []
-        ends = [checked_ends(trials, image, old, new, options, steps) for image in images]
-        if not any(differ(o.attempts, n.attempts) for o, n in ends):
-            raise same_ends(options, ends)
-        results = [
-            search(trials, image, commits, o, n, steps) for image, (o, n) in zip(images, ends, strict=True)
-        ]
+    with ExitStack() as stack:
+        # --out is checked writable and locked before any build, as a run's is
+        out = stack.enter_context(OutputDir(options.out)) if options.out is not None else None
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="dlmatrix-bisect-"))
+        bisection, builds = bisected(options, log, matrix, runtime, images, location, Path(scratch))
+        document = bisect_document(bisection, builds)
+        if out is not None:
+            written = out.write(bisect_files(bisection, document))
+            log.info(f"written: {', '.join(str(p) for p in written)}")
+    if options.json:
+        log.data(document)
+    else:
+        print_bisection(bisection, log, builds)
+    return 0
+
+
+def bisected(
+    options: BisectOptions,
+    log: Logger,
+    matrix: Matrix,
+    runtime: Runtime,
+    images: list[str],
+    location: str,
+    scratch: Path,
+) -> tuple[Bisection, int]:
+    """The bisection, and how many images the engine built for it."""
+    repository = open_repository(location, scratch)
+    old, new = commit_of(repository, options.old, "--old"), commit_of(repository, options.new, "--new")
+    commits = first_parent(repository, old, new)
+    base = merge_base(repository, old, new)
+    if base:
+        log.info(f"{options.old} is no ancestor of {options.new}: the range starts after {base[:8]}")
+    log.info(f"{len(commits)} first-parent commits from {options.old} to {options.new}")
+    trials = Trials(
+        matrix, runtime, repository, options.scenario, options.repeat, scratch / "work", log,
+        SourceDirs.from_option(options.sources), options.engines,
+    )  # fmt: skip
+    started = time.monotonic()
+    steps: list[Step] = []
+    ends = [checked_ends(trials, image, old, new, options, steps) for image in images]
+    if not any(differ(o.attempts, n.attempts) for o, n in ends):
+        raise same_ends(options, ends)
+    results = [
+        search(trials, image, commits, o, n, steps) for image, (o, n) in zip(images, ends, strict=True)
+    ]
     bisection = Bisection(
         runtime.name, options.scenario, location, (options.old, old), (options.new, new), tuple(commits),
         base, tuple(results), tuple(steps), round(time.monotonic() - started, 1),
     )  # fmt: skip
-    finish(bisection, options, log, trials.builds)
-    return 0
+    return bisection, trials.builds
 
 
 def checked_ends(
@@ -165,7 +190,7 @@ def checked_ends(
     """Both ends in image, each printed; an end that ran nothing stops the bisect."""
     ends = []
     for role, commit, revision in (("old end", old, options.old), ("new end", new, options.new)):
-        step, _ = trials.step(commit, image, role, "old" if role == "old end" else "new")
+        step = trials.step(commit, image, role, "old" if role == "old end" else "new")
         trials.log.info(f"{image}: {role} {revision} ({commit.short}): {attempts_words(step.attempts)}")
         if not ran(step.attempts):
             raise DlmatrixError(
@@ -199,7 +224,7 @@ def search(
     number = 0
     while (sha := found.next()) is not None:
         number += 1
-        step, _ = trials.step(by_sha[sha], image, f"step {number}")
+        step = trials.step(by_sha[sha], image, f"step {number}")
         side = side_of(step.attempts, old.attempts, new.attempts)
         found.record(sha, side)
         steps.append(step := replace(step, side=side))
@@ -208,18 +233,6 @@ def search(
             f"({step.build}{' with ' + ', '.join(step.fixups) if step.fixups else ''}) -> {side}"
         )
     return ImageResult(image, libc, old, new, found.answer())
-
-
-def finish(bisection: Bisection, options: BisectOptions, log: Logger, builds: int) -> None:
-    document = bisect_document(bisection, builds)
-    if options.out is not None:
-        with OutputDir(options.out) as out:
-            written = out.write(bisect_files(bisection, document))
-        log.info(f"written: {', '.join(str(p) for p in written)}")
-    if options.json:
-        log.data(document)
-    else:
-        print_bisection(bisection, log, builds)
 
 
 COMMAND = Command(

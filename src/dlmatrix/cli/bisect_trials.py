@@ -68,8 +68,9 @@ class Trials:
         self.needed: dict[str, tuple[SourcePatch, ...]] = {}  # commit -> the fix-ups its tree needs
         self.builds = 0  # images the engine had to build
 
-    def step(self, commit: Commit, image: str, role: str, side: Side | None = None) -> tuple[Step, Cell]:
-        """commit in image: its cell (side filled in by the caller when None)."""
+    def step(self, commit: Commit, image: str, role: str, side: Side = "skipped") -> Step:
+        """commit in image, built (again with the fix-ups it needs when it does not build) and run;
+        side: what the caller knows it is (an end), else it is judged from the attempts later."""
         tried = self.tried(commit.sha, image, ())
         seconds = tried.seconds  # both builds', when it is built again with fix-ups
         if tried.cell.result == "build-error" and self.fixups:
@@ -79,20 +80,19 @@ class Trials:
                 tried = self.tried(commit.sha, image, needed)
                 seconds += tried.seconds
         cell = tried.cell
-        step = Step(
+        return Step(
             commit,
             image,
             role,
             cell.result,
             tuple(a.result for a in cell.attempts),
             tried.build,
-            side or "skipped",
+            side,
             tried.fixups,
             round(seconds, 1),
             cell.reason,
             tail(cell.stderr) if tried.build == "failed" else "",
         )
-        return step, cell
 
     def fixups_of(self, commit: str) -> tuple[SourcePatch, ...]:
         if commit not in self.needed:
