@@ -96,6 +96,7 @@ def test_ends_differ_by_the_outcomes_they_show() -> None:
     assert differ([CRASH], [PASS])
     assert differ([PASS] * 5, [PASS, CRASH])
     assert not differ([PASS] * 3, [PASS])
+    assert not differ([PASS, "error"], [PASS])  # an attempt that ran nothing tells nothing
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -171,6 +172,10 @@ def test_a_fixup_is_needed_where_it_applies_and_is_not_yet_in_the_tree(
         (["--repository", "NOTHING"], "no such file or directory"),
         (["--repository", "FILE"], "cannot be read as a git repository or bundle"),
         (["--repository", "DIR"], "is a directory but not a git repository"),
+        (
+            ["--repository", "file:///nonexistent/lttng-ust.git"],
+            "cannot be read as a git repository or bundle",
+        ),
         (["--old", "v2", "--new", "v2~1"], "the range is empty"),
         (["--scenario", "no-such"], "--scenario no-such is no scenario of lttng-ust-2.10.7"),
         (["--image", "debian-bookworm-glibc,alpine-*"], "is not built in alpine"),

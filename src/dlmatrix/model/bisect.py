@@ -27,8 +27,9 @@ def ran(attempts: Sequence[str]) -> bool:
 
 
 def differ(old: Sequence[str], new: Sequence[str]) -> bool:
-    """Whether the ends tell two sides apart: some outcome appears at one end only."""
-    return set(old) != set(new)
+    """Whether the ends tell two sides apart: some outcome of a scenario that ran appears at one end
+    only (an attempt that ran nothing tells nothing)."""
+    return set(old) - set(NOT_RUN) != set(new) - set(NOT_RUN)
 
 
 def side_of(attempts: Sequence[str], old: Sequence[str], new: Sequence[str]) -> Side:
