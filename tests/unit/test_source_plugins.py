@@ -111,6 +111,11 @@ def test_a_path_source_reads_into_a_source_with_its_directory(tmp_path: Path) ->
             "source.patches[0]",
             "no.patch",
         ),
+        (
+            "source: {path: ../lib, fixups: [no-fix.patch]}\nbuild: {system: make}\n",
+            "source.fixups[0]",
+            "no-fix.patch",
+        ),
         ("source: {path: ../lib}\nbuild: {system: script}\n", "build.script", "missing"),
         (
             "source: {path: ../lib}\nbuild: {system: make}\npackages: {apt: [x]}\n",

@@ -1,4 +1,4 @@
-"""Command line: dlmatrix list | run | plan | merge | show | explain | new-runtime | init | render |
+"""Command line: dlmatrix list | run | plan | merge | show | bisect | explain | new-runtime | init | render |
 bases | sources | report | bench | prune."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dlmatrix import __version__
 from dlmatrix.cli import (
     bases,
     bench,
+    bisect,
     explain,
     init,
     list_cells,
@@ -45,6 +46,7 @@ COMMANDS: dict[str, Command[Any]] = {
         new_runtime.COMMAND,
         init.COMMAND,
         show.COMMAND,
+        bisect.COMMAND,
         bench.COMMAND,
         render.COMMAND,
         bases.COMMAND,

@@ -103,6 +103,7 @@ SOURCE_SCHEMA = {
             "dependentRequired": {"repository": ["commit"], "commit": ["repository"]},
         },
         "patches": {"type": "array", "items": {"anyOf": [RELATIVE, PATCH]}},
+        "fixups": {"type": "array", "items": {"anyOf": [RELATIVE, PATCH]}},
     },
     "additionalProperties": False,
 }
@@ -310,7 +311,7 @@ def allowed(error: jsonschema.ValidationError) -> str:
 
 SOURCE_ALLOWED = {
     "source": "exactly one of path: DIR, git: {repository, commit} or archive: {file, sha256, and "
-    "where it comes from: repository, commit}; patches: [FILE or {file, sha256, origin}, ...]",
+    "where it comes from: repository, commit}; patches and fixups: [FILE or {file, sha256, origin}, ...]",
     "build.system": ", ".join(BUILD_SYSTEMS),
 }
 

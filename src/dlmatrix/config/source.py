@@ -134,6 +134,10 @@ def source_of(label: str, directory: Path, data: dict[str, Any], prefix: str = "
             _patch(label, f"{prefix}source.patches[{i}]", directory, item)
             for i, item in enumerate(source.get("patches", []))
         ),
+        fixups=tuple(
+            _patch(label, f"{prefix}source.fixups[{i}]", directory, item)
+            for i, item in enumerate(source.get("fixups", []))
+        ),
         configure=tuple(build.get("configure", [])),
         script=_script(label, directory, build, prefix),
         requires={manager: tuple(names) for manager, names in build.get("requires", {}).items()},

@@ -45,6 +45,9 @@ class Source:
     commit: str = ""  # git; for an archive, the commit it is `git archive` of, when declared
     sha256: str = ""  # archive
     patches: tuple[SourcePatch, ...] = ()  # applied in order with patch -p1
+    # upstream fixes an older commit of its history may need to build here (`dlmatrix bisect` applies
+    # those that apply and are not yet in the tree, before it gives a commit up as unbuildable)
+    fixups: tuple[SourcePatch, ...] = ()
     configure: tuple[str, ...] = ()  # arguments of the build system's configuration step
     script: str = ""  # system script: the plug-in's script, beside runtime.yaml
     requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # build packages per manager

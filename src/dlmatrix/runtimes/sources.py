@@ -90,10 +90,11 @@ def resolve(source: Source, dirs: SourceDirs) -> Source:
     if source.kind == "archive" and not location:
         found = dirs.find(source.file, source.sha256)
         location = str(found) if found else ""
-    patches = tuple(
-        p if p.path is not None else replace(p, path=dirs.find(p.file, p.sha256)) for p in source.patches
+    patches, fixups = (
+        tuple(p if p.path is not None else replace(p, path=dirs.find(p.file, p.sha256)) for p in declared)
+        for declared in (source.patches, source.fixups)
     )
-    return replace(source, location=location, patches=patches)
+    return replace(source, location=location, patches=patches, fixups=fixups)
 
 
 def fetch(needed: Needed, target: Path) -> Path:
@@ -157,7 +158,7 @@ def snapshots(matrix: Matrix, wanted: Callable[[str], bool]) -> list[Needed]:
         if source.kind == "archive" and not source.location:
             item = Needed(source.file, source.sha256, source.repository, source.commit)
             needed.setdefault(source.file, item).users.append(user)
-        for patch in (p for p in source.patches if p.path is None):
+        for patch in (p for p in (*source.patches, *source.fixups) if p.path is None):
             needed.setdefault(patch.file, Needed(patch.file, patch.sha256, origin=patch.origin)).users.append(
                 user
             )
