@@ -67,3 +67,24 @@ def test_estimates_come_from_the_previous_run_else_a_default():
     measured = WorkEstimate.of(matrix, ["x", "y"], selection, ResultSet({}, [cell]))
     assert measured.seconds == {"x": 1.0, "y": 20.0}
     assert measured.longest_first(["x", "y"]) == ["y", "x"]
+
+
+def test_a_suite_that_ends_early_gives_back_its_tokens_without_waiting_for_more():
+    """A suite that failed (riscv64's fork() once did) stops its feeder while it waits for a token:
+    finish() must return, and give back what the suite held, or every other suite starves."""
+    import io
+
+    from dlmatrix.backends.oci.tokens import TokenFeeder
+
+    budget, run_stop = CellBudget(2), threading.Event()
+    feeder = TokenFeeder(budget, io.StringIO(), "failed", 10.0, run_stop)
+    assert budget.acquire("other", 100, run_stop)  # another suite holds one token throughout
+    feeder.start(5)  # plans five attempts; gets one token, then waits
+    deadline = time.monotonic() + 5
+    while feeder.granted < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    finisher = threading.Thread(target=feeder.finish)
+    finisher.start()
+    finisher.join(timeout=5)
+    assert not finisher.is_alive(), "finish() waited for a token that never comes"
+    assert budget.in_flight == 1  # the failed suite's token is back; the other suite's is held

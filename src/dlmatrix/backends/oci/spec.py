@@ -13,7 +13,7 @@ ENGINE_FORMS = (
     "`default` (DOCKER_HOST or the current docker context), a docker context name, a DOCKER_HOST "
     "URL (unix://, tcp://, ssh://), `podman`, or podman+URL (podman+ssh://user@host/run/podman/podman.sock)"
 )
-PODMAN_NPROC = 4096
+PODMAN_NPROC = 16384  # far above the sandbox's --pids-limit (engine.SANDBOX)
 URL = re.compile(r"^(unix|tcp|ssh|npipe)://\S+$")
 CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 

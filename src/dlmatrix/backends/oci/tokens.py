@@ -19,13 +19,13 @@ class CellBudget:
         self._waiting: dict[str, float] = {}  # suite -> its work left, in seconds
         self._changed = threading.Condition()
 
-    def acquire(self, suite: str, work_left: float, stop: threading.Event) -> bool:
-        """Blocks until suite may start one attempt; False once stop is set."""
+    def acquire(self, suite: str, work_left: float, *stops: threading.Event) -> bool:
+        """Blocks until suite may start one attempt; False once any of stops is set."""
         with self._changed:
             self._waiting[suite] = work_left
             try:
                 while not (self._free > 0 and self._first() == suite):
-                    if stop.is_set():
+                    if any(stop.is_set() for stop in stops):
                         return False
                     self._changed.wait(0.2)
                 self._free -= 1
@@ -71,7 +71,8 @@ class TokenFeeder:
 
     def _feed(self) -> None:
         while self.granted < self.planned and not self.stop.is_set():
-            if not self.budget.acquire(self.suite, self.work_left(), self.run_stop):
+            # its own stop too: a suite that ended early (it failed) must not wait for a token
+            if not self.budget.acquire(self.suite, self.work_left(), self.run_stop, self.stop):
                 return
             try:
                 self.stdin.write("+")
