@@ -40,11 +40,13 @@ CLEANUP_S = 15
 # What every suite container gets: nothing to reach, nothing to gain, bounded. The process bound
 # leaves room for three attempts of `cycles` in flight at once (the unpinned runtime's 400 threads
 # each, a host thread per guest thread under qemu-user): at 1024, fork() failed in riscv64's suite.
+# The memory bound likewise: under qemu-user three such attempts at once (qemu keeps state per guest
+# thread and translates each fresh mapping anew) passed 512m, and the kernel killed them (SIGKILL).
 # fmt: off
 SANDBOX = (
     "--network", "none", "--read-only", "--tmpfs", "/tmp:rw,nosuid,size=64m",
     "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "10001:10001",
-    "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "4096", "--init",
+    "--memory", "2g", "--memory-swap", "2g", "--pids-limit", "4096", "--init",
 )
 # fmt: on
 
