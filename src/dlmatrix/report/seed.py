@@ -81,9 +81,10 @@ def _coverage(ran: list[Cell], unrun: list[Cell]) -> str:
     if not unrun:
         return text + "." if text else ""
     absent = sorted({c.arch for c in unrun if c.arch} - set(measured))
-    reason = Counter(first_sentence(skip_reason(c)) for c in unrun).most_common(1)[0][0].rstrip(".")
-    where = f"not run on {names(absent)}" if absent else "not run"
-    return f"{text or ' Measured'}; {len(unrun)} of its cells {where} ({reason})."
+    # the commonest reason's head: the cells' own reasons are in the report
+    reason = Counter(first_sentence(skip_reason(c)).split(":")[0] for c in unrun).most_common(1)[0][0]
+    entirely = f"all of {names(absent)}; " if absent else ""
+    return f"{text or ' Measured'}; {len(unrun)} of its cells not run ({entirely}most {reason})."
 
 
 def _crashing_and_surviving(cells: list[Cell]) -> tuple[list[str], list[str]]:
