@@ -136,3 +136,17 @@ def test_explain_says_what_a_rule_asks_beyond_the_outcome():
         "racy: crash:SIGSEGV in some of at least 5 attempts, in 20% to 80% of them, the others exit:4",
         "evidence wanted: mapped@after-close no",
     ]
+
+
+def test_list_tells_each_image_the_rules_of_its_own_images():
+    """`dlmatrix list` judges with the image's name, as a run does: Debian lacks what alpine has."""
+    from dlmatrix.cli.list_cells import rows
+    from dlmatrix.config.load import load_matrix
+    from dlmatrix.model.selector import Selector
+
+    matrix = load_matrix()
+    found = {
+        row["image"]: row["expected"]
+        for row in rows(matrix, Selector.of("reopen", "lttng-ust", "alpine-3.22-musl,debian-bookworm-musl"))
+    }
+    assert found == {"alpine-3.22-musl": "pass", "debian-bookworm-musl": "skipped"}

@@ -46,7 +46,9 @@ def rows(matrix: Matrix, selector: Selector) -> list[dict[str, str | None]]:
         if not selector.image(name):
             continue
         for scenario, runtime in selector.pairs(matrix, name):
-            expectation = expect(matrix.rules, scenario.name, runtime.name, libc, version, arches[name])
+            expectation = expect(
+                matrix.rules, scenario.name, runtime.name, libc, version, arches[name], image=name
+            )
             found.append(
                 {
                     "image": name,
