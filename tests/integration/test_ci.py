@@ -204,7 +204,8 @@ def test_the_action_runs_dlmatrix_and_reports_its_exit_code(repository, tmp_path
     again = run_action(runner)
     assert not [name for name, done in again if done.returncode], again
     load = dict(again)["load the images of the last run"]
-    assert "Loaded image: " + results["run"]["images"][IMAGE] in load.stdout, load.stdout
+    assert f"image: {results['run']['images'][IMAGE]}\n" in load.stdout, load.stdout
+    assert "MISSING" not in load.stdout and "loaded in" in load.stdout
     assert runner.outputs["save"] == {"changed": "false"}
     assert "nothing to save" in dict(again)["keep the images for the next run"].stdout
     assert (repository / ".git" / "info" / "exclude").read_text().count("/report/") == 1
@@ -265,6 +266,6 @@ def test_the_gitlab_template_runs_dlmatrix_and_keeps_the_images(repository, tmp_
     shutil.rmtree(report)
     before = kept.stat()
     done = gitlab_job(repository, variables | {"DLMATRIX_ARGS": "--no-such-option"}, "script")
-    assert done.returncode == 2 and f"Loaded image: {ran}" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 2 and f"image: {ran}\n" in done.stdout, done.stdout + done.stderr
     assert gitlab_job(repository, variables, "after").returncode == 0
     assert kept.stat().st_mtime_ns == before.st_mtime_ns and kept.stat().st_size == before.st_size

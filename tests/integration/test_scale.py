@@ -152,3 +152,34 @@ def test_podman_runs_a_glibc_and_a_musl_image(single, podman, tmp_path):
     pruning = ran("prune", "--dry-run", "--engine", "podman")  # podman names them localhost/dlmatrix/...
     kept = pruning.rpartition("kept: ")[2]
     assert "dlmatrix/debian-bookworm-glibc:" in kept and "dlmatrix/debian-bookworm-musl:" in kept, pruning
+
+
+def json_of(*args: str) -> Any:
+    done = dlmatrix(*args, "--json")
+    assert done.returncode == 0, f"dlmatrix {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def test_a_cache_exported_after_a_run_starts_a_fresh_engine_warm(single, tmp_path):
+    """The run's images and base, exported, then imported into an engine that has nothing and no
+    route out (a build there could not fetch a package): the same run builds nothing."""
+    cache = tmp_path / "cache"
+    results = str(single / "results.json")
+    exported = json_of("cache", "export", str(cache), "--results", results)
+    tags = json.loads((single / "results.json").read_text())["run"]["images"]
+    assert exported["changed"] and set(tags.values()) < set(exported["kept"])
+    assert "dlmatrix-base/debian:bookworm" in exported["kept"] or "debian:bookworm" in exported["kept"]
+    again = json_of("cache", "export", str(cache), "--results", results)
+    assert (again["key"], again["changed"]) == (exported["key"], False)  # nothing written twice
+    need_a_private_engine()
+    with private_engine_in(short_root(), bridge="dlmcache0", subnet="10.215.0") as fresh:
+        assert fresh.docker("images", "--quiet").stdout.strip() == ""
+        imported = json_of("cache", "import", str(cache), "--engine", fresh.host)
+        assert imported["missing"] == [] and imported["kept"] == exported["kept"]
+        out = tmp_path / "restored"
+        log = ran("run", "--backend", "docker", "--engine", fresh.host, *SELECTION, "--out", str(out))
+        assert log.count("is up to date") == len(tags), log
+        restored = json.loads((out / "results.json").read_text())["run"]
+        assert restored["images"] == tags
+        assert set(restored["parts"]) == set(tags) and all("suite" in p for p in restored["parts"].values())
+        assert all(comparable(cell) == comparable(cells(single)[key]) for key, cell in cells(out).items())

@@ -75,7 +75,7 @@ def test_the_gitlab_template_and_the_file_init_writes_follow_the_schema(tmp_path
     assert set(yaml.safe_load((tmp_path / GITLAB_CI).read_text())["dlmatrix"]["variables"]) <= set(
         job["variables"]
     )
-    assert job["cache"]["paths"] == [".dlmatrix-cache/"] and "images.tar" in scripts
+    assert job["cache"]["paths"] == [".dlmatrix-cache/"] and "cache export .dlmatrix-cache" in scripts
 
 
 def test_the_gitlab_template_installs_no_bare_package_name():

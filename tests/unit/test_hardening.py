@@ -193,6 +193,10 @@ def test_a_bug_in_the_report_keeps_the_results_of_the_run(tmp_path, monkeypatch,
         def image_tags(self) -> dict[str, str]:
             return {}
 
+        def stage_seconds(self) -> dict[str, dict[str, float]]:
+
+            return {}
+
     monkeypatch.setattr(run_command, "make_backend", lambda *_: Canned())
     monkeypatch.setattr(report_set, "report_files", broken_report)
     out = tmp_path / "out"

@@ -167,6 +167,10 @@ class Canned:
     def image_tags(self) -> dict[str, str]:
         return {}
 
+    def stage_seconds(self) -> dict[str, dict[str, float]]:
+
+        return {}
+
 
 @pytest.mark.parametrize("backend", ["docker", "host"])
 def test_the_run_folds_on_github_and_its_outcome_stays_outside(tmp_path: Path, monkeypatch, capsys, backend):

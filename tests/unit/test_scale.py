@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlmatrix.backends.oci.backend import place
 from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.placement import place
 from dlmatrix.backends.oci.spec import EngineSpec
 from dlmatrix.cli import main as cli
 from dlmatrix.config.load import load_matrix

@@ -58,6 +58,10 @@ class Backend(Protocol):
         """run.images of results.json: the tag each image ran as, for the report's re-run command."""
         ...
 
+    def stage_seconds(self) -> dict[str, dict[str, float]]:
+        """run.parts of results.json: per image, the seconds of its base, build and suite."""
+        ...
+
 
 class HostBackend:
     """This machine's C libraries (matrix/hosts.yaml), natively."""
@@ -87,6 +91,9 @@ class HostBackend:
 
     def image_tags(self) -> dict[str, str]:
         return {}
+
+    def stage_seconds(self) -> dict[str, dict[str, float]]:
+        return {}  # no image: the host's suites are the whole run
 
 
 def container_backend(default_engine: str) -> Callable[[RunRequest], ContainerBackend]:

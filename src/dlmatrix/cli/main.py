@@ -1,5 +1,5 @@
 """Command line: dlmatrix list | run | plan | merge | show | bisect | explain | new-runtime | init | render |
-bases | sources | report | bench | prune."""
+bases | cache | sources | report | bench | prune."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dlmatrix.cli import (
     bases,
     bench,
     bisect,
+    cache,
     explain,
     init,
     list_cells,
@@ -50,6 +51,7 @@ COMMANDS: dict[str, Command[Any]] = {
         bench.COMMAND,
         render.COMMAND,
         bases.COMMAND,
+        cache.COMMAND,
         sources.COMMAND,
         report.COMMAND,
         prune.COMMAND,

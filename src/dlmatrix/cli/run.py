@@ -141,6 +141,7 @@ def run(options: RunOptions, log: Logger) -> int:
             return run_metadata(
                 matrix, started, options.backend, options.repeat, backend.docker_version,
                 selector.metadata(), backend.engine_records(), backend.image_tags(),
+                backend.stage_seconds(),
             )  # fmt: skip
 
         results = run_backend(backend, out, metadata, log)

@@ -41,6 +41,7 @@ def run_metadata(
     selection: dict[str, Any] | None = None,
     engines: list[dict[str, str]] | None = None,
     images: dict[str, str] | None = None,
+    parts: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     return {
         "docker_version": docker_version,
@@ -56,6 +57,7 @@ def run_metadata(
         "selection": selection or {"image": "*", "scenario": "*", "runtime": "*"},
         **({"engines": engines} if engines else {}),
         **({"images": images} if images else {}),  # image name -> the tag it ran as
+        **({"parts": parts} if parts else {}),  # image name -> seconds of its base, build and suite
         "runtimes": {
             r.name: {"family": r.family, "description": r.description}
             | ({"starts": r.plugin.starts} if r.plugin else {})

@@ -26,6 +26,8 @@ from dlmatrix.backends.oci.dockerfiles import outdated_committed, render
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.failures import START_HINT, ContainerFailed, EngineFailure
 from dlmatrix.backends.oci.images import image_labels, image_tag
+from dlmatrix.backends.oci.parts import Parts
+from dlmatrix.backends.oci.placement import place
 from dlmatrix.backends.oci.stages import context_digest, upstream_context, write_context
 from dlmatrix.backends.oci.tokens import CellBudget, TokenFeeder
 from dlmatrix.backends.platform import SETUP_HINT, Runs, runs_here, skipped_under_emulation, timeout_factor
@@ -48,17 +50,6 @@ from dlmatrix.suite.output import parse_lines, suite_cells, tail
 BUILD_TIMEOUT_S = 1800
 WATCH_INTERVAL_S = 10  # the engine is asked every so often whether it still answers ...
 WATCH_MISSES = 2  # ... and the run stops when it missed this many times in a row
-
-
-def place(names: Sequence[str], seconds: dict[str, float], engines: Sequence[Engine]) -> dict[str, Engine]:
-    """Longest first, each image to the engine with the least work so far (ties: the first named)."""
-    load = [0.0] * len(engines)
-    placed = {}
-    for name in sorted(names, key=lambda n: (-seconds.get(n, 0.0), n)):
-        least = min(range(len(engines)), key=lambda i: (load[i], i))
-        placed[name] = engines[least]
-        load[least] += seconds.get(name, 0.0) or 1.0
-    return placed
 
 
 class ContainerBackend:
@@ -106,6 +97,7 @@ class ContainerBackend:
         self.reading: dict[str, list[str]] = {}  # image -> the lines of its suite so far
         self.failure: EngineFailure | None = None
         self.staged: dict[str, Path | str] = {}  # the plug-ins built from source, staged before any build
+        self.parts = Parts()  # where each image's time went (results.json run.parts)
 
     def images(self) -> list[Image]:
         return [i for i in self.matrix.images if self.selection.image(i.name)]
@@ -161,6 +153,9 @@ class ContainerBackend:
 
     def image_tags(self) -> dict[str, str]:
         return dict(sorted(self.tags.items()))
+
+    def stage_seconds(self) -> dict[str, dict[str, float]]:
+        return self.parts.record()
 
     def abort(self, pool: ThreadPoolExecutor, stop: BaseException) -> None:
         """A signal, an engine failure or a bug: no container or child outlives the run, and the
@@ -252,19 +247,22 @@ class ContainerBackend:
             if self.stop.is_set():
                 raise Cancelled()
             try:
-                base = self.provide_base(image, engine)
+                with self.parts.timed(image.name, "base"):
+                    base = self.provide_base(image, engine)
             except BaseUnavailable as missing:
                 self.log.stage(
                     image.name, "skipped" if missing.result == "skipped" else "failed", missing.cause
                 )
                 return self.uniform(env, missing.result, str(missing))
-            tag = self.build(image, base, engine)
+            with self.parts.timed(image.name, "build"):
+                tag = self.build(image, base, engine)
         if tag is None:
             kept = self.keep_log(image)
             self.log.stage(image.name, "failed", f"build failed; log: {kept}")
             return self.uniform(env, "build-error", f"log: {kept}\n" + tail(kept.read_text(errors="replace")))
         try:
-            return self.run_suite(image, tag, engine)
+            with self.parts.timed(image.name, "suite"):
+                return self.run_suite(image, tag, engine)
         except ContainerFailed as failed:  # the engine answers: this image's cells only
             self.log.stage(image.name, "failed", failed.cause)
             return self.uniform(env, "error", str(failed))

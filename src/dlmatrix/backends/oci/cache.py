@@ -1,0 +1,179 @@
+"""Images kept between runs (`dlmatrix cache export DIR` / `import DIR`): the images a run used, or
+those today's inputs produce, with the bases their tags derive from, saved into DIR/images.tar with
+a manifest of their references and ids. An image's tag derives from its inputs and its base's id,
+and `docker save`/`docker load` keep ids, so on a fresh engine that imported them a run finds every
+unchanged image by its tag and builds nothing; a changed input makes a new tag, built as ever.
+
+BuildKit's own stage cache stays behind: the docker driver exports no cache but inline, and a
+registry-free machine has nowhere to put one; the images are what a warm run needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from dlmatrix import __version__
+from dlmatrix.backends.oci.bases import BaseProvider
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.prune import REPOSITORY, prune_plan
+from dlmatrix.errors import DlmatrixError
+from dlmatrix.model.catalog import Matrix
+
+MANIFEST = "manifest.json"
+ARCHIVE = "images.tar"
+FORMAT = 1  # of the manifest: a reader refuses another
+BASE_LABEL = "org.dlmatrix.base"  # an image's base's id (images.image_labels)
+SAVE_TIMEOUT_S = 3600  # a whole matrix is several gigabytes
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One image in the cache: its reference, its id, and whether it is a base or a built image."""
+
+    ref: str
+    image_id: str
+    kind: str  # image | base
+
+
+@dataclass(frozen=True)
+class Exported:
+    key: str  # identifies the set: an unchanged set has the same key (actions/cache saves it once)
+    kept: tuple[Kept, ...]
+    changed: bool  # False: DIR already held this set, nothing was written
+    bytes: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Imported:
+    kept: tuple[Kept, ...]
+    missing: tuple[str, ...]  # references the archive did not give back with their id
+    bytes: int
+    seconds: float
+
+
+def cache_key(kept: Sequence[Kept]) -> str:
+    """The set's identity: its references and ids, in any order."""
+    lines = sorted(f"{k.image_id} {k.ref}" for k in kept)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def image_name(ref: str) -> str:
+    """dlmatrix/debian-bookworm-glibc:0123 -> debian-bookworm-glibc."""
+    return ref.removeprefix("localhost/").removeprefix(REPOSITORY).partition(":")[0]
+
+
+def run_images(results: Path) -> list[str]:
+    """The image references a run used, as its results.json records them (run.images)."""
+    try:
+        document = json.loads(results.read_text())
+        images: dict[str, str] = document["run"].get("images", {})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise DlmatrixError(
+            f"cannot read the images of the run from {results}: {error}",
+            "name the results.json a `dlmatrix run --backend docker` wrote (--results)",
+        ) from None
+    return list(images.values())
+
+
+def current_images(matrix: Matrix, engine: Engine) -> list[str]:
+    """The images here that today's inputs produce (those `dlmatrix prune` keeps)."""
+    return prune_plan(matrix, engine).kept
+
+
+def choose(
+    matrix: Matrix,
+    engine: Engine,
+    images: Sequence[str],
+    wanted: Callable[[str], bool],
+    bases_only: bool,
+) -> list[Kept]:
+    """What to keep: the wanted images present here (unless bases_only) and the bases of the
+    matrix's wanted images that are present, the bases' ids among those the images name when any
+    image is kept (a base replaced since is no input of them)."""
+    refs = [ref for ref in images if wanted(image_name(ref))]
+    built = [Kept(ref, image_id, "image") for ref in refs if (image_id := engine.image_id(ref))]
+    named = {base_of(engine, k.ref) for k in built}
+    provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks
+    bases: dict[str, Kept] = {}
+    for image in (i for i in matrix.images if wanted(i.name)):
+        base = provider.present(image)
+        if base and (not built or base.image_id in named):
+            bases[base.ref] = Kept(base.ref, base.image_id, "base")
+    return [*([] if bases_only else built), *bases.values()]
+
+
+def base_of(engine: Engine, ref: str) -> str:
+    found = engine.listing(
+        ["image", "inspect", "--format", f'{{{{index .Config.Labels "{BASE_LABEL}"}}}}', ref]
+    )
+    return found[0].strip() if found else ""
+
+
+def read_manifest(directory: Path) -> dict[str, Any] | None:
+    path = directory / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except ValueError as error:
+        raise DlmatrixError(
+            f"{path} is not a dlmatrix cache manifest: {error}", f"remove {directory} and export again"
+        ) from None
+    if manifest.get("format") != FORMAT:
+        raise DlmatrixError(
+            f"{path} has format {manifest.get('format')!r}; this dlmatrix reads format {FORMAT}",
+            f"remove {directory} and export it again with dlmatrix {__version__}",
+        )
+    return manifest
+
+
+def export_cache(engine: Engine, kept: Sequence[Kept], directory: Path) -> Exported:
+    """Saves kept into directory (images.tar, manifest.json) unless it already holds the same set."""
+    if not kept:
+        raise DlmatrixError(
+            "no image to export: none of the selected images or bases is on this engine",
+            "run `dlmatrix run` (or `dlmatrix bases`) first, or widen --image",
+        )
+    key = cache_key(kept)
+    archive = directory / ARCHIVE
+    previous = read_manifest(directory)
+    if previous and previous.get("key") == key and archive.is_file():
+        return Exported(key, tuple(kept), False, archive.stat().st_size, 0.0)
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / (ARCHIVE + ".partial")
+    started = time.monotonic()
+    engine.save([k.ref for k in kept], partial, SAVE_TIMEOUT_S)
+    partial.replace(archive)
+    manifest = {
+        "format": FORMAT,
+        "dlmatrix": __version__,
+        "engine": engine.describe(),
+        "key": key,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "kept": [asdict(k) for k in kept],
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return Exported(key, tuple(kept), True, archive.stat().st_size, time.monotonic() - started)
+
+
+def import_cache(engine: Engine, directory: Path) -> Imported:
+    """Loads directory's images into engine and checks each reference came back with its id."""
+    manifest = read_manifest(directory)
+    archive = directory / ARCHIVE
+    if manifest is None or not archive.is_file():
+        raise DlmatrixError(
+            f"{directory} holds no dlmatrix cache ({MANIFEST} and {ARCHIVE})",
+            "export one first: `dlmatrix cache export DIR` after a run",
+        )
+    kept = tuple(Kept(**entry) for entry in manifest["kept"])
+    started = time.monotonic()
+    engine.load(archive, SAVE_TIMEOUT_S)
+    missing = tuple(k.ref for k in kept if engine.image_id(k.ref) != k.image_id)
+    return Imported(kept, missing, archive.stat().st_size, time.monotonic() - started)
