@@ -183,3 +183,26 @@ def test_a_cache_exported_after_a_run_starts_a_fresh_engine_warm(single, tmp_pat
         assert restored["images"] == tags
         assert set(restored["parts"]) == set(tags) and all("suite" in p for p in restored["parts"].values())
         assert all(comparable(cell) == comparable(cells(single)[key]) for key, cell in cells(out).items())
+
+
+def test_bench_cold_times_a_fresh_engine_from_nothing_from_its_cache_and_warm(engine, tmp_path):
+    selection = [
+        "--image",
+        "debian-bookworm-musl",
+        "--runtime",
+        "unpinned",
+        "--scenario",
+        "app-dlopen-dlclose",
+    ]
+    refused = dlmatrix("bench", "--cold", "default", *selection, "--out", str(tmp_path / "no.json"))
+    assert refused.returncode == 2 and "is not fresh: it holds" in refused.stderr, refused.stderr
+    need_a_private_engine()
+    with private_engine_in(short_root(), bridge="dlmcold0", subnet="10.217.0", routed=True) as fresh:
+        out = tmp_path / "cold.json"
+        ran("bench", "--cold", fresh.host, *selection, "--out", str(out))
+    figures = json.loads(out.read_text())["cold"]
+    cold, restored, warm = figures["cold"], figures["restored"], figures["warm"]
+    assert [p["images_built"] for p in (cold, restored, warm)] == [1, 0, 0]
+    assert cold["parts_s"]["base"] > 0 and cold["parts_s"]["build"] > 0  # made from nothing
+    assert restored["import_s"] > 0 and restored["cache_gb"] > 0
+    assert cold["verdicts"] == restored["verdicts"] == warm["verdicts"] == {"ok": 1}

@@ -32,10 +32,10 @@ from typing import Any
 import yaml
 from rich.table import Table
 
-from dlmatrix.backends.oci.backend import ContainerBackend
 from dlmatrix.backends.oci.dockerfiles import write_all
 from dlmatrix.backends.oci.engine import Engine
-from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.cli.bench_cold import cold_figures, print_cold
+from dlmatrix.cli.bench_runs import Measured, Ran, docker_run, longest_attempt, measure, verdicts
 from dlmatrix.cli.bench_source import EIGHT_AMD64, print_source, source_edit_figures
 from dlmatrix.cli.command import Command, checkout
 from dlmatrix.config.load import load_matrix
@@ -62,6 +62,7 @@ class BenchOptions:
     spread_engine: str | None  # also time the warm run spread over the default engine and this one
     source_plugin: Path | None  # instead, time an edit of this plug-in's tree (source.path)
     source_images: str
+    cold: str | None  # instead, time cold, cache-restored and warm runs on this fresh engine
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> BenchOptions:
@@ -75,6 +76,7 @@ class BenchOptions:
             args.spread_engine,
             args.source_plugin,
             args.source_images,
+            args.cold,
         )
 
 
@@ -103,60 +105,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="instead, time editing one .c file of this plug-in's tree (source.path) on --source-images",
     )
     parser.add_argument(
+        "--cold",
+        metavar="ENGINE",
+        help="instead, time --image from nothing on this fresh engine, from its restored cache, and warm",
+    )
+    parser.add_argument(
         "--source-images", default=EIGHT_AMD64, metavar="GLOBS", help="the images of --source-plugin"
     )
-
-
-@dataclass
-class Measured:
-    wall_s: float
-    busy_cpu_s: float
-    cells: list[Cell]
-
-
-def busy_cpu_seconds() -> float:
-    """CPU-seconds the whole machine was not idle since boot (/proc/stat, all cores)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def measure(work: Callable[[], list[Cell]]) -> Measured:
-    busy, started = busy_cpu_seconds(), time.monotonic()
-    cells = work()
-    return Measured(time.monotonic() - started, busy_cpu_seconds() - busy, cells)
-
-
-@dataclass(frozen=True)
-class Ran:
-    """One run of our design: the cells its run() returned, the images it had to build and the
-    tag each image ran as."""
-
-    cells: list[Cell]
-    built: list[str]
-    tags: dict[str, str]
-    logs: dict[str, str]  # the build log of each image it built
-
-
-def docker_run(
-    matrix: Matrix,
-    selection: Selector,
-    jobs: int,
-    log: Logger,
-    title: str,
-    engines: tuple[str, ...] = ("default",),
-) -> Ran:
-    """Our design, run (its progress shown, and folded on CI under title)."""
-    with (
-        tempfile.TemporaryDirectory(prefix="dlmatrix-bench-") as scratch,
-        log.group(f"dlmatrix bench: {title}"),
-        log.live(),
-    ):
-        on = [Engine(spec) for spec in engines]
-        backend = ContainerBackend(matrix, on, Path(scratch), selection, log, CellBudget(jobs))
-        cells = backend.run()
-        logs = {name: backend.build_log(backend.matrix.image(name)).read_text() for name in backend.built}
-        return Ran(cells, list(backend.built), dict(backend.tags), logs)
 
 
 def naive_cells(matrix: Matrix, selection: Selector, tag: str, jobs: int, log: Logger) -> list[Cell]:
@@ -199,23 +154,14 @@ def edited_copy(matrix: Matrix) -> Iterator[Matrix]:
         yield copy
 
 
-def longest_attempt(cells: list[Cell]) -> float:
-    return max((a.duration_s for c in cells for a in c.attempts), default=0.0)
-
-
-def verdicts(cells: list[Cell]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for cell in cells:
-        counts[cell.verdict] = counts.get(cell.verdict, 0) + 1
-    return counts
-
-
 def run(options: BenchOptions, log: Logger) -> int:
     matrix = checkout(log, find_project())
     cores = os.cpu_count() or 1
     if options.source_plugin:
         return source_bench(matrix, options, log)
     selection = Selector.of(options.scenario, options.runtime, options.image)
+    if options.cold:
+        return cold_bench(matrix, selection, options, options.cold, log)
     log.text("bench: building what is missing (not measured)")
     built_first = len(docker_run(matrix, selection, options.jobs, log, "build what is missing").built)
     warm = measure(lambda: docker_run(matrix, selection, options.jobs, log, "warm run").cells)
@@ -232,9 +178,7 @@ def run(options: BenchOptions, log: Logger) -> int:
     if options.spread_engine:
         figures["spread"] = spread_figures(matrix, selection, options, options.spread_engine, warm, log)
     print_figures(figures, previous_figures(options.out), log)
-    options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps(figures, indent=1) + "\n")
-    log.text(f"bench: wrote {options.out}")
+    write_figures(options.out, figures, log)
     return 0
 
 
@@ -298,15 +242,30 @@ def edit_figures(matrix: Matrix, options: BenchOptions, log: Logger) -> dict[str
     }
 
 
+def cold_bench(matrix: Matrix, selection: Selector, options: BenchOptions, spec: str, log: Logger) -> int:
+    def run_on(engine: str, title: str) -> Ran:
+        return docker_run(matrix, selection, options.jobs, log, title, (engine,))
+
+    figures = cold_figures(matrix, selection, spec, run_on, log)
+    figures |= {"date": datetime.now(UTC).isoformat(timespec="seconds"), "selection": selection.metadata()}
+    print_cold(figures, log)
+    write_figures(options.out, {"cold": figures}, log)
+    return 0
+
+
+def write_figures(path: Path, figures: dict[str, Any], log: Logger) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1) + "\n")
+    log.text(f"bench: wrote {path}")
+
+
 def source_bench(matrix: Matrix, options: BenchOptions, log: Logger) -> int:
     assert options.source_plugin is not None
     figures = source_edit_figures(
         matrix, options.source_plugin, options.source_images, timed_run(options, log)
     )
     print_source(figures, log)
-    options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps({"source": figures}, indent=1) + "\n")
-    log.text(f"bench: wrote {options.out}")
+    write_figures(options.out, {"source": figures}, log)
     return 0
 
 
