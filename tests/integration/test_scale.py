@@ -176,6 +176,7 @@ def test_a_cache_exported_after_a_run_starts_a_fresh_engine_warm(single, tmp_pat
         assert fresh.docker("images", "--quiet").stdout.strip() == ""
         imported = json_of("cache", "import", str(cache), "--engine", fresh.host)
         assert imported["missing"] == [] and imported["kept"] == exported["kept"]
+        assert imported["compiler_caches"] == len(list((cache / "ccache").glob("*.tar"))) > 0
         out = tmp_path / "restored"
         log = ran("run", "--backend", "docker", "--engine", fresh.host, *SELECTION, "--out", str(out))
         assert log.count("is up to date") == len(tags), log
@@ -183,6 +184,16 @@ def test_a_cache_exported_after_a_run_starts_a_fresh_engine_warm(single, tmp_pat
         assert restored["images"] == tags
         assert set(restored["parts"]) == set(tags) and all("suite" in p for p in restored["parts"].values())
         assert all(comparable(cell) == comparable(cells(single)[key]) for key, cell in cells(out).items())
+        # the compiler caches arrived in the fresh engine's cache mounts: exported from there, the same
+        back = tmp_path / "back"
+        json_of("cache", "export", str(back), "--results", str(out / "results.json"), "--engine", fresh.host)
+    for tar in (cache / "ccache").glob("*.tar"):
+        assert tar_names(back / "ccache" / tar.name) == tar_names(tar), tar.name
+
+
+def tar_names(tar: Path) -> list[str]:
+    listed = subprocess.run(["tar", "-tf", str(tar)], capture_output=True, text=True, check=True)
+    return sorted(listed.stdout.splitlines())
 
 
 def test_bench_cold_times_a_fresh_engine_from_nothing_from_its_cache_and_warm(engine, tmp_path):

@@ -17,8 +17,10 @@ from dlmatrix.backends.oci.cache import (
     read_manifest,
     run_images,
 )
+from dlmatrix.backends.oci.compiler_cache import mount_ids
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.parts import Parts, totals
+from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
 
 GLIBC = Kept("dlmatrix/debian-bookworm-glibc:0123456789abcdef", "sha256:aa", "image")
@@ -79,3 +81,11 @@ def test_parts_keep_each_image_s_seconds_and_total_them():
         "build": 3.0,
         "suite": 3.5,
     }
+
+
+def test_the_compiler_caches_are_those_the_source_stages_mount():
+    matrix = load_matrix()
+    glibc, alpine = matrix.image("debian-bookworm-glibc"), matrix.image("alpine-3.22-musl")
+    ids = mount_ids(matrix, [glibc, alpine])
+    assert ids and all(i.startswith("dlmatrix-ccache-debian-bookworm-glibc") for i in ids)  # alpine: none
+    assert mount_ids(matrix, [alpine]) == []

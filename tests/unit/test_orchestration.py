@@ -111,7 +111,7 @@ class ScriptedEngine(Engine):
         self.platforms[tag] = platform or ""
 
     def build(self, tag: str, context: Path, build_args: dict[str, str], log: Path, timeout: float,
-              labels: dict[str, str] | None = None) -> bool:  # fmt: skip
+              labels: dict[str, str] | None = None, output: Path | None = None) -> bool:  # fmt: skip
         image = tag.split("/")[1].split(":")[0]
         self.calls.append(f"build {image} FROM {build_args['BASE_IMAGE']}")
         ok = self.build_ok.get(image, True)

@@ -13,6 +13,7 @@ from dlmatrix.backends.oci.cache import (
     Exported,
     Imported,
     choose,
+    compiler_caches,
     current_images,
     export_cache,
     import_cache,
@@ -32,13 +33,21 @@ class CacheOptions:
     results: Path | None  # export the images this run used (its results.json), not today's
     image: tuple[str, ...]  # image globs
     bases_only: bool
+    no_compiler_cache: bool
     engine: str
     json: bool
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> CacheOptions:
         return cls(
-            args.action, args.dir, args.results, tuple(args.image), args.bases_only, args.engine, args.json
+            args.action,
+            args.dir,
+            args.results,
+            tuple(args.image),
+            args.bases_only,
+            args.no_compiler_cache,
+            args.engine,
+            args.json,
         )
 
 
@@ -59,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="export the bases only (for a library whose every commit makes new images)",
     )
+    parser.add_argument(
+        "--no-compiler-cache",
+        action="store_true",
+        help="leave the source stages' compiler caches (BuildKit cache mounts) out of the export",
+    )
     parser.add_argument("--engine", default="default", help="the engine (default: DOCKER_HOST's or docker's)")
 
 
@@ -72,7 +86,8 @@ def run(options: CacheOptions, log: Logger) -> int:
     images = run_images(options.results) if options.results else current_images(matrix, engine)
     wanted = Patterns.of(options.image or "*")
     kept = choose(matrix, engine, images, wanted, options.bases_only)
-    show_exported(export_cache(engine, kept, options.directory), options, log)
+    compiler = None if options.no_compiler_cache else compiler_caches(matrix, engine, kept)
+    show_exported(export_cache(engine, kept, options.directory, compiler), options, log)
     return 0
 
 
@@ -89,11 +104,14 @@ def show_exported(exported: Exported, options: CacheOptions, log: Logger) -> Non
                 "bytes": exported.bytes,
                 "seconds": round(exported.seconds, 1),
                 "kept": [k.ref for k in exported.kept],
+                "compiler_cache_bytes": exported.compiler_bytes,
             }
         )
         return
     for kept in exported.kept:
         log.text(f"{kept.kind}: {kept.ref} ({kept.image_id.removeprefix('sha256:')[:12]})")
+    if exported.compiler_bytes:
+        log.text(f"compiler caches of the source stages: {gigabytes(exported.compiler_bytes)}")
     done = f"saved in {exported.seconds:.0f} s" if exported.changed else "unchanged: DIR already holds them"
     log.text(f"{len(exported.kept)} image(s), {gigabytes(exported.bytes)}, {done}; key {exported.key}")
 
@@ -106,6 +124,7 @@ def show_imported(imported: Imported, options: CacheOptions, log: Logger) -> Non
                 "seconds": round(imported.seconds, 1),
                 "kept": [k.ref for k in imported.kept],
                 "missing": list(imported.missing),
+                "compiler_caches": imported.compiler_caches,
             }
         )
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from dlmatrix import __version__
-from dlmatrix.backends.oci.bases import BaseProvider
+from dlmatrix.backends.oci.bases import BaseProvider, local_tag
+from dlmatrix.backends.oci.compiler_cache import export_compiler_caches, import_compiler_caches, mount_ids
 from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.failures import last_line
 from dlmatrix.backends.oci.prune import REPOSITORY, prune_plan
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.model.catalog import Matrix
@@ -30,6 +33,7 @@ ARCHIVE = "images.tar"
 FORMAT = 1  # of the manifest: a reader refuses another
 BASE_LABEL = "org.dlmatrix.base"  # an image's base's id (images.image_labels)
 SAVE_TIMEOUT_S = 3600  # a whole matrix is several gigabytes
+FULL_HINT = "check the free space of the cache directory's file system"
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,21 @@ class Kept:
 
 
 @dataclass(frozen=True)
+class CompilerCaches:
+    """The cache mounts to carry, and a base of the engine's own architecture whose tar moves them."""
+
+    ids: tuple[str, ...]
+    base: str
+
+
+@dataclass(frozen=True)
 class Exported:
     key: str  # identifies the set: an unchanged set has the same key (actions/cache saves it once)
     kept: tuple[Kept, ...]
     changed: bool  # False: DIR already held this set, nothing was written
     bytes: int
     seconds: float
+    compiler_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class Imported:
     missing: tuple[str, ...]  # references the archive did not give back with their id
     bytes: int
     seconds: float
+    compiler_caches: int = 0  # cache mounts filled
 
 
 def cache_key(kept: Sequence[Kept]) -> str:
@@ -134,8 +148,33 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def export_cache(engine: Engine, kept: Sequence[Kept], directory: Path) -> Exported:
-    """Saves kept into directory (images.tar, manifest.json) unless it already holds the same set."""
+def engine_call(engine: Engine, args: Sequence[str], doing: str, fix: str) -> None:
+    """One long engine command (save, load): its failure named with the engine's last word."""
+    try:
+        result = engine.children.run([*engine.command, *args], timeout=SAVE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise DlmatrixError(f"{doing} took more than {SAVE_TIMEOUT_S} s", fix) from None
+    if result.returncode != 0:
+        engine.check(result.stderr, doing)
+        raise DlmatrixError(f"{doing} failed: {last_line(result.stderr)}", fix)
+
+
+def compiler_caches(matrix: Matrix, engine: Engine, kept: Sequence[Kept]) -> CompilerCaches | None:
+    """The compiler caches of the kept images' source stages, with a kept base of the engine's own
+    architecture to move them; None without BuildKit, source stages or such a base."""
+    names = {image_name(k.ref) for k in kept if k.kind == "image"}
+    images = [image for image in matrix.images if image.name in names]
+    native = {ref for i in matrix.images if not i.arch for ref in (local_tag(i), i.base_ref)}
+    base = next((k.ref for k in kept if k.kind == "base" and k.ref in native), None)
+    ids = tuple(mount_ids(matrix, images)) if engine.buildkit else ()
+    return CompilerCaches(ids, base) if ids and base else None
+
+
+def export_cache(
+    engine: Engine, kept: Sequence[Kept], directory: Path, compiler: CompilerCaches | None = None
+) -> Exported:
+    """Saves kept into directory (images.tar, manifest.json, and the compiler caches in ccache/)
+    unless it already holds the same set."""
     if not kept:
         raise DlmatrixError(
             "no image to export: none of the selected images or bases is on this engine",
@@ -149,8 +188,10 @@ def export_cache(engine: Engine, kept: Sequence[Kept], directory: Path) -> Expor
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / (ARCHIVE + ".partial")
     started = time.monotonic()
-    engine.save([k.ref for k in kept], partial, SAVE_TIMEOUT_S)
+    refs = [k.ref for k in kept]
+    engine_call(engine, ["save", "--output", str(partial), *refs], "saving the images", FULL_HINT)
     partial.replace(archive)
+    carried = export_compiler_caches(engine, compiler.ids, compiler.base, directory) if compiler else 0
     manifest = {
         "format": FORMAT,
         "dlmatrix": __version__,
@@ -158,9 +199,11 @@ def export_cache(engine: Engine, kept: Sequence[Kept], directory: Path) -> Expor
         "key": key,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "kept": [asdict(k) for k in kept],
+        "compiler_caches": asdict(compiler) if compiler else None,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return Exported(key, tuple(kept), True, archive.stat().st_size, time.monotonic() - started)
+    size = archive.stat().st_size
+    return Exported(key, tuple(kept), True, size, time.monotonic() - started, carried)
 
 
 def import_cache(engine: Engine, directory: Path) -> Imported:
@@ -174,6 +217,11 @@ def import_cache(engine: Engine, directory: Path) -> Imported:
         )
     kept = tuple(Kept(**entry) for entry in manifest["kept"])
     started = time.monotonic()
-    engine.load(archive, SAVE_TIMEOUT_S)
+    load = ["load", "--quiet", "--input", str(archive)]
+    engine_call(engine, load, f"loading {archive}", "export the cache again (the archive may be truncated)")
     missing = tuple(k.ref for k in kept if engine.image_id(k.ref) != k.image_id)
-    return Imported(kept, missing, archive.stat().st_size, time.monotonic() - started)
+    carried = manifest.get("compiler_caches")
+    if carried and engine.buildkit and carried["base"] not in missing:
+        import_compiler_caches(engine, carried["ids"], carried["base"], directory)
+    filled = len(carried["ids"]) if carried and engine.buildkit else 0
+    return Imported(kept, missing, archive.stat().st_size, time.monotonic() - started, filled)

@@ -187,27 +187,6 @@ class Engine:
             raise Cancelled()
         return loaded == 0 and saved == 0
 
-    def save(self, refs: Sequence[str], archive: Path, timeout: float) -> None:
-        """`docker save` of refs into one archive (layers they share stored once)."""
-        result = self._run(["save", "--output", str(archive), *refs], timeout=timeout)
-        if result.returncode != 0:
-            archive.unlink(missing_ok=True)
-            self.check(result.stderr, "saving images")
-            raise DlmatrixError(
-                f"`{self.docker} save` failed: {last_line(result.stderr)}",
-                f"check the free space where {archive.parent} is",
-            )
-
-    def load(self, archive: Path, timeout: float) -> None:
-        """`docker load` of an archive `save` wrote."""
-        result = self._run(["load", "--quiet", "--input", str(archive)], timeout=timeout)
-        if result.returncode != 0:
-            self.check(result.stderr, "loading images")
-            raise DlmatrixError(
-                f"`{self.docker} load` of {archive} failed: {last_line(result.stderr)}",
-                "export the cache again (the archive may be truncated)",
-            )
-
     def listing(self, args: Sequence[str]) -> list[str]:
         """The lines a listing command (images, ps, inspect) prints; EngineFailure if it fails."""
         result = self._run(args)
@@ -247,11 +226,14 @@ class Engine:
         log: Path,
         timeout: float,
         labels: dict[str, str] | None = None,
+        output: Path | None = None,
     ) -> bool:
-        """False when the build failed (its log says why); EngineFailure when the engine did."""
+        """False when the build failed (its log says why); EngineFailure when the engine did. output:
+        the last stage's files go into this directory (BuildKit's local output), not an image."""
         buildkit = self.buildkit and self.spec.cli == "docker"
         progress = ["--progress=plain"] if buildkit else ["--force-rm"]  # each builder's own flags
         args = ["build", *progress, *self.limits, "--tag", tag, "--label", LABEL]
+        args += ["--output", f"type=local,dest={output}"] if output else []
         for key, value in (labels or {}).items():
             args += ["--label", f"{key}={value}"]
         for key, value in build_args.items():
