@@ -15,7 +15,7 @@ def sha256_of(path: Path) -> str:
     return _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1 << 16)  # every file of the staged trees, hashed once per run, not per image
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:

@@ -18,9 +18,9 @@ from dlmatrix.backends.oci.stages import NOT_SELECTED, context_digest, upstream_
 from dlmatrix.cli.main import main
 from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.model.catalog import Matrix, Runtime
+from dlmatrix.model.catalog import Matrix, Runtime, Source
 from dlmatrix.model.selector import Patterns, Selector
-from dlmatrix.runtimes.build import source_runtimes, stage_all
+from dlmatrix.runtimes.build import is_kept, kept_slot, source_runtimes, stage_all
 from dlmatrix.runtimes.sources import Needed, SourceDirs, fetch, snapshots, verify
 
 
@@ -211,3 +211,34 @@ def test_the_host_backend_leaves_out_what_hosts_yaml_says_with_its_reason(tmp_pa
         "lttng-ust": "no-such-cc is not installed",
         "pinned": "no-such-cc is not installed",
     }
+
+
+def archive_source(tmp_path: Path, text: str) -> Source:
+    archive = tmp_path / f"lib-{hashlib.sha256(text.encode()).hexdigest()[:6]}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tarred:
+        data = text.encode()
+        info = tarfile.TarInfo("lib-1.0/lib.c")
+        info.size = len(data)
+        tarred.addfile(info, io.BytesIO(data))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    return Source("archive", str(archive), "make", sha256=digest, file=archive.name)
+
+
+def test_an_archive_s_staged_tree_is_kept_between_runs_under_what_it_is_made_of(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = archive_source(tmp_path, "int lib;\n")
+    slot = kept_slot(source)
+    assert slot is not None and is_kept(slot)
+    assert kept_slot(replace(source, location=str(tmp_path / "elsewhere.tar.gz"))) == slot  # not where
+    assert kept_slot(replace(source, configure=("--disable-x",))) != slot  # the build's settings
+    assert kept_slot(archive_source(tmp_path, "int other;\n")) != slot  # the archive's content
+    assert kept_slot(replace(source, kind="path")) is None  # a directory is staged afresh
+    matrix = load_matrix()
+    [lttng] = [r for r in matrix.runtimes if r.name == "lttng-ust-2.13.9"]
+    runtime = replace(lttng, name="lib", source=source)
+    first = stage_all(matrix, [runtime], tmp_path / "run-1")
+    assert first == {"lib": slot} and (slot / "source" / "lib.c").read_text() == "int lib;\n"
+    assert (slot / "evidence.env").is_file() and not list(slot.parent.glob("*.partial"))
+    (slot / "source" / "lib.c").write_text("changed\n")  # (no run does this: it shows the tree is reused)
+    assert stage_all(matrix, [runtime], tmp_path / "run-2") == first
+    assert (slot / "source" / "lib.c").read_text() == "changed\n"  # not unpacked again

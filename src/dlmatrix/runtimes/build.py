@@ -12,6 +12,7 @@ PREFIX/BUILD-FAILED with the end of its log, which build.sh turns into that runt
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import shlex
 import shutil
@@ -24,12 +25,13 @@ from pathlib import Path
 
 from dlmatrix.children import Children
 from dlmatrix.errors import ConfigError, DlmatrixError
-from dlmatrix.files import user_cache
+from dlmatrix.files import sha256_of, user_cache
 from dlmatrix.model.catalog import OUTPUT_LOCK, Matrix, Runtime, Source
 from dlmatrix.model.selector import Selector
 from dlmatrix.runtimes.sources import SourceDirs, missing_reason, resolve, verify
 
 BUILD_SCRIPT = ("src", "c", "source", "build-source.sh")
+STAGE_SCHEME = "1"  # of a kept staged tree (kept_slot): another when stage() writes something else
 BUILD_TIMEOUT_S = 1800
 STAGE_TIMEOUT_S = 600
 # what is never part of a source tree: version control, objects and libraries of an earlier build
@@ -226,9 +228,49 @@ def _staged(
     """One source staged, or why it could not be (a clone, an archive, a patch: a build error)."""
     label = source.label or name
     try:
-        return stage(resolve(source, dirs), directory / name, label, children, plugin)
+        resolved = resolve(source, dirs)
+        slot = kept_slot(resolved)
+        if slot is None:
+            return stage(resolved, directory / name, label, children, plugin)
+        return slot if slot.is_dir() else keep_staged(resolved, slot, label, children)
     except StageFailed as exc:
         return str(exc)
+
+
+def kept_slot(source: Source) -> Path | None:
+    """Where an archive's staged tree is kept between runs (None for a directory or a commit, which
+    are staged afresh): named by what it is made of, the archive and patches by their checksums and
+    the build's settings, never by where they were found. Each run otherwise unpacks and removes
+    every snapshot again, seconds before the first cell of a run whose images are all built."""
+    if source.kind != "archive" or missing_reason(source) is not None:
+        return None
+    patches = [patch.sha256 or sha256_of(patch.path) for patch in source.patches if patch.path]
+    script = sha256_of(Path(source.script)) if source.script else ""
+    parts = [STAGE_SCHEME, source.sha256, *patches, source.system, *source.configure, script]
+    parts += [f"{k}={v}" for k, v in sorted(source.evidence().items())]
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+    return kept_root() / key
+
+
+def kept_root() -> Path:
+    return user_cache() / "staged"
+
+
+def is_kept(path: Path) -> bool:
+    """Whether path is in a kept staged tree, which never changes once kept."""
+    return path.is_relative_to(kept_root())
+
+
+def keep_staged(source: Source, slot: Path, label: str, children: Children) -> Path:
+    """Stages into a directory of this process's own, then renames it into place: a concurrent run
+    that got there first wins, and nothing half staged is ever found."""
+    partial = slot.with_name(f"{slot.name}.{os.getpid()}.partial")
+    stage(source, partial, label, children)
+    try:
+        partial.rename(slot)
+    except OSError:  # another run kept the same tree meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
+    return slot
 
 
 def stage_all(

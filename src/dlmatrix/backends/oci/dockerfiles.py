@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ def _fail(message: str) -> None:
     raise jinja2.TemplateRuntimeError(message)
 
 
+@functools.lru_cache(maxsize=8)  # compiled once per process; jinja reloads a template whose file changed
 def environment(root: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root / TEMPLATES),

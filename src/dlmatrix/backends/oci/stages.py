@@ -5,6 +5,7 @@ builds (`_` starts no runtime's name), or a marker."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 from dlmatrix.files import sha256_of
 from dlmatrix.model.catalog import Image, Matrix
 from dlmatrix.runtimes.build import BUILD_SCRIPT as SOURCE_SCRIPT
+from dlmatrix.runtimes.build import is_kept
 
 PLUGINS = "_plugins"
 NOT_SELECTED = "not built: the run that built this image did not select this variant\n"
@@ -30,9 +32,22 @@ def _stage_dir(matrix: Matrix, name: str, found: Path | str | None) -> dict[str,
     elif isinstance(found, str):
         files[f"{where}/BUILD-FAILED"] = found.encode() + b"\n"
     else:
-        for path in sorted(p for p in found.rglob("*") if p.is_file() or p.is_symlink()):
-            files[f"{where}/{path.relative_to(found).as_posix()}"] = path
+        listed = _kept_tree_files(found) if is_kept(found) else _tree_files(found)
+        for relative, path in listed:
+            files[f"{where}/{relative}"] = path
     return files
+
+
+def _tree_files(found: Path) -> tuple[tuple[str, Path], ...]:
+    paths = sorted(p for p in found.rglob("*") if p.is_file() or p.is_symlink())
+    return tuple((path.relative_to(found).as_posix(), path) for path in paths)
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_tree_files(found: Path) -> tuple[tuple[str, Path], ...]:
+    """A kept staged tree's files (runtimes.build.kept_slot), listed once per process however many
+    images it goes into: a kept tree never changes (another source is another tree)."""
+    return _tree_files(found)
 
 
 def upstream_context(
@@ -74,14 +89,24 @@ def context_digest(files: dict[str, bytes | Path]) -> str:
     for name, value in sorted(files.items()):
         if isinstance(value, bytes):
             content = value
-        elif not _kept_as_is(name, value):
-            content = sha256_of(value).encode()
-        elif value.is_symlink():
-            content = b"symlink:" + os.readlink(value).encode()
         else:
-            content = b"+x:" + sha256_of(value).encode()
+            content = _kept_token(name, value) if is_kept(value) else _token(name, value)
         digest.update(name.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _kept_token(name: str, path: Path) -> bytes:
+    """A kept tree's file's part of the digest, once per process (see _kept_tree_files)."""
+    return _token(name, path)
+
+
+def _token(name: str, path: Path) -> bytes:
+    if not _kept_as_is(name, path):
+        return sha256_of(path).encode()
+    if path.is_symlink():
+        return b"symlink:" + os.readlink(path).encode()
+    return b"+x:" + sha256_of(path).encode()
 
 
 def write_context(files: dict[str, bytes | Path], directory: Path) -> None:
