@@ -20,6 +20,7 @@ class SuiteOutput:
     cells: list[Cell] = field(default_factory=list)
     unparsed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # for the reader to tell: parsing prints nothing
+    lanes: dict[str, Any] | None = None  # dlm-suite's lanes line: serial groups in lanes, or why not
 
 
 def parse_lines(matrix: Matrix, image: str, lines: Iterable[str], emulated: bool = False) -> SuiteOutput:
@@ -41,6 +42,8 @@ def parse_lines(matrix: Matrix, image: str, lines: Iterable[str], emulated: bool
                 record.get("arch", ""),
                 emulated,
             )
+        elif record.get("type") == "lanes":
+            output.lanes = record
         elif record.get("type") == "cell" and output.environment is not None:
             output.cells.append(_cell(matrix, output.environment, record, output.warnings))
     return output
@@ -59,6 +62,7 @@ def _cell(matrix: Matrix, env: Environment, record: dict[str, Any], warnings: li
         stdout=record["stdout"],
         stderr=record["stderr"],
         loader=reduce_to_dict(record.get("loader")),
+        lanes=[a.get("lane") for a in attempts],
     )
     if record["expected"] != cell.expected:
         warnings.append(
