@@ -79,13 +79,15 @@ def suite_cells(
     problem: str,
     selector: Selector,
     warn: Callable[[str], None],
+    lanes: bool = False,
 ) -> tuple[list[Cell], int]:
     """The judged cells of one suite run, plus an error cell for each selected cell it did not
     report (a crash of the runner, a harness timeout), so that no cell silently vanishes.
     Returns the cells and how many of them are such error cells; warn is told what the
-    suite's output gave to warn about."""
+    suite's output gave to warn about, and, with lanes (an image, where dlm-suite should give
+    each attempt of a serial group a uid of its own), that a serial group took turns, and why."""
     output = parse_lines(matrix, fallback.image, lines, fallback.emulated)
-    for warning in output.warnings:
+    for warning in output.warnings + (took_turns(fallback.image, output) if lanes else []):
         warn(warning)
     missing = uniform_cells(
         matrix,
@@ -96,6 +98,17 @@ def suite_cells(
         done=output.cells,
     )
     return output.cells + missing, len(missing)
+
+
+def took_turns(image: str, output: SuiteOutput) -> list[str]:
+    """The warning for a suite whose serial groups' attempts took turns, as dlm-suite said why."""
+    serial = sorted({c.runtime for c in output.cells if any(a.lane == "serial" for a in c.attempts)})
+    if not serial or output.lanes is None or output.lanes.get("used"):
+        return []
+    return [
+        f"{image}: the attempts of {', '.join(serial)} took turns, one at a time (dlm-suite: "
+        f"{output.lanes.get('why', 'no reason given')}); their races' rates differ from a run in lanes"
+    ]
 
 
 def tail(text: str, limit: int = 4000) -> str:
