@@ -502,11 +502,13 @@ def test_lttng_ust_attempts_overlap_each_under_a_lane_uid_of_its_own(engine, sou
     root in its image, runs the attempt in slot N as uid 10100+N, so they need not take turns.
     With only LTTng-UST attempts in the suite and the first free slot always taken, an attempt in
     any lane but the first started while another LTTng-UST attempt was running: the lanes the
-    results record show the overlap, and the verdicts are those the rules declare."""
+    results record show the overlap, and the verdicts are those the rules declare. Started as
+    another user, it keeps the turns and says why."""
     need_sources(sources)
     matrix = load_matrix()
     selector = Selector.of(runtime="lttng-ust,lttng-ust-2.13.9*", image="debian-bookworm-glibc", repeat=2)
-    cells = ContainerBackend(matrix, engine, tmp_path, selector, Recorder(), CellBudget(4)).run()
+    backend = ContainerBackend(matrix, engine, tmp_path, selector, Recorder(), CellBudget(4))
+    cells = backend.run()
     ran = [c for c in cells if c.verdict not in ("skipped", "not-run")]
     assert {c.runtime for c in ran} == {"lttng-ust", "lttng-ust-2.13.9", "lttng-ust-2.13.9-nopin"}
     lanes = [a.lane for c in ran for a in c.attempts]
@@ -517,6 +519,25 @@ def test_lttng_ust_attempts_overlap_each_under_a_lane_uid_of_its_own(engine, sou
             cell.verdict == "not-reproduced" and {a.result for a in cell.attempts} == {cell.otherwise}
         ), cell
     assert [c for c in cells if c not in ran] == []  # the 2.13.9 sources are here: every cell ran
+    # started as another user, it cannot switch: the attempts take turns, each says so, and why
+    image = next(i for i in matrix.images if i.name == "debian-bookworm-glibc")
+    tag = backend.build(image, backend.provide_base(image, engine), engine)
+    assert tag is not None
+    run = subprocess.run(
+        ["docker", "run", "--rm", "--user", "10001:10001", tag, "--json", "--scenario", "app-linked",
+         "--runtime", "lttng-ust", "--repeat", "2"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    said = [r for r in records if r["type"] in ("lanes", "summary")]
+    assert said[0] == {
+        "type": "lanes",
+        "used": False,
+        "why": "not started as root: every attempt runs as the invoking user",
+    }
+    assert said[1]["lanes"] is False and said[1]["ok"] == 1, run.stderr
+    [cell] = [r for r in records if r["type"] == "cell"]
+    assert [a["lane"] for a in cell["attempts"]] == ["serial", "serial"]
 
 
 def test_each_attempt_records_only_its_own_trace(built):
