@@ -538,6 +538,14 @@ def test_lttng_ust_attempts_overlap_each_under_a_lane_uid_of_its_own(engine, sou
     assert said[1]["lanes"] is False and said[1]["ok"] == 1, run.stderr
     [cell] = [r for r in records if r["type"] == "cell"]
     assert [a["lane"] for a in cell["attempts"]] == ["serial", "serial"]
+    # as root without a capability it needs (here KILL: it could not stop an attempt of another uid)
+    run = subprocess.run(
+        ["docker", "run", "--rm", "--cap-drop", "KILL", tag, "--json", "--scenario", "app-linked",
+         "--runtime", "lttng-ust"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    [said] = [json.loads(line) for line in run.stdout.splitlines() if '"type":"lanes"' in line]
+    assert not said["used"] and "without CHOWN, DAC_OVERRIDE, KILL, SETGID and SETUID" in said["why"]
 
 
 def test_each_attempt_records_only_its_own_trace(built):

@@ -78,14 +78,40 @@ static int parse_user(void)
 	return 1;
 }
 
+/* The effective capabilities (/proc/self/status), or 0 when they cannot be read. */
+static unsigned long long effective_caps(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	FILE *status = fopen("/proc/self/status", "r");
+
+	while (status && fgets(line, sizeof(line), status))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	if (status)
+		fclose(status);
+	return caps;
+}
+
 void lanes_init(int jobs)
 {
+	/* CHOWN, DAC_OVERRIDE, KILL, SETGID, SETUID: to hand an attempt its directory, read and remove
+	 * what it left, stop it and switch; without one an attempt could not be stopped or cleaned up */
+	const unsigned long long needed = 1 << 0 | 1 << 1 | 1 << 5 | 1 << 6 | 1 << 7;
 	char *end = NULL;
 	long first = id_from(getenv("DLM_LANES"), &end);
+	unsigned long long caps;
 	int i;
 
 	if (geteuid() != 0) {
 		snprintf(why, sizeof(why), "%s", "not started as root: every attempt runs as the invoking user");
+		return;
+	}
+	if (((caps = effective_caps()) & needed) != needed) {
+		snprintf(why, sizeof(why),
+			 "started as root without CHOWN, DAC_OVERRIDE, KILL, SETGID and SETUID (CapEff %llx): "
+			 "every attempt runs as root",
+			 caps);
 		return;
 	}
 	if (!parse_user() || !(drop_to_user = can_become(user_uid, user_gid)))
