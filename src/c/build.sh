@@ -226,7 +226,8 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 		# the library that, in the .so.0 series, keeps liblttng-ust loaded (docs/lttng-ust.md)
 		echo "DLM_WATCH_SONAMES=liblttng-ust-tracepoint.so.${soname##*.}"
 		echo "DLM_SETUP_COMMAND=@RT@/bin/lttng-fresh"
-		# every LTTng-UST process of a uid waits on one futex in /dev/shm: attempts take turns
+		# every LTTng-UST process of a uid waits on one futex in /dev/shm: each attempt runs under a
+		# lane uid of its own, or (where dlm-suite cannot switch uids) the attempts take turns
 		echo "DLM_SERIAL=lttng-ust-wait-shm"
 		if [ "$2" = source ]; then
 			cat "$built/$1/evidence.env"

@@ -267,6 +267,8 @@ def test_docker_run_prints_the_table_and_its_exit_code_follows_the_verdicts(buil
     assert "dlmatrix suite: glibc 2.36" in run.stdout
     assert "app-dlopen-dlclose       unpinned   crash:SIGSEGV  crash:SIGSEGV  ok" in run.stdout
     assert "2 ok, 0 unexpected, 0 flaky, 0 not reproduced, 0 skipped, 0 not run" in run.stdout
+    # by hand too, dlm-suite starts as root and runs no attempt as root (--jobs 4: four lanes)
+    assert run.stdout.endswith("\nserial groups ran in lanes: uids 10100-10103 (others as uid 10001)\n")
     listing = subprocess.run(
         ["docker", "run", "--rm", tag, "--list", "--runtime", "pinned"],
         capture_output=True,
@@ -326,8 +328,10 @@ def test_containers_are_sandboxed(built):
         check=False,
     ).stdout
     lines = [line.strip() for line in out.splitlines()]
-    assert lines[0] == "10001"
-    assert "CapEff:\t0000000000000000" in out.splitlines() and "NoNewPrivs:\t1" in out.splitlines()
+    # dlm-suite starts as root with CHOWN, DAC_OVERRIDE, KILL, SETGID and SETUID only (bits 0, 1,
+    # 5, 6, 7), to run each attempt under a uid of its own; a switch away from root clears them
+    assert lines[0] == "0"
+    assert "CapEff:\t00000000000000e3" in out.splitlines() and "NoNewPrivs:\t1" in out.splitlines()
     assert lines[3] == "lo" and "Read-only file system" in lines[4]
     assert lines[5] == "4096"
 
@@ -493,10 +497,62 @@ def test_a_catalog_only_change_rebuilds_nothing(built, engine, project, tmp_path
 FOUR_ATTEMPTS = ("--runtime", "lttng-ust", "--repeat", "4", "--jobs", "4")
 
 
+def test_lttng_ust_attempts_overlap_each_under_a_lane_uid_of_its_own(engine, sources, tmp_path):
+    """LTTng-UST's attempts share the wait futex of their uid (DLM_SERIAL): dlm-suite, started as
+    root in its image, runs the attempt in slot N as uid 10100+N, so they need not take turns.
+    With only LTTng-UST attempts in the suite and the first free slot always taken, an attempt in
+    any lane but the first started while another LTTng-UST attempt was running: the lanes the
+    results record show the overlap, and the verdicts are those the rules declare. Started as
+    another user, it keeps the turns and says why."""
+    need_sources(sources)
+    matrix = load_matrix()
+    selector = Selector.of(runtime="lttng-ust,lttng-ust-2.13.9*", image="debian-bookworm-glibc", repeat=2)
+    backend = ContainerBackend(matrix, engine, tmp_path, selector, Recorder(), CellBudget(4))
+    cells = backend.run()
+    ran = [c for c in cells if c.verdict not in ("skipped", "not-run")]
+    assert {c.runtime for c in ran} == {"lttng-ust", "lttng-ust-2.13.9", "lttng-ust-2.13.9-nopin"}
+    lanes = [a.lane for c in ran for a in c.attempts]
+    assert set(lanes) <= {10100, 10101, 10102, 10103}, lanes  # never "serial", never absent
+    assert len(set(lanes)) >= 2, lanes  # some attempt started while another held the first lane
+    for cell in ran:  # as test_bookworm_images_run_every_cell_as_declared judges them
+        assert cell.verdict == "ok" or (
+            cell.verdict == "not-reproduced" and {a.result for a in cell.attempts} == {cell.otherwise}
+        ), cell
+    assert [c for c in cells if c not in ran] == []  # the 2.13.9 sources are here: every cell ran
+    # started as another user, it cannot switch: the attempts take turns, each says so, and why
+    image = next(i for i in matrix.images if i.name == "debian-bookworm-glibc")
+    tag = backend.build(image, backend.provide_base(image, engine), engine)
+    assert tag is not None
+    run = subprocess.run(
+        ["docker", "run", "--rm", "--user", "10001:10001", tag, "--json", "--scenario", "app-linked",
+         "--runtime", "lttng-ust", "--repeat", "2"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    said = [r for r in records if r["type"] in ("lanes", "summary")]
+    assert said[0] == {
+        "type": "lanes",
+        "used": False,
+        "why": "not started as root: every attempt runs as the invoking user",
+    }
+    assert said[1]["lanes"] is False and said[1]["ok"] == 1, run.stderr
+    [cell] = [r for r in records if r["type"] == "cell"]
+    assert [a["lane"] for a in cell["attempts"]] == ["serial", "serial"]
+    # as root without a capability it needs (here KILL: it could not stop an attempt of another uid)
+    run = subprocess.run(
+        ["docker", "run", "--rm", "--cap-drop", "KILL", tag, "--json", "--scenario", "app-linked",
+         "--runtime", "lttng-ust"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    [said] = [json.loads(line) for line in run.stdout.splitlines() if '"type":"lanes"' in line]
+    assert not said["used"] and "without CHOWN, DAC_OVERRIDE, KILL, SETGID and SETUID" in said["why"]
+
+
 def test_each_attempt_records_only_its_own_trace(built):
     """Four end-to-end attempts, each with its own session daemon and LTTNG_HOME: each trace holds
-    its own events only (one fire before dlclose, one after the reopen). LTTng attempts take turns
-    (DLM_SERIAL: one futex per uid), so no daemon of an earlier attempt may leak into a later one."""
+    its own events only (one fire before dlclose, one after the reopen). LTTng attempts run side by
+    side, each under a lane uid of its own (DLM_SERIAL: one futex per uid), so no daemon of one
+    attempt may leak into another."""
     tag = built.tag("debian-bookworm-glibc")
     run = subprocess.run(
         ["docker", "run", "--rm", *SANDBOX, tag, "--json", "--scenario", "lttng-end-to-end", *FOUR_ATTEMPTS],

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -329,9 +330,12 @@ def test_the_catalog_on_standard_input_replaces_the_built_one(full_run, full_bui
     assert cell["reason"] == "edited"
 
 
-def serial_suite(full_build: Path, tmp_path: Path, catalog: str, serial: bool) -> tuple[str, list[str]]:
+def serial_suite(
+    full_build: Path, tmp_path: Path, catalog: str, serial: bool
+) -> tuple[str, list[str], list[object], dict[str, object]]:
     """A copy of the host build whose pinned variant runs a scenario that marks its start and end
-    in a log; with serial, its description declares DLM_SERIAL and a setup command."""
+    in a log; with serial, its description declares DLM_SERIAL and a setup command. Returns the
+    verdict, the events, each attempt's lane and the suite's lanes line."""
     out = tmp_path / "out"
     shutil.copytree(full_build / "host-glibc" / "out", out, symlinks=True)
     log = tmp_path / "events.log"
@@ -352,13 +356,17 @@ def serial_suite(full_build: Path, tmp_path: Path, catalog: str, serial: bool) -
         stdin=catalog,
     )
     [cell] = [r for r in records if r["type"] == "cell"]
+    [lanes] = [r for r in records if r["type"] == "lanes"]
     events = sorted(log.read_text().split("\n")[:-1], key=lambda line: int(line.split()[1]))
-    return str(cell["verdict"]), [line.split()[0] for line in events]
+    attempts = [a.get("lane") for a in cast(list[dict[str, object]], cell["attempts"])]
+    return str(cell["verdict"]), [line.split()[0] for line in events], attempts, lanes
 
 
 def test_attempts_of_a_serial_group_take_turns_after_their_setup(full_run, full_build, tmp_path, project):
-    """DLM_SERIAL: never two attempts of one group at once (LTTng-UST's per-uid futex), each after
-    the runtime's DLM_SETUP_COMMAND; without it the same attempts overlap."""
+    """DLM_SERIAL where dlm-suite cannot give each attempt a uid of its own (here: DLM_RUN_AS is not
+    set, as on the host backend, whoever runs it): never two attempts of one group at once
+    (LTTng-UST's per-uid futex), each after the runtime's DLM_SETUP_COMMAND, each recorded as
+    serial, and the suite says why once; without a group the same attempts overlap."""
     edit_yaml(
         project,
         "scenarios.yaml",
@@ -367,11 +375,17 @@ def test_attempts_of_a_serial_group_take_turns_after_their_setup(full_run, full_
         ),
     )
     catalog = catalog_input(load_matrix(project))
-    verdict, events = serial_suite(full_build, tmp_path / "serial", catalog, serial=True)
+    verdict, events, lanes, said = serial_suite(full_build, tmp_path / "serial", catalog, serial=True)
     assert verdict == "ok"
     assert events == ["setup", "start", "end"] * 4
-    verdict, events = serial_suite(full_build, tmp_path / "free", catalog, serial=False)
+    assert lanes == ["serial"] * 4 and said["used"] is False
+    assert said["why"] in (
+        "not started as root: every attempt runs as the invoking user",
+        "no user to switch to (DLM_RUN_AS is not set)",
+    )
+    verdict, events, lanes, said = serial_suite(full_build, tmp_path / "free", catalog, serial=False)
     assert events[:2] == ["start", "start"]  # four at once: the check above can fail
+    assert lanes == [None] * 4  # no group: nothing to say per attempt
 
 
 # an argument of each kind STEPS uses, as a scenario would give it

@@ -9,7 +9,7 @@ from dlmatrix.model.cells import Environment, ResultSet, judged_cell, uniform_ce
 from dlmatrix.model.libc import Libc
 from dlmatrix.model.selector import Selector
 from dlmatrix.results.io import read_results, schema, write_results
-from dlmatrix.suite.output import parse_lines
+from dlmatrix.suite.output import parse_lines, suite_cells
 
 GLIBC = Environment("host-glibc", Libc("glibc", "2.36"), "gcc 12.2.0")
 RUN = {
@@ -110,3 +110,55 @@ def test_the_summary_counts_every_verdict_skipped_included(tmp_path):
     assert results.counts() == {"ok": 1, "not-run": 2, "unexpected": 1}  # reopen's rule expects a pass
     write_results(results, tmp_path / "results.json")
     assert json.loads((tmp_path / "results.json").read_text())["summary"] == results.counts()
+
+
+def test_a_serial_groups_lanes_are_kept_per_attempt_and_only_where_they_exist(tmp_path):
+    """dlm-suite says per attempt of a serial group (LTTng-UST) the lane uid it ran under, or that it
+    took turns; results.json keeps it for those attempts and writes nothing for the others."""
+    attempts = [{"result": "pass", "duration_s": 0.5, "lane": 10100}, {"result": "pass", "duration_s": 0.4}]
+    turns = {"result": "pass", "duration_s": 0.1, "lane": "serial"}
+    lines = [
+        '{"type":"env","libc":{"family":"glibc","version":"2.36"},"compiler":"gcc 12","kernel":"6"}',
+        '{"type":"lanes","used":true,"first_uid":10100,"count":4,"user":10001}',
+        json.dumps({"type": "cell", "scenario": "reopen", "runtime": "lttng-ust", "expected": "pass",
+                    "evidence": {}, "stdout": "", "stderr": "", "attempts": attempts}),
+        json.dumps({"type": "cell", "scenario": "reopen", "runtime": "pinned", "expected": "pass",
+                    "evidence": {}, "stdout": "", "stderr": "", "attempts": [turns]}),
+    ]  # fmt: skip
+    output = parse_lines(load_matrix(), "img", lines)
+    assert output.lanes == {"type": "lanes", "used": True, "first_uid": 10100, "count": 4, "user": 10001}
+    lttng, pinned = output.cells
+    assert [a.lane for a in lttng.attempts] == [10100, None] and pinned.attempts[0].lane == "serial"
+    path = tmp_path / "results.json"
+    write_results(ResultSet(RUN, output.cells), path)
+    stored = json.loads(path.read_text())["cells"]
+    assert stored[0]["attempts"] == attempts and stored[1]["attempts"][0]["lane"] == "serial"
+    assert read_results(path).cells == output.cells
+    stored[0]["attempts"][0]["lane"] = 0  # a lane is a uid other than root's
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"schema_version": 1, "run": RUN, "summary": {}, "cells": stored}, schema())
+
+
+def test_an_images_serial_group_that_took_turns_is_warned_about_once_with_dlm_suites_reason():
+    why = "cannot switch to uid 10100: Invalid argument"  # an engine's user namespace without it
+    turns = [{"result": "pass", "duration_s": 0.1, "lane": "serial"}] * 2
+    lines = [
+        '{"type":"env","libc":{"family":"glibc","version":"2.36"},"compiler":"gcc 12","kernel":"6"}',
+        json.dumps({"type": "lanes", "used": False, "why": why}),
+        *(
+            json.dumps({"type": "cell", "scenario": scenario, "runtime": "lttng-ust", "expected": "pass",
+                        "evidence": {}, "stdout": "", "stderr": "", "attempts": turns})
+            for scenario in ("reopen", "app-linked")
+        ),
+    ]  # fmt: skip
+    matrix, selector = load_matrix(), Selector.of("reopen,app-linked", "lttng-ust")
+    warned: list[str] = []
+    suite_cells(matrix, GLIBC, lines, "-", selector, warned.append, lanes=True)
+    assert warned == [
+        f"host-glibc: the attempts of lttng-ust took turns, one at a time (dlm-suite: {why}); "
+        "their races' rates differ from a run in lanes"
+    ]
+    suite_cells(matrix, GLIBC, lines, "-", selector, warned.append)  # the host backend: turns are its way
+    lanes = lines[1].replace('"used": false', '"used": true')
+    suite_cells(matrix, GLIBC, [lines[0], lanes, *lines[2:]], "-", selector, warned.append, lanes=True)
+    assert len(warned) == 1

@@ -109,11 +109,11 @@ static void run_setup(void)
 
 /* In the child: isolation first (its own process group, working directory,
  * LTTNG_HOME and TMPDIR, no standard input), then the runtime's description and
- * the scenario's environment, then the driver.  A non-root session daemon keeps
+ * the scenario's environment, then the driver, as the attempt's uid (lanes.c).  A non-root session daemon keeps
  * its sockets in $LTTNG_HOME/.lttng, so that is the cell's own run directory;
  * LTTNG_RUNDIR is not set: LTTng 2.16's session daemon honours it and its
  * applications do not, so they would never meet. */
-static void exec_driver(const struct cell *cell, const char *rtdir, const char *workdir)
+static void exec_driver(const struct cell *cell, const char *rtdir, const char *workdir, long uid, gid_t gid)
 {
 	char driver[PATH_MAX], libdir[PATH_MAX], item[PATH_MAX * 2];
 	char **argv, *steps = copy(cell->steps), *env = copy(cell->env), *save = NULL, *word;
@@ -133,8 +133,12 @@ static void exec_driver(const struct cell *cell, const char *rtdir, const char *
 	setenv("TMPDIR", workdir, 1);
 	setenv("LTTNG_HOME", workdir, 1); /* a session daemon of this attempt only */
 	unsetenv("LTTNG_RUNDIR");
+	if (uid >= 0 && become((uid_t)uid, gid)) { /* lanes_init() saw it work: say why it did not */
+		fprintf(stderr, "dlm-suite: cannot switch to uid %ld: %s\n", uid, strerror(errno));
+		_exit(127);
+	}
 	apply_runtime_env(rtdir);
-	run_setup();
+	run_setup(); /* as the attempt's uid: lttng-fresh renews that uid's futex only */
 	for (word = strtok_r(env, " ", &save); word; word = strtok_r(NULL, " ", &save))
 		if (strcmp(word, "-")) {
 			expand(item, sizeof(item), word, rtdir);
@@ -274,17 +278,22 @@ void start_attempt(struct slot *slot, struct job *job)
 	char rtdir[2048], pattern[PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
 	int out[2], err[2];
+	gid_t gid;
 	pid_t child;
 
 	memset(slot, 0, sizeof(*slot));
 	slot->job = job;
 	slot->a = &job->attempts[job->started++];
 	slot->a->signal = slot->a->exit_code = -1;
+	slot->uid = attempt_uid(job, (int)(slot - slots), &gid);
+	slot->a->lane = !job->serial[0] ? 0 : lanes_on ? slot->uid : -1;
 	runtime_dir(rtdir, sizeof(rtdir), job->cell);
 	snprintf(pattern, sizeof(pattern), "%s/dlm-cell-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(pattern))
 		fail("cannot make a working directory for a cell (%s); is /tmp writable?", strerror(errno));
 	snprintf(slot->workdir, sizeof(slot->workdir), "%s", pattern);
+	if (slot->uid >= 0 && chown(pattern, (uid_t)slot->uid, gid) < 0) /* its LTTNG_HOME and TMPDIR */
+		fail("cannot give an attempt's working directory to its uid (%s)", strerror(errno));
 	if (pipe(out) < 0 || pipe(err) < 0)
 		fail("pipe: %s", strerror(errno));
 	fflush(NULL);
@@ -295,7 +304,7 @@ void start_attempt(struct slot *slot, struct job *job)
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
-		exec_driver(job->cell, rtdir, slot->workdir);
+		exec_driver(job->cell, rtdir, slot->workdir, slot->uid, gid);
 	}
 	close(out[1]);
 	close(err[1]);
@@ -345,6 +354,7 @@ static void read_loader_account(const struct slot *slot)
 static void finish_attempt(struct slot *slot)
 {
 	kill(-slot->pid, SIGKILL); /* leftovers of the process group: a session daemon, a helper */
+	lanes_sweep(slot->uid);
 	if (slot->out >= 0)
 		close(slot->out);
 	if (slot->err >= 0)

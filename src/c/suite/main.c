@@ -164,12 +164,12 @@ static void report_job(struct job *job, int json, struct tally *t)
 	job->attempts = NULL;
 }
 
-/* Whether an attempt of serial group is running (attempts of a group take turns). */
+/* Whether an attempt of serial group is running: without lanes, attempts of a group take turns. */
 static int serial_busy(const char *serial)
 {
 	int i;
 
-	for (i = 0; *serial && i < DLM_MAX_JOBS; i++)
+	for (i = 0; *serial && !lanes_on && i < DLM_MAX_JOBS; i++)
 		if (slots[i].pid && !strcmp(slots[i].job->serial, serial))
 			return 1;
 	return 0;
@@ -250,10 +250,14 @@ int main(int argc, char **argv)
 	snprintf(suite_path, sizeof(suite_path), "%s/share/suite.tsv", root);
 	load_suite(o.suite_path ? o.suite_path : suite_path);
 	read_libc();
+	if (!o.list)
+		lanes_init(o.jobs);
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
 	signal(SIGPIPE, SIG_IGN);
 	print_env(o.json, o.list);
+	if (o.json && !o.list)
+		print_lanes(1);
 	count = select_jobs(&o, &jobs);
 	if (o.list) {
 		for (i = 0; i < count; i++)
@@ -265,10 +269,12 @@ int main(int argc, char **argv)
 		fail("%s", "interrupted; the cells above are complete, the rest did not run");
 	if (o.json)
 		printf("{\"type\":\"summary\",\"ok\":%d,\"unexpected\":%d,\"flaky\":%d,\"not-reproduced\":%d,"
-		       "\"skipped\":%d,\"not-run\":%d}\n",
-		       t.ok, t.unexpected, t.flaky, t.not_reproduced, t.skipped, t.not_run);
-	else
+		       "\"skipped\":%d,\"not-run\":%d,\"lanes\":%s}\n",
+		       t.ok, t.unexpected, t.flaky, t.not_reproduced, t.skipped, t.not_run, lanes_on ? "true" : "false");
+	else {
 		printf("\n%d ok, %d unexpected, %d flaky, %d not reproduced, %d skipped, %d not run\n", t.ok,
 		       t.unexpected, t.flaky, t.not_reproduced, t.skipped, t.not_run);
+		print_lanes(0);
+	}
 	return t.unexpected || t.flaky ? 1 : 0;
 }

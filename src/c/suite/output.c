@@ -215,9 +215,14 @@ void print_cell_json(const struct cell *cell, const struct rule *rule, const str
 	else
 		printf("null");
 	printf(",\"attempts\":[");
-	for (i = 0; i < count; i++)
-		printf("%s{\"result\":\"%s\",\"duration_s\":%.4f}", i ? "," : "", attempts[i].result,
+	for (i = 0; i < count; i++) {
+		printf("%s{\"result\":\"%s\",\"duration_s\":%.4f", i ? "," : "", attempts[i].result,
 		       attempts[i].duration);
+		if (attempts[i].lane > 0) /* a serial group's attempt: its lane's uid, or it took turns */
+			printf(",\"lane\":%ld}", attempts[i].lane);
+		else
+			printf("%s}", attempts[i].lane < 0 ? ",\"lane\":\"serial\"" : "");
+	}
 	printf("]}\n");
 	fflush(stdout);
 }

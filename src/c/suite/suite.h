@@ -12,8 +12,10 @@
  *   rt/VARIANT/lib/            the runtime and the providers
  *   rt/VARIANT/env             KEY=VALUE lines describing the runtime to the driver;
  *                              two are the suite's own: DLM_SERIAL=GROUP (attempts of
- *                              one group never overlap) and DLM_SETUP_COMMAND (run
- *                              before each attempt's driver, in its environment)
+ *                              one group share per-uid state: each runs under a lane
+ *                              uid of its own, else they never overlap; lanes.c) and
+ *                              DLM_SETUP_COMMAND (run before each attempt's driver, in
+ *                              its environment and as its uid)
  *   rt/VARIANT/BUILD-FAILED    the build log, when that variant did not build
  *   rt/VARIANT/NOT-APPLICABLE  why that variant cannot exist here (its cells are skipped)
  * On glibc each attempt runs with LD_DEBUG=files written to a file in its working
@@ -23,8 +25,8 @@
 /* The rooms of dlm-suite share this header: helpers.c, environment.c (the C
  * library, read at run time), expectations.c (which rule decides a cell),
  * catalog.c (the suite file), attempt.c (running one attempt in a slot),
- * output.c (verdicts, JSON lines and the table) and main.c (options, selection,
- * the scheduler).  Each global below is defined in the file named beside it. */
+ * lanes.c (the uids attempts run under), output.c (verdicts, JSON lines and the
+ * table) and main.c (options, selection, the scheduler).  Each global below is defined in the file named beside it. */
 #ifndef DLM_SUITE_H
 #define DLM_SUITE_H
 
@@ -66,6 +68,7 @@ struct attempt {
 	double duration;
 	struct capture out, err;
 	struct capture ld; /* the loader's account (LD_DEBUG=files), reduced to what dlclose() did */
+	long lane; /* a serial group's attempt: the lane uid it ran under, or -1 when it took turns; else 0 */
 };
 
 /* One selected cell and its attempts, which may run concurrently. */
@@ -74,7 +77,7 @@ struct job {
 	const struct rule *rule;
 	struct attempt *attempts;
 	int count, started, finished;
-	char serial[64]; /* DLM_SERIAL of its runtime: attempts of one group never overlap */
+	char serial[64]; /* DLM_SERIAL of its runtime: attempts of one group share a uid's state (lanes.c) */
 };
 
 /* One attempt in flight: the driver's process group, its pipes and its directory. */
@@ -82,6 +85,7 @@ struct slot {
 	struct job *job;
 	struct attempt *a;
 	pid_t pid; /* 0: the slot is free */
+	long uid;  /* the uid the attempt runs under (lanes.c), or -1: dlm-suite's own */
 	int out, err, status, reaped, timed_out;
 	double start, deadline, linger;
 	char workdir[PATH_MAX];
@@ -121,6 +125,14 @@ int decided_by_marker(const struct cell *cell, struct attempt *a);
 void start_attempt(struct slot *slot, struct job *job);
 void service_slots(int token_fd, int *tokens);
 void stop_all(void);
+
+/* lanes.c */
+extern int lanes_on; /* attempts of serial groups run concurrently, each under a lane uid */
+int become(uid_t uid, gid_t gid);
+void lanes_init(int jobs);
+long attempt_uid(const struct job *job, int index, gid_t *gid);
+void lanes_sweep(long uid);
+void print_lanes(int json);
 
 /* output.c */
 const char *verdict_of(const struct attempt *attempts, int count, const struct rule *rule);

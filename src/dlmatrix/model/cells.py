@@ -13,11 +13,14 @@ from dlmatrix.model.expectations import expect
 from dlmatrix.model.libc import Libc
 from dlmatrix.model.outcomes import FAILING_VERDICTS, Outcome, OutcomeKind, Verdict, representative, verdict
 
+Lane = int | str | None  # how a serial group's attempt ran: its lane's uid, or "serial" (it took turns)
+
 
 @dataclass
 class Attempt:
     result: str
     duration_s: float
+    lane: Lane = None  # None: its runtime declares no serial group (or older results)
 
 
 @dataclass
@@ -104,8 +107,10 @@ def judged_cell(
     stdout: str = "",
     stderr: str = "",
     loader: dict[str, Any] | None = None,
+    lanes: Sequence[Lane] = (),
 ) -> Cell:
-    """A cell classified against matrix/expectations.yaml from its attempts' results."""
+    """A cell classified against matrix/expectations.yaml from its attempts' results (and, for a
+    serial group's attempts, the lanes they ran in, as dlm-suite reports them)."""
     expectation = expect(
         matrix.rules, scenario, runtime, env.libc.family, env.libc.version, env.arch, env.emulated, env.image
     )
@@ -128,7 +133,10 @@ def judged_cell(
         reason=expectation.reason,
         verdict=judged,
         evidence=evidence or {},
-        attempts=[Attempt(r, round(d, 4)) for r, d in zip(results, durations, strict=True)],
+        attempts=[
+            Attempt(r, round(d, 4), lanes[i] if i < len(lanes) else None)
+            for i, (r, d) in enumerate(zip(results, durations, strict=True))
+        ],
         stdout=stdout,
         stderr=stderr,
         racy=expectation.racy,

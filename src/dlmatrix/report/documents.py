@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from dlmatrix.model.outcomes import NOT_RAN, VERDICTS
 from dlmatrix.report.answer import Answer
 from dlmatrix.report.grid import skip_reason
 from dlmatrix.report.untested import Untested, nothing_tested
+from dlmatrix.results.io import cell_json
 
 
 def counts(cells: Sequence[Cell]) -> dict[str, int]:
@@ -49,7 +49,7 @@ def show_document(results: Path, cells: Sequence[Cell]) -> dict[str, Any]:
 
 def explain_document(results: Path, cells: Sequence[Cell]) -> dict[str, Any]:
     """The cells in full, each as results.json holds it (docs/results.md, "A cell")."""
-    return {"results": str(results), "cells": [asdict(c) for c in cells]}
+    return {"results": str(results), "cells": [cell_json(c) for c in cells]}
 
 
 def run_document(answer: Answer, written: Sequence[Path]) -> dict[str, Any]:

@@ -23,8 +23,17 @@ def to_json(results: ResultSet) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "run": results.run,
         "summary": results.counts(),
-        "cells": [asdict(cell) for cell in results.cells],
+        "cells": [cell_json(cell) for cell in results.cells],
     }
+
+
+def cell_json(cell: Cell) -> dict[str, Any]:
+    """A cell as results.json holds it: an attempt's lane only where it had one (a serial group's)."""
+    data = asdict(cell)
+    for attempt in data["attempts"]:
+        if attempt["lane"] is None:
+            del attempt["lane"]
+    return data
 
 
 def schema() -> dict[str, Any]:

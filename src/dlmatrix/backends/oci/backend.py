@@ -365,7 +365,7 @@ class ContainerBackend:
         else:
             problem = f"the container exited {code}: {tail(stderr)}"
         cells, missing = suite_cells(
-            self.matrix, self.declared_env(image), lines, problem, selection, self.log.warning
+            self.matrix, self.declared_env(image), lines, problem, selection, self.log.warning, lanes=True
         )
         if missing:
             engine.check(stderr, f"running the suite of {image.name}")  # or was it the engine?

@@ -16,7 +16,8 @@ from dlmatrix.model.catalog import Image, Matrix
 
 GENERATED = "dockerfiles"  # dockerfiles/IMAGE/Dockerfile, beside templates/
 PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
-USER = "10001:10001"  # numeric: the musl images have no /etc/passwd
+USER = "10001:10001"  # numeric: the musl images have no /etc/passwd; the attempts run as it
+LANES = 10100  # the first lane uid: dlm-suite runs a serial group's attempt in slot N as LANES + N
 PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
 BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
 CCACHE_DIR = "/var/cache/dlmatrix/ccache"  # the source stages' compiler cache: a BuildKit cache mount
@@ -40,6 +41,7 @@ def environment(root: Path) -> jinja2.Environment:
         fail=_fail,
         prefix=PREFIX,
         user=USER,
+        lanes=LANES,
         packages_prefix=PACKAGES_PREFIX,
         built_prefix=BUILT_PREFIX,
         ccache_dir=CCACHE_DIR,
