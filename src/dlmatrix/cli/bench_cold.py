@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from dlmatrix.backends.oci.bases import BaseProvider
-from dlmatrix.backends.oci.cache import choose, export_cache, import_cache
+from dlmatrix.backends.oci.cache import Kept, choose, export_cache, import_cache
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.parts import totals
 from dlmatrix.cli.bench_runs import Ran, busy_cpu_seconds, verdicts
@@ -76,8 +76,7 @@ def cold_figures(
     with tempfile.TemporaryDirectory(prefix="dlmatrix-bench-cache-") as directory:
         kept = choose(matrix, engine, list(cold.tags.values()), selection.image, bases_only=False)
         exported = export_cache(engine, kept, Path(directory))
-        for removed in kept:
-            engine.remove_image(removed.ref)
+        forget(engine, kept)
         log.text(f"bench: exported {len(kept)} images ({exported.bytes / 1e9:.2f} GB), removed them")
         imported = import_cache(engine, Path(directory))
         figures["restored"], _ = phase(lambda: run_on(spec, "restored: the cache imported"))
@@ -86,6 +85,16 @@ def cold_figures(
     figures["restored"]["with_import_s"] = round(imported.seconds + figures["restored"]["wall_s"], 1)
     figures["warm"], _ = phase(lambda: run_on(spec, "warm"))
     return figures
+
+
+def forget(engine: Engine, kept: Sequence[Kept]) -> None:
+    """The engine as fresh as it was (not_fresh checked it held nothing): the images and bases go,
+    and so does the build cache, which would otherwise still hold their layers, so that the import
+    loads them all, as on a fresh machine."""
+    for removed in kept:
+        engine.remove_image(removed.ref)
+    if engine.spec.cli == "docker":
+        engine.listing(["builder", "prune", "--all", "--force"])
 
 
 def print_cold(figures: dict[str, Any], log: Logger) -> None:
