@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -96,3 +97,55 @@ def test_the_source_stage_is_cached_by_the_library_tree(top: Path) -> None:
     assert step_cached(log, "DLM_ONLY=lttng-ust-2.13.9 sh /usr/src/dlmatrix/build.sh")  # no other's
     assert step_cached(log, "COPY upstream/_plugins/lttng-ust-2.13.9/ /usr/src/plugins/lttng-ust-2.13.9/")
     assert {c.result for c in cells if c.scenario == "app-dlopen-dlclose"} == {"pass"}
+
+
+def derived_plugin(top: Path, edit: str) -> Path:
+    """A second plug-in of the fixture library, derived from `detached` (build.derived-from): the
+    same tree and build, plus a patch of beat.c (one definition that no earlier run compiled)."""
+    directory = top / "detached-patched"
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.copytree(top / "detached-plugin", directory)
+    text = (directory / "runtime.yaml").read_text().replace("name: detached\n", "name: detached-patched\n")
+    text = text.replace("../detached-lib", str(top / "detached-lib"))
+    text = text.replace("  system: make\n", "  system: make\n  derived-from: detached\n")
+    (directory / "runtime.yaml").write_text(text.replace("  path:", "  patches: [beat.patch]\n  path:"))
+    lines = (top / "detached-lib" / "beat.c").read_text().splitlines()
+    hunk = f"@@ -{len(lines)},1 +{len(lines)},2 @@\n {lines[-1]}\n+{edit}\n"
+    (directory / "beat.patch").write_text(f"--- a/beat.c\n+++ b/beat.c\n{hunk}")
+    return directory
+
+
+def test_a_derived_stage_recompiles_only_what_its_patch_touches(top: Path) -> None:
+    symbol = f"derived_{uuid.uuid4().hex}"
+    derived = derived_plugin(top, f"const int {symbol} = 1;")
+    base = top / "detached-plugin"
+    text = (base / "runtime.yaml").read_text().replace("../detached-lib", str(top / "detached-lib"))
+    (base / "runtime.yaml").write_text(text)
+    out, build = top / "out-derived", top / "build-derived"
+    code = main(
+        ["run", "--backend", "docker", "--image", MUSL, "--runtimes", str(base), "--runtimes", str(derived),
+         "--runtime", "detached-patched", "--out", str(out), "--keep-build", str(build)]
+    )  # fmt: skip
+    results = read_results(out / "results.json")
+    assert code == 0, [(c.scenario, c.result, c.expected, c.stderr) for c in results.cells]
+    log = (build / "logs" / f"build-{MUSL}.log").read_text()
+    # the base's stage kept its tree (built now or cached), the derived stage started from it
+    assert (
+        "FROM source-detached AS source-detached-patched"
+        in (build / "context" / MUSL / "Dockerfile").read_text()
+    )
+    assert not step_cached(log, "sh /usr/src/plugins/detached-patched/build-source.sh")
+    [counts] = stage_builds({MUSL: log}, "detached-patched")
+    assert counts == (1, 0)  # beat.c alone: detached.o came with the base's tree, not even from ccache
+    tag = results.run["images"][MUSL]
+    rt = "/opt/dlmatrix/rt"
+    listed = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "sh", tag, "-c",
+         f"sha256sum {rt}/detached/lib/libdetached.so.1 {rt}/detached-patched/lib/libdetached.so.1"
+         f" && grep -c {symbol} {rt}/detached-patched/lib/libdetached.so.1"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    sums = [line.split()[0] for line in listed.stdout.splitlines()[:2]]
+    assert sums[0] != sums[1]  # the patched library differs from its base's
+    assert {c.verdict for c in results.cells} == {"ok"}

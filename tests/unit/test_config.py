@@ -154,8 +154,11 @@ def test_build_depends_names_a_declared_dependency(project):
     message = error_for(
         project, "runtimes.yaml", lambda d: d["runtimes"][-1]["build"].update(depends=["liburcu"])
     )
-    # the build is one anchor: the first entry that uses it is named
-    assert "lttng-ust-2.10.7: build.depends: 'liburcu' is not a dependency of matrix/runtimes.yaml" in message
+    # the last entry's build merges the anchor (<<:) into a mapping of its own: it alone changed
+    assert (
+        "lttng-ust-2.13.9-nopin: build.depends: 'liburcu' is not a dependency of matrix/runtimes.yaml"
+        in message
+    )
     assert "allowed: userspace-rcu" in message
 
 

@@ -231,6 +231,13 @@ def test_an_archive_s_staged_tree_is_kept_between_runs_under_what_it_is_made_of(
     assert slot is not None and is_kept(slot)
     assert kept_slot(replace(source, location=str(tmp_path / "elsewhere.tar.gz"))) == slot  # not where
     assert kept_slot(replace(source, configure=("--disable-x",))) != slot  # the build's settings
+    assert kept_slot(replace(source, subdirs=("src",))) != slot  # build.env says them
+    derived = replace(source, derived_from="release")  # derive/ holds the patches beyond the base's
+    assert kept_slot(derived, source) not in (
+        slot,
+        kept_slot(replace(source, derived_from="other"), source),
+        None,
+    )
     assert kept_slot(archive_source(tmp_path, "int other;\n")) != slot  # the archive's content
     assert kept_slot(replace(source, kind="path")) is None  # a directory is staged afresh
     matrix = load_matrix()

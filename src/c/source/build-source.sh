@@ -17,7 +17,17 @@
 # DLM_CCACHE: a compiler cache directory (a BuildKit cache mount in an image, the
 # user's cache on the host), used where ccache is installed: an edit recompiles
 # only the objects whose input changed. DLM_CCACHE_SHARED: other builds use it at
-# once (the host's), so a ccache without a stats log (before 4.4) counts nothing.
+# once (an image's, shared by its stages, and the host's), so a ccache without a stats log (before
+# 4.4) counts nothing.
+# DLM_TREES: where built trees are kept (an image's stages). A build keeps its tree there, as
+# TREES/NAME; a derived one (build.env's BASE, build.derived-from) starts from TREES/BASE when
+# its build is complete: its own patches (DIR/derive/, in order) applied there, make recompiles
+# only what they touch (patch leaves the files it changes newer than their objects; a change to
+# configure.ac or a Makefile.am reruns automake and configure by the tree's own rules), and it
+# installs into the base's configured prefix, then moved to PREFIX (its .la and .pc files say
+# PREFIX; a RUNPATH keeps the base's prefix, a directory that exists in no stage that uses it).
+# Elsewhere (the host) a derived one builds DIR/source, which holds every patch, as any other.
+# build.env's SUBDIRS (build.subdirs): the directories make builds and installs, in order.
 set -u
 dir=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
@@ -31,7 +41,7 @@ for marker in NOT-SELECTED BUILD-FAILED MISSING NOT-APPLICABLE; do
 		exit 0
 	fi
 done
-SYSTEM="" SCRIPT=""
+SYSTEM="" SCRIPT="" SUBDIRS="" BASE=""
 . "$dir/build.env" || exit 2
 jobs=$(nproc 2>/dev/null || echo 2)
 launcher=""
@@ -58,21 +68,72 @@ for dependency in "$@"; do
 	echo "$dependency" >>"$prefix/depends"
 done
 
+# make, then make install, in SUBDIRS in order or in the whole tree: make_in TARGET [ARGUMENT...]
+make_in() {
+	target=$1
+	shift
+	if [ -z "$SUBDIRS" ]; then
+		make ${target:+"$target"} -j"$jobs" "$@"
+		return
+	fi
+	for subdir in $SUBDIRS; do
+		make -C "$subdir" ${target:+"$target"} -j"$jobs" "$@" || return 1
+	done
+}
+
+# what a derived build starts from: its base's complete tree, kept by the base's stage
+base_tree() {
+	[ -n "$BASE" ] && [ -n "${DLM_TREES:-}" ] && [ -f "$DLM_TREES/$BASE.built" ] && echo "$DLM_TREES/$BASE"
+}
+
+# the base's tree, this build's patches applied, made again (header comment)
+derive() { # tree [ARGUMENT...]
+	cd "$1" || return 1
+	shift
+	[ -n "$launcher" ] && export CCACHE_BASEDIR="$PWD"
+	echo "derived from $BASE's built tree ($PWD): its patches applied, then make"
+	for patch in "$dir"/derive/*; do
+		echo "applying $(basename "$patch")"
+		patch -p1 -i "$patch" || return 1
+	done
+	if [ "$SYSTEM" = make ]; then
+		make_in "" CC="$cc" "$@" && make_in install CC="$cc" PREFIX="$prefix" "$@"
+		return
+	fi
+	configured=$(sed -n 's/^prefix = //p' Makefile)
+	[ -n "$configured" ] && rm -rf "$configured" || return 1 # the base's install, in this stage alone
+	make_in "" && make_in install && cp -R "$configured/." "$prefix/" && rm -rf "$configured" || return 1
+	for text in "$prefix"/lib/*.la "$prefix"/lib/pkgconfig/*.pc; do
+		if [ -f "$text" ]; then sed -i "s|$configured|$prefix|g" "$text" || return 1; fi
+	done
+}
+
 build() {
-	work=$(mktemp -d) || return 1
-	trap 'rm -rf "$work"' EXIT # a failed build leaves no copy of the tree behind
-	cp -R "$dir/source/." "$work/" && cd "$work" || return 1
-	[ -n "$launcher" ] && export CCACHE_BASEDIR="$work"
 	bare=$cc # a script gets the compiler itself: what it does with it is its own
 	cc=${launcher:+$launcher }$cc
 	set --
 	while IFS= read -r argument; do
 		[ -n "$argument" ] && set -- "$@" "$argument"
 	done <"$dir/configure.args"
+	if tree=$(base_tree); then
+		derive "$tree" "$@" || return 1
+		check_installed
+		return
+	fi
+	[ -z "$BASE" ] || echo "no built tree of $BASE here: built from its own source"
+	if [ -n "${DLM_TREES:-}" ]; then # kept for the stages derived from this one
+		work="$DLM_TREES/$(basename "$prefix")"
+		rm -rf "$work" "$work.built" && mkdir -p "$work" || return 1
+	else
+		work=$(mktemp -d) || return 1
+		trap 'rm -rf "$work"' EXIT # a failed build leaves no copy of the tree behind
+	fi
+	cp -R "$dir/source/." "$work/" && cd "$work" || return 1
+	[ -n "$launcher" ] && export CCACHE_BASEDIR="$work"
 	echo "building with $SYSTEM, CC=$cc, into $prefix"
 	case $SYSTEM in
 	make)
-		make -j"$jobs" CC="$cc" "$@" && make install CC="$cc" PREFIX="$prefix" "$@"
+		make_in "" CC="$cc" "$@" && make_in install CC="$cc" PREFIX="$prefix" "$@"
 		;;
 	autotools)
 		if [ ! -x configure ]; then # a checkout: its own script makes configure, else autoreconf
@@ -80,8 +141,7 @@ build() {
 				sh ./bootstrap || return 1
 			elif [ -x autogen.sh ]; then ./autogen.sh || return 1; else autoreconf -fi || return 1; fi
 		fi
-		./configure --prefix="$prefix" --libdir="$prefix/lib" CC="$cc" "$@" &&
-			make -j"$jobs" && make install
+		./configure --prefix="$prefix" --libdir="$prefix/lib" CC="$cc" "$@" && make_in "" && make_in install
 		;;
 	cmake)
 		# CMake wants the compiler as one path: the words after it (gcc -m32) become flags
@@ -104,7 +164,11 @@ build() {
 		echo "unknown build system $SYSTEM" && return 1
 		;;
 	esac || return 1
-	cd / && rm -rf "$work"
+	if [ -n "${DLM_TREES:-}" ]; then touch "$work.built"; else cd / && rm -rf "$work"; fi
+	check_installed
+}
+
+check_installed() {
 	ls "$prefix"/lib/*.so* >/dev/null 2>&1 || { echo "the build installed no shared library in $prefix/lib" && return 1; }
 	if [ -f "$dir/evidence.env" ]; then cp "$dir/evidence.env" "$prefix/evidence.env" || return 1; fi
 }

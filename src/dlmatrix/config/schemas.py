@@ -119,6 +119,8 @@ SOURCE_BUILD = {  # how a source is built, for a plug-in, an entry of runtimes.y
         "uniqueItems": True,
     },
     "depends": {"type": "array", "items": NAME},  # matrix/runtimes.yaml's dependencies
+    "subdirs": {"type": "array", "items": RELATIVE, "minItems": 1},  # what make builds, in order
+    "derived-from": NAME,  # an entry of matrix/runtimes.yaml whose built tree this one patches
 }
 PKG_CONFIG_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"}
 # one package under names that differ by release or architecture (oneTBB's tbb32 on 32-bit): the
@@ -375,7 +377,7 @@ PLUGIN_SCHEMA = _object(
 PLUGIN_ALLOWED = {  # what a plug-in's top-level keys allow, in words
     "packages": "apt, apk or dnf, each with a list of package names",
     "build": "pkg-config (a list: each a name, or a list of one package's names tried in order), cflags, "
-    "libs; for a source: system, configure, script, requires, depends",
+    "libs; for a source: system, configure, script, requires, depends, subdirs, derived-from",
     "threads": "name: GLOB (on /proc thread names, 15 characters at most) or added: N",
     "soname": "the runtime library's DT_SONAME, e.g. libgomp.so.1, or a list when it differs by release",
     "provider": "a file beside runtime.yaml ending in .c, .cc, .cpp or .cxx",

@@ -31,7 +31,16 @@ from dlmatrix.files import sha256_of
 from dlmatrix.model.catalog import BUILD_SYSTEMS, SOURCE_KINDS, Source, SourcePatch
 
 URL = re.compile(r"^(https?|git|ssh|file)://|^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:")
-SOURCE_BUILD_KEYS = ("system", "configure", "script", "requires", "managers", "depends")
+SOURCE_BUILD_KEYS = (
+    "system",
+    "configure",
+    "script",
+    "requires",
+    "managers",
+    "depends",
+    "subdirs",
+    "derived-from",
+)
 GIT_TIMEOUT_S = 120
 
 
@@ -144,6 +153,8 @@ def source_of(label: str, directory: Path, data: dict[str, Any], prefix: str = "
         managers=tuple(build.get("managers", ())),
         depends=tuple(build.get("depends", [])),
         label=label,
+        subdirs=tuple(build.get("subdirs", [])),
+        derived_from=build.get("derived-from", ""),
     )
 
 

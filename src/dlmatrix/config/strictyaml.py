@@ -15,8 +15,10 @@ class StrictLoader(yaml.SafeLoader):
 def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: construct_mapping merges it
+            continue
         key = loader.construct_object(key_node, deep=True)
-        if key in seen and key != "<<":
+        if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the key {key!r} is given twice (the first would be lost)", key_node.start_mark
             )

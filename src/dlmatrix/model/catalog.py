@@ -56,6 +56,11 @@ class Source:
     repository: str = ""  # archive: the repository it comes from, when declared (`dlmatrix sources`)
     depends: tuple[str, ...] = ()  # dependencies (matrix/runtimes.yaml) built first, where they apply
     label: str = ""  # the file that declares it, as messages name it
+    # make and autotools: the directories make builds and installs, in order (): the whole tree)
+    subdirs: tuple[str, ...] = ()
+    # a runtime of the same source whose configured and built tree this one's build starts from: its
+    # further patches applied there, make recompiles only what they touch (build.derived-from)
+    derived_from: str = ""
 
     @property
     def identity(self) -> str:
@@ -251,6 +256,17 @@ class Matrix:
         """The runtimes built from source (catalog entries and plug-ins alike), each in a build
         stage of its own."""
         return [r for r in self.runtimes if r.source is not None]
+
+    def base_of(self, runtime: Runtime) -> Runtime | None:
+        """The runtime whose built tree runtime's build starts from (build.derived-from), if any."""
+        name = runtime.source.derived_from if runtime.source else ""
+        return next((r for r in self.runtimes if name and r.name == name), None)
+
+    def with_bases(self, chosen: list[Runtime]) -> list[Runtime]:
+        """chosen, and the base of each derived one that chosen leaves out (its tree must be built)."""
+        names = {r.name for r in chosen}
+        bases = {base.name: base for r in chosen if (base := self.base_of(r)) and base.name not in names}
+        return [*chosen, *bases.values()]
 
     def dependencies_for(self, runtime: Runtime, libc: str) -> list[Dependency]:
         """What runtime's build needs built first where the C library is libc."""

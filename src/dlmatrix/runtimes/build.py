@@ -26,12 +26,12 @@ from pathlib import Path
 from dlmatrix.children import Children
 from dlmatrix.errors import ConfigError, DlmatrixError
 from dlmatrix.files import sha256_of, user_cache
-from dlmatrix.model.catalog import OUTPUT_LOCK, Matrix, Runtime, Source
+from dlmatrix.model.catalog import OUTPUT_LOCK, Matrix, Runtime, Source, SourcePatch
 from dlmatrix.model.selector import Selector
 from dlmatrix.runtimes.sources import SourceDirs, missing_reason, resolve, verify
 
 BUILD_SCRIPT = ("src", "c", "source", "build-source.sh")
-STAGE_SCHEME = "1"  # of a kept staged tree (kept_slot): another when stage() writes something else
+STAGE_SCHEME = "2"  # of a kept staged tree (kept_slot): another when stage() writes something else
 BUILD_TIMEOUT_S = 1800
 STAGE_TIMEOUT_S = 600
 # what is never part of a source tree: version control, objects and libraries of an earlier build
@@ -49,11 +49,14 @@ def stage(
     label: str,
     children: Children | None = None,
     plugin: Path | None = None,
+    base: Source | None = None,
 ) -> Path:
     """directory/source/, patches applied, with build.env, configure.args and evidence.env beside
     it; or directory/MISSING when an archive or patch is in none of the sources directories (source
     is resolved: runtimes.sources.resolve). plugin: the plug-in's directory, left out of a path
-    source it sits in."""
+    source it sits in. base: the source of the runtime it derives from (build.derived-from), whose
+    built tree an image's stage patches with derive/*.patch (build-source.sh builds source/ where
+    that tree is not kept, as on the host)."""
     children = children or Children()
     if directory.exists():
         shutil.rmtree(directory)
@@ -75,6 +78,11 @@ def stage(
         if done.returncode != 0:
             raise StageFailed(f"{label}: the patch {patch.file} does not apply:\n{done.stdout}{done.stderr}")
     env = {"SYSTEM": source.system}
+    if source.subdirs:
+        env["SUBDIRS"] = " ".join(source.subdirs)
+    if base is not None and source.derived_from:
+        env["BASE"] = source.derived_from
+        _derive_patches(source.patches[len(base.patches) :], directory / "derive")
     if source.script:
         shutil.copyfile(source.script, directory / "build-script.sh")
         env["SCRIPT"] = "build-script.sh"
@@ -83,6 +91,14 @@ def stage(
     evidence = "".join(f"DLM_EVIDENCE_{k.upper()}={v}\n" for k, v in source.evidence().items())
     (directory / "evidence.env").write_text(evidence)
     return directory
+
+
+def _derive_patches(patches: tuple[SourcePatch, ...], directory: Path) -> None:
+    """The patches a derived build applies to its base's tree, numbered in their order."""
+    directory.mkdir()
+    for number, patch in enumerate(patches, 1):
+        assert patch.path is not None  # resolved, or missing_reason said so
+        shutil.copyfile(patch.path, directory / f"{number:02d}-{patch.file}")
 
 
 def source_files(top: Path, plugin: Path | None = None) -> list[Path]:
@@ -223,21 +239,27 @@ def source_runtimes(matrix: Matrix, selection: Selector, image: str | None = Non
 
 
 def _staged(
-    name: str, source: Source, directory: Path, children: Children, dirs: SourceDirs, plugin: Path | None
+    name: str,
+    source: Source,
+    directory: Path,
+    children: Children,
+    dirs: SourceDirs,
+    plugin: Path | None,
+    base: Source | None = None,
 ) -> Path | str:
     """One source staged, or why it could not be (a clone, an archive, a patch: a build error)."""
     label = source.label or name
     try:
         resolved = resolve(source, dirs)
-        slot = kept_slot(resolved)
+        slot = kept_slot(resolved, base)
         if slot is None:
-            return stage(resolved, directory / name, label, children, plugin)
-        return slot if slot.is_dir() else keep_staged(resolved, slot, label, children)
+            return stage(resolved, directory / name, label, children, plugin, base)
+        return slot if slot.is_dir() else keep_staged(resolved, slot, label, children, base)
     except StageFailed as exc:
         return str(exc)
 
 
-def kept_slot(source: Source) -> Path | None:
+def kept_slot(source: Source, base: Source | None = None) -> Path | None:
     """Where an archive's staged tree is kept between runs (None for a directory or a commit, which
     are staged afresh): named by what it is made of, the archive and patches by their checksums and
     the build's settings, never by where they were found. Each run otherwise unpacks and removes
@@ -247,6 +269,8 @@ def kept_slot(source: Source) -> Path | None:
     patches = [patch.sha256 or sha256_of(patch.path) for patch in source.patches if patch.path]
     script = sha256_of(Path(source.script)) if source.script else ""
     parts = [STAGE_SCHEME, source.sha256, *patches, source.system, *source.configure, script]
+    parts += [*source.subdirs, f"derived-from={source.derived_from}"]  # build.env and derive/ say them
+    parts += [f"base-patches={len(base.patches)}"] if base is not None and source.derived_from else []
     parts += [f"{k}={v}" for k, v in sorted(source.evidence().items())]
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
     return kept_root() / key
@@ -261,11 +285,13 @@ def is_kept(path: Path) -> bool:
     return path.is_relative_to(kept_root())
 
 
-def keep_staged(source: Source, slot: Path, label: str, children: Children) -> Path:
+def keep_staged(
+    source: Source, slot: Path, label: str, children: Children, base: Source | None = None
+) -> Path:
     """Stages into a directory of this process's own, then renames it into place: a concurrent run
     that got there first wins, and nothing half staged is ever found."""
     partial = slot.with_name(f"{slot.name}.{os.getpid()}.partial")
-    stage(source, partial, label, children)
+    stage(source, partial, label, children, base=base)
     try:
         partial.rename(slot)
     except OSError:  # another run kept the same tree meanwhile
@@ -280,18 +306,22 @@ def stage_all(
     children: Children | None = None,
     dirs: SourceDirs | None = None,
 ) -> dict[str, Path | str]:
-    """Each runtime's staged source, and each dependency's that one of them names, or why it could
-    not be staged; before any build, so that a commit missing from a repository given as a URL
-    stops the run (ConfigError) first."""
+    """Each runtime's staged source (and that of the runtime each derived one is built from), and
+    each dependency's that one of them names, or why it could not be staged; before any build, so
+    that a commit missing from a repository given as a URL stops the run (ConfigError) first."""
     staged: dict[str, Path | str] = {}
     children = children or Children()
     dirs = dirs or SourceDirs.from_option()
+    runtimes = matrix.with_bases(runtimes)
     named = {name for r in runtimes if r.source is not None for name in r.source.depends}
     try:
         for runtime in runtimes:
             assert runtime.source is not None
             plugin = runtime.plugin.directory if runtime.plugin else None
-            staged[runtime.name] = _staged(runtime.name, runtime.source, directory, children, dirs, plugin)
+            base = matrix.base_of(runtime)
+            staged[runtime.name] = _staged(
+                runtime.name, runtime.source, directory, children, dirs, plugin, base.source if base else None
+            )
         for dependency in (d for d in matrix.dependencies if d.name in named):
             staged[dependency.name] = _staged(
                 dependency.name, dependency.source, directory, children, dirs, None

@@ -21,6 +21,7 @@ LANES = 10100  # the first lane uid: dlm-suite runs a serial group's attempt in 
 PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (build.sh reads them)
 BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
 CCACHE_DIR = "/var/cache/dlmatrix/ccache"  # the source stages' compiler cache: a BuildKit cache mount
+TREES_DIR = "/usr/src/dlmatrix-trees"  # built trees kept for derived stages (build-source.sh's DLM_TREES)
 
 
 def _fail(message: str) -> None:
@@ -45,13 +46,15 @@ def environment(root: Path) -> jinja2.Environment:
         packages_prefix=PACKAGES_PREFIX,
         built_prefix=BUILT_PREFIX,
         ccache_dir=CCACHE_DIR,
+        trees_dir=TREES_DIR,
     )
     return env
 
 
 def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
     """What is built from source, each in a stage of its own: the dependencies that apply to the
-    image's C library first (the stages that need them copy their prefixes), then the runtimes."""
+    image's C library first (the stages that need them copy their prefixes), then the runtimes; a
+    derived one (build.derived-from) after its base, whose stage keeps its built tree."""
     dependencies = [
         {
             "name": d.name,
@@ -60,10 +63,13 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "builds_here": d.source.builds_with(image.manager),
             "depends": [],
             "dependency": True,
+            "derived_from": "",
+            "keeps_tree": False,
         }
         for d in matrix.dependencies
         if image.libc in d.libc
     ]
+    bases = {r.source.derived_from for r in matrix.source_runtimes() if r.source and r.source.derived_from}
     return dependencies + [
         {
             "name": r.name,
@@ -72,6 +78,8 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "builds_here": r.source.builds_with(image.manager),  # as stages.py stages its tree
             "depends": [d.name for d in matrix.dependencies_for(r, image.libc)],
             "dependency": False,
+            "derived_from": r.source.derived_from,  # its stage starts from that one's (built tree)
+            "keeps_tree": r.name in bases,  # in TREES_DIR, for the stages derived from it
         }
         for r in matrix.source_runtimes()
         if r.source is not None

@@ -54,16 +54,19 @@ def upstream_context(
     matrix: Matrix, image: Image, wanted: Callable[[str], bool], staged: dict[str, Path | str] | None = None
 ) -> dict[str, bytes | Path]:
     """The upstream/ part of an image's build context, by relative path: content or a file to copy.
-    Runtimes the run does not select get NOT-SELECTED, so their stages finish at once, and so do a
-    dependency that none of the selected ones needs here and a runtime that the image's package
-    manager does not build (its stage says not applicable): their trees are no input of the image.
+    Runtimes the run does not select (nor derives one it selects from) get NOT-SELECTED, so their
+    stages finish at once, and so do a dependency that none of the selected ones needs here and a
+    runtime that the image's package manager does not build (its stage says not applicable): their
+    trees are no input of the image.
     staged: runtimes.build.stage_all's."""
     staged = staged or {}
     files: dict[str, bytes | Path] = {}
     needed: set[str] = set()
+    selected = [r for r in matrix.source_runtimes() if wanted(r.name)]
+    bases = {r.name for r in matrix.with_bases(selected)}  # a derived one's base builds its tree
     for runtime in matrix.source_runtimes():
         builds_here = runtime.source is not None and runtime.source.builds_with(image.manager)
-        chosen = wanted(runtime.name) and runtime.name in staged and builds_here
+        chosen = runtime.name in bases and runtime.name in staged and builds_here
         files.update(_stage_dir(matrix, runtime.name, staged[runtime.name] if chosen else None))
         if chosen:
             needed.update(d.name for d in matrix.dependencies_for(runtime, image.libc))

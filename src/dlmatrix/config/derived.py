@@ -1,0 +1,59 @@
+"""build.derived-from: a runtime built from the configured and built tree of another runtime of the
+same source (LTTng-UST's -nopin and -reverted variants from their release), its further patches
+applied there and make run again, so that only what they touch is recompiled. Checked on load: the
+two must be one source built one way, the variant's patches the base's followed by its own; anything
+else would be a different build, which a derived one must never be."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dlmatrix.errors import ConfigError
+from dlmatrix.model.catalog import Runtime, Source
+
+DERIVABLE_SYSTEMS = ("autotools", "make")  # make's own timestamps decide what is rebuilt
+# what the two must share (a derived build runs its base's configuration, against its dependencies)
+SAME = ("kind", "location", "file", "sha256", "commit", "system", "configure", "subdirs", "depends")
+
+
+def _fail(runtime: Runtime, problem: str, fix: str) -> ConfigError:
+    label = runtime.source.label if runtime.source and runtime.source.label else "matrix/runtimes.yaml"
+    return ConfigError(label, f"{runtime.name}: build.derived-from", problem, fix)
+
+
+def _differs(source: Source, base: Source) -> str | None:
+    """The first thing that makes source a different build of base's tree, or None."""
+    for name in SAME:
+        if getattr(source, name) != getattr(base, name):
+            return name.replace("_", "-")
+    if source.managers != base.managers or source.requires != base.requires:
+        return "build.managers or build.requires"
+    return None
+
+
+def check_derived(runtimes: Sequence[Runtime]) -> None:
+    """Every build.derived-from names a runtime built from source that derives from none, of the same
+    source, built the same way with make, whose patches this one's start with and then add to."""
+    built = {r.name: r for r in runtimes if r.source is not None}
+    for runtime in built.values():
+        assert runtime.source is not None
+        name = runtime.source.derived_from
+        if not name:
+            continue
+        base = built.get(name)
+        if base is None or base.source is None or base.source.derived_from:
+            releases = sorted(n for n, r in built.items() if r.source and not r.source.derived_from)
+            raise _fail(runtime, f"{name!r} is no runtime built from source of its own", ", ".join(releases))
+        if runtime.source.system not in DERIVABLE_SYSTEMS:
+            raise _fail(runtime, f"a {runtime.source.system} build is not derived", "autotools or make")
+        different = _differs(runtime.source, base.source)
+        if different is not None:
+            raise _fail(runtime, f"its {different} differs from {name}'s", f"the same as {name}'s")
+        own = [p.file for p in runtime.source.patches]
+        theirs = [p.file for p in base.source.patches]
+        if len(own) <= len(theirs) or own[: len(theirs)] != theirs:
+            raise _fail(
+                runtime,
+                f"its patches are not {name}'s ({', '.join(theirs) or 'none'}) followed by its own",
+                f"{name}'s patches, then at least one more",
+            )
