@@ -58,6 +58,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "builds_here": d.source.builds_with(image.manager),
             "depends": [],
             "dependency": True,
+            "cross": False,
         }
         for d in matrix.dependencies
         if image.libc in d.libc
@@ -70,6 +71,8 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "builds_here": r.source.builds_with(image.manager),  # as stages.py stages its tree
             "depends": [d.name for d in matrix.dependencies_for(r, image.libc)],
             "dependency": False,
+            # on the build machine (templates/cross.j2)
+            "cross": matrix.cross_builds(image, r.name) and r.source.builds_with(image.manager),
         }
         for r in matrix.source_runtimes()
         if r.source is not None
