@@ -29,7 +29,7 @@ def test_the_foreign_glibc_images_and_only_they_have_a_cross_toolchain():
     arm = MATRIX.image("debian-bookworm-glibc-arm64").cross
     assert arm is not None and arm.compiler == "aarch64-linux-gnu-gcc"
     # the target's liburcu through dpkg multiarch, the compiler of the release's own gcc-defaults
-    assert arm.packages == ("gcc-aarch64-linux-gnu", "liburcu-dev:arm64")
+    assert arm.packages == ("gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross", "liburcu-dev:arm64")
     for name in ("debian-bookworm-musl-arm64", "debian-forky-musl-riscv64", "debian-bookworm-glibc-i386"):
         assert MATRIX.image(name).cross is None, name
     assert len(LTTNG_FROM_SOURCE) == 7
@@ -79,7 +79,7 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
     assert "FROM --platform=linux/arm64/v8 ${BASE_IMAGE} AS toolchain\n" in text
     found = stages(text)
     assert "dpkg --add-architecture arm64" in found["cross-toolchain"]
-    assert "gcc-aarch64-linux-gnu liburcu-dev:arm64" in found["cross-toolchain"]
+    assert "gcc-aarch64-linux-gnu libc6-dev-arm64-cross liburcu-dev:arm64" in found["cross-toolchain"]
     for name in LTTNG_FROM_SOURCE:
         cross = found[f"cross-{name}"]
         assert "ENV CC=aarch64-linux-gnu-gcc DLM_HOST=aarch64-linux-gnu " in cross
@@ -91,6 +91,7 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
         assert f"FROM toolchain AS source-{name}\n" in text
         assert f"COPY --from=cross-{name} /opt/dlmatrix-built/{name}/ /opt/dlmatrix-built/{name}/" in own
         assert "build-source.sh" not in own and "readelf -h" in own and f"{name}/BUILD-FAILED" in own
+        assert f"for library in /opt/dlmatrix-built/{name}/lib/liblttng-ust.so; do" in own  # loads
         # the suite's stages take it as a native build's
         assert f"COPY --from=source-{name} /opt/dlmatrix-built/{name}/" in found[f"variant-{name}"]
 
