@@ -79,12 +79,17 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
     assert "FROM --platform=linux/arm64/v8 ${BASE_IMAGE} AS toolchain\n" in text
     found = stages(text)
     assert "dpkg --add-architecture arm64" in found["cross-toolchain"]
+    assert "{ apt-get update || echo" in found["cross-toolchain"]  # a foreign index out of sync
+    assert "|| mv /var/log/dlmatrix-cross-toolchain.log /var/log/dlmatrix-cross-toolchain.FAILED" in text
     assert "gcc-aarch64-linux-gnu libc6-dev-arm64-cross liburcu-dev:arm64" in found["cross-toolchain"]
     for name in LTTNG_FROM_SOURCE:
         cross = found[f"cross-{name}"]
         assert "ENV CC=aarch64-linux-gnu-gcc DLM_HOST=aarch64-linux-gnu " in cross
         assert "PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:" in cross
         assert f"build-source.sh /usr/src/plugins/{name} /opt/dlmatrix-built/{name}" in cross
+        # a toolchain that did not install costs this runtime's cells (BUILD-FAILED), not the image
+        assert "if [ -f /var/log/dlmatrix-cross-toolchain.FAILED ]" in cross
+        assert f"tail -n 40 /var/log/dlmatrix-cross-toolchain.FAILED; }} >/opt/dlmatrix-built/{name}/BUILD-FAILED" in cross
         assert f"FROM cross-toolchain AS cross-{name}\n" in text
         # the image's own stage: the prefix where a native build puts it, checked under qemu
         own = found[f"source-{name}"]
