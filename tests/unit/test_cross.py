@@ -89,7 +89,8 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
         assert f"build-source.sh /usr/src/plugins/{name} /opt/dlmatrix-built/{name}" in cross
         # a toolchain that did not install costs this runtime's cells (BUILD-FAILED), not the image
         assert "if [ -f /var/log/dlmatrix-cross-toolchain.FAILED ]" in cross
-        assert f"tail -n 40 /var/log/dlmatrix-cross-toolchain.FAILED; }} >/opt/dlmatrix-built/{name}/BUILD-FAILED" in cross
+        failed = "tail -n 40 /var/log/dlmatrix-cross-toolchain.FAILED; }"
+        assert f"{failed} >/opt/dlmatrix-built/{name}/BUILD-FAILED" in cross
         assert f"FROM cross-toolchain AS cross-{name}\n" in text
         # the image's own stage: the prefix where a native build puts it, checked under qemu
         own = found[f"source-{name}"]
