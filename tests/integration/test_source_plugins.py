@@ -125,6 +125,11 @@ def test_the_evidence_names_the_source(cells: list[Cell]) -> None:
     assert sources["detached"] == "path:detached-lib"
     assert str(sources["detached-cmake"]).startswith("git:")
     assert str(sources["detached-autotools"]).startswith("archive:lib-1.0.tar.gz@sha256:")
+    # how each was built: in the environment's own toolchain, with its compiler and version
+    version = subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True, check=True).stdout
+    for image, compiler in (("host-glibc", "gcc"), ("host-musl", "musl-gcc")):
+        built_by = {c.evidence.get("built_by") for c in cells if c.image == image and c.runtime == "detached"}
+        assert built_by == {f"native {compiler} {version.strip()}"}, image
 
 
 def test_a_failed_build_costs_its_own_cells_with_its_log(cells: list[Cell]) -> None:

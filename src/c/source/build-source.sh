@@ -28,6 +28,10 @@
 # PREFIX; a RUNPATH keeps the base's prefix, a directory that exists in no stage that uses it).
 # Elsewhere (the host) a derived one builds DIR/source, which holds every patch, as any other.
 # build.env's SUBDIRS (build.subdirs): the directories make builds and installs, in order.
+# DLM_HOST: a GNU triplet: a cross build on the build machine for that target (CC its
+# compiler, autotools only: ./configure --host), for an image that runs under
+# qemu-user (dockerfiles/templates/cross.j2). Every build records how it was built
+# (DLM_EVIDENCE_BUILT_BY: native or cross, the compiler and its version).
 set -u
 dir=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
@@ -141,7 +145,8 @@ build() {
 				sh ./bootstrap || return 1
 			elif [ -x autogen.sh ]; then ./autogen.sh || return 1; else autoreconf -fi || return 1; fi
 		fi
-		./configure --prefix="$prefix" --libdir="$prefix/lib" CC="$cc" "$@" && make_in "" && make_in install
+		./configure --prefix="$prefix" --libdir="$prefix/lib" ${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@" &&
+			make_in "" && make_in install
 		;;
 	cmake)
 		# CMake wants the compiler as one path: the words after it (gcc -m32) become flags
@@ -171,6 +176,16 @@ build() {
 check_installed() {
 	ls "$prefix"/lib/*.so* >/dev/null 2>&1 || { echo "the build installed no shared library in $prefix/lib" && return 1; }
 	if [ -f "$dir/evidence.env" ]; then cp "$dir/evidence.env" "$prefix/evidence.env" || return 1; fi
+	echo "DLM_EVIDENCE_BUILT_BY=$(built_by)" >>"$prefix/evidence.env"
+}
+
+# "cross aarch64-linux-gnu-gcc 12.2.0", "native gcc 12.2.0": how the library was built, as each cell says
+built_by() {
+	compiler=${bare%% *}
+	version=$($compiler -dumpfullversion 2>/dev/null || $compiler -dumpversion 2>/dev/null || echo unknown)
+	how=native
+	[ -n "${DLM_HOST:-}" ] && how=cross
+	echo "$how $(basename "$compiler") $version"
 }
 
 # "N compiled, M from the compiler cache": what this build compiled (dlmatrix bench reads it)

@@ -63,8 +63,9 @@ def timeout_factor(matrix: Matrix, runs: Runs) -> float:
     return matrix.architecture(runs.arch).timeout_factor if runs.emulated else 1.0
 
 
-def skipped_under_emulation(matrix: Matrix, runs: Runs) -> set[str]:
-    """The runtimes an image does not build and run here, because it runs emulated."""
+def skipped_under_emulation(matrix: Matrix, image: Image, runs: Runs) -> set[str]:
+    """The runtimes an image does not build and run here, because it runs emulated: those of
+    emulated.skip_runtimes that its architecture's cross toolchain does not build (cross_runtimes)."""
     if not runs.emulated:
         return set()
-    return matrix.emulated.names(matrix.runtimes)
+    return {n for n in matrix.emulated.names(matrix.runtimes) if not matrix.cross_builds(image, n)}

@@ -21,7 +21,7 @@ from dlmatrix.config.root import find_root
 from dlmatrix.config.schemas import SCHEMAS, allowed, first_error, key_path
 from dlmatrix.config.strictyaml import read_yaml
 from dlmatrix.errors import ConfigError
-from dlmatrix.model.catalog import Architecture, Host, LeftOut, Matrix, Scenario
+from dlmatrix.model.catalog import Architecture, Cross, Host, LeftOut, Matrix, Scenario
 from dlmatrix.model.kinds import RUNTIME_KINDS
 
 
@@ -118,12 +118,7 @@ def load_matrix(
     host_data = load_file(root, "hosts.yaml")
     hosts = tuple(Host(**item) for item in host_data["hosts"])
     arch_data = load_file(root, "architectures.yaml")
-    architectures = tuple(
-        Architecture(
-            **{**item, "machines": tuple(item["machines"]), "native_on": tuple(item.get("native_on", []))}
-        )
-        for item in arch_data["architectures"]
-    )
+    architectures = tuple(architecture_of(item) for item in arch_data["architectures"])
     unique("matrix/architectures.yaml", "architectures", (a.name for a in architectures))
     images = tuple(
         image_of(index, item, architectures)
@@ -168,4 +163,18 @@ def load_matrix(
 def left_out(data: dict[str, Any] | None) -> LeftOut:
     if data is None:
         return LeftOut()
-    return LeftOut(tuple(data["skip_runtimes"]), " ".join(data["reason"].split()))
+    reason = " ".join(data["reason"].split())
+    return LeftOut(tuple(data["skip_runtimes"]), reason, tuple(data.get("cross_runtimes", ())))
+
+
+def architecture_of(item: dict[str, Any]) -> Architecture:
+    cross = item.get("cross")
+    toolchain = Cross(cross["triplet"], tuple(cross["libc"]), tuple(cross["packages"])) if cross else None
+    return Architecture(
+        **{
+            **item,
+            "machines": tuple(item["machines"]),
+            "native_on": tuple(item.get("native_on", [])),
+            "cross": toolchain,
+        }
+    )

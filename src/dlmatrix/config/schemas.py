@@ -136,9 +136,16 @@ BUILD_SCHEMA = _object(
     [],
 )
 # runtimes an environment leaves out (globs), and why: its cells are skipped with the reason
-LEFT_OUT = _object(
-    {"skip_runtimes": {"type": "array", "items": TEXT}, "reason": TEXT}, ["skip_runtimes", "reason"]
-)
+GLOBS = {"type": "array", "items": TEXT}
+LEFT_OUT = _object({"skip_runtimes": GLOBS, "reason": TEXT}, ["skip_runtimes", "reason"])
+# under emulation, also: the runtimes a cross toolchain builds where the architecture has one
+EMULATED = {**LEFT_OUT, "properties": {**LEFT_OUT["properties"], "cross_runtimes": GLOBS}}
+# a cross toolchain (Debian's) on the build machine: a GNU triplet, PKG:ARCH for the target's packages
+TRIPLET = {"type": "string", "pattern": r"^[a-z0-9_]+(-[a-z0-9_]+){2,3}$", "maxLength": 48}
+LIBCS = {"type": "array", "items": {"enum": list(LIBC_FAMILIES)}, "minItems": 1, "uniqueItems": True}
+DEB = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.+-]*(:[a-z0-9]+)?$"}
+CROSS_FIELDS = {"triplet": TRIPLET, "libc": LIBCS, "packages": {"type": "array", "items": DEB, "minItems": 1}}
+CROSS = _object(CROSS_FIELDS, list(CROSS_FIELDS))
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "runtimes.yaml": _object(
@@ -260,11 +267,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "native_on": {"type": "array", "items": NAME},
                         "qemu": NAME,
                         "timeout_factor": {"type": "number", "minimum": 1, "maximum": 100},
+                        "cross": CROSS,
                     },
                     ["name", "platform", "namespace", "machines", "qemu", "timeout_factor"],
                 ),
             },
-            "emulated": LEFT_OUT,
+            "emulated": EMULATED,
         },
         ["architectures", "emulated"],
     ),

@@ -170,6 +170,20 @@ class Host:
 
 
 @dataclass(frozen=True)
+class Cross:
+    """An architecture's cross toolchain on the build machine (Debian's, of the image's release):
+    what builds the emulated images' heavy runtimes without qemu (architectures.yaml `cross`)."""
+
+    triplet: str  # the GNU target triplet: configure --host, the compiler TRIPLET-gcc
+    libc: tuple[str, ...]  # the C libraries it targets (Debian's cross toolchains: glibc)
+    packages: tuple[str, ...]  # installed on the build machine; PKG:ARCH for the target's libraries
+
+    @property
+    def compiler(self) -> str:
+        return f"{self.triplet}-gcc"
+
+
+@dataclass(frozen=True)
 class Architecture:
     """One value of the architecture axis (matrix/architectures.yaml)."""
 
@@ -180,6 +194,7 @@ class Architecture:
     qemu: str  # the binfmt_misc handler qemu-NAME
     timeout_factor: float  # under emulation
     native_on: tuple[str, ...] = ()
+    cross: Cross | None = None
 
 
 @dataclass(frozen=True)
@@ -189,9 +204,13 @@ class LeftOut:
 
     runtimes: tuple[str, ...] = ()
     reason: str = ""
+    cross: tuple[str, ...] = ()  # under emulation: those built with a cross toolchain where one serves
 
     def names(self, runtimes: tuple[Runtime, ...]) -> set[str]:
         return {r.name for r in runtimes if any(fnmatchcase(r.name, g) for g in self.runtimes)}
+
+    def cross_built(self, name: str) -> bool:
+        return any(fnmatchcase(name, g) for g in self.cross)
 
 
 @dataclass(frozen=True)
@@ -213,6 +232,13 @@ class Image:
     def manager(self) -> str:
         """Its package manager, as its template's name starts (apt-glibc: apt)."""
         return self.template.partition("-")[0]
+
+    @property
+    def cross(self) -> Cross | None:
+        """The cross toolchain that builds its emulated.cross_runtimes on the build machine: its
+        architecture's, for its C library, from Debian's archive (apt images only)."""
+        found = self.architecture.cross if self.architecture else None
+        return found if found and self.libc in found.libc and self.manager == "apt" else None
 
     @property
     def platform(self) -> str | None:
@@ -267,6 +293,11 @@ class Matrix:
         names = {r.name for r in chosen}
         bases = {base.name: base for r in chosen if (base := self.base_of(r)) and base.name not in names}
         return [*chosen, *bases.values()]
+
+    def cross_builds(self, image: Image, runtime: str) -> bool:
+        """Whether image builds runtime on the build machine with its architecture's cross toolchain
+        (emulated.cross_runtimes), rather than in its own toolchain (under qemu where it is foreign)."""
+        return image.cross is not None and self.emulated.cross_built(runtime)
 
     def dependencies_for(self, runtime: Runtime, libc: str) -> list[Dependency]:
         """What runtime's build needs built first where the C library is libc."""

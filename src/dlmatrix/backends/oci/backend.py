@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
-from dlmatrix.backends.oci.bases import Base, BaseProvider, BaseUnavailable
+from dlmatrix.backends.oci.bases import Base, BaseProvider, BaseUnavailable, build_machine
 from dlmatrix.backends.oci.dockerfiles import outdated_committed, render
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.failures import START_HINT, ContainerFailed, EngineFailure
@@ -30,7 +30,7 @@ from dlmatrix.backends.oci.parts import Parts
 from dlmatrix.backends.oci.placement import place
 from dlmatrix.backends.oci.stages import context_digest, upstream_context, write_context
 from dlmatrix.backends.oci.tokens import CellBudget, TokenFeeder
-from dlmatrix.backends.platform import SETUP_HINT, Runs, runs_here, skipped_under_emulation, timeout_factor
+from dlmatrix.backends.platform import SETUP_HINT, runs_here, skipped_under_emulation, timeout_factor
 from dlmatrix.children import Cancelled
 from dlmatrix.errors import DlmatrixError
 from dlmatrix.interrupts import add_notes, shielded
@@ -75,7 +75,7 @@ class ContainerBackend:
         self.budget = budget
         # how each image's architecture runs here, and so which of its cells it runs: once per run
         self.runs = {image.name: runs_here(matrix, image) for image in self.images()}
-        self.selections = {name: self.without_left_out(runs) for name, runs in self.runs.items()}
+        self.selections = {image.name: self.without_left_out(image) for image in self.images()}
         names = [image.name for image in self.images()]
         self.estimate = WorkEstimate.of(matrix, names, selection, previous)  # from previous, if any
         self.bases = {e: BaseProvider(e, workdir / "logs", self.engines) for e in self.engines}
@@ -204,6 +204,11 @@ class ContainerBackend:
         with self.base_locks[image.base_ref]:  # the glibc and musl image of a suite share one base
             return self.bases[engine].provide(image)
 
+    def provide_build_base(self, image: Image, engine: Engine) -> Base | None:
+        """BUILD_BASE_IMAGE where runtimes are cross-built on the build machine (templates/cross.j2)."""
+        crossed = any(self.matrix.cross_builds(image, r.name) for r in self.matrix.source_runtimes())
+        return self.provide_base(build_machine(image), engine) if crossed else None
+
     def run_image(self, image: Image) -> list[Cell]:
         engine = self.placement.get(image.name, self.engines[0])
         try:
@@ -222,9 +227,10 @@ class ContainerBackend:
         arch, emulated = image_arch(self.matrix, image), self.runs[image.name].emulated
         return Environment(image.name, Libc(image.libc, None), None, arch=arch, emulated=emulated)
 
-    def without_left_out(self, runs: Runs) -> Selector:
+    def without_left_out(self, image: Image) -> Selector:
         """The run's selection less the runtimes an image leaves out where it runs emulated."""
-        return self.selection.without_runtimes(skipped_under_emulation(self.matrix, runs))
+        left_out = skipped_under_emulation(self.matrix, image, self.runs[image.name])
+        return self.selection.without_runtimes(left_out)
 
     def left_out(self, image: Image) -> list[Cell]:
         """Skipped cells, with the reason, for the runtimes the image does not build under emulation."""
@@ -249,13 +255,14 @@ class ContainerBackend:
             try:
                 with self.parts.timed(image.name, "base"):
                     base = self.provide_base(image, engine)
+                    build_base = self.provide_build_base(image, engine)
             except BaseUnavailable as missing:
                 self.log.stage(
                     image.name, "skipped" if missing.result == "skipped" else "failed", missing.cause
                 )
                 return self.uniform(env, missing.result, str(missing))
             with self.parts.timed(image.name, "build"):
-                tag = self.build(image, base, engine)
+                tag = self.build(image, base, engine, build_base)
         if tag is None:
             kept = self.keep_log(image)
             self.log.stage(image.name, "failed", f"build failed; log: {kept}")
@@ -283,11 +290,12 @@ class ContainerBackend:
     def build_log(self, image: Image) -> Path:
         return self.workdir / "logs" / f"build-{image.name}.log"
 
-    def build(self, image: Image, base: Base, engine: Engine) -> str | None:
+    def build(self, image: Image, base: Base, engine: Engine, build_base: Base | None = None) -> str | None:
         dockerfile = render(self.matrix, image, engine.buildkit)  # the committed one, plus --runtimes
         wanted = functools.partial(self.selections[image.name].runtime, image=image.name)
         upstream = upstream_context(self.matrix, image, wanted, self.staged)
-        tag = image_tag(image, dockerfile, self.digest, base, context_digest(upstream))
+        inputs = context_digest(upstream) + (f"\0{build_base.image_id}" if build_base else "")
+        tag = image_tag(image, dockerfile, self.digest, base, inputs)
         self.tags[image.name] = tag
         if engine.image_id(tag):
             self.log.stage(image.name, "built", f"{tag} is up to date")
@@ -306,7 +314,7 @@ class ContainerBackend:
         built = engine.build(
             tag,
             context,
-            {"BASE_IMAGE": base.ref},
+            {"BASE_IMAGE": base.ref} | ({"BUILD_BASE_IMAGE": build_base.ref} if build_base else {}),
             self.build_log(image),
             BUILD_TIMEOUT_S,
             image_labels(dockerfile, self.digest, base),

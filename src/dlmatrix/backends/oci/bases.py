@@ -11,6 +11,7 @@ qemu-user for their maintainer scripts).
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Sequence
@@ -53,6 +54,12 @@ SECURITY = "http://security.debian.org/debian-security"
 
 def local_tag(image: Image) -> str:
     return LOCAL_PREFIX + image.base_ref
+
+
+def build_machine(image: Image) -> Image:
+    """The image as the build machine's own: the base of its cross-built stages (BUILD_BASE_IMAGE,
+    dockerfiles/templates/cross.j2), which the native images of its release share (security too)."""
+    return dataclasses.replace(image, architecture=None, offline_security=True)
 
 
 def mmdebstrap_command(suite: str, arch: str | None = None, security: bool = True) -> list[str]:

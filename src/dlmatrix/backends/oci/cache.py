@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dlmatrix import __version__
-from dlmatrix.backends.oci.bases import BaseProvider, local_tag
+from dlmatrix.backends.oci.bases import BaseProvider, build_machine, local_tag
 from dlmatrix.backends.oci.compiler_cache import export_compiler_caches, import_compiler_caches, mount_ids
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.failures import last_line
@@ -120,6 +120,10 @@ def choose(
         base = provider.present(image)
         if base and (not built or base.image_id in named):
             bases[base.ref] = Kept(base.ref, base.image_id, "base")
+        # the build machine's base of its cross-built stages: an input of its tag too (no label names it)
+        build_base = provider.present(build_machine(image)) if image.cross else None
+        if build_base:
+            bases[build_base.ref] = Kept(build_base.ref, build_base.image_id, "base")
     return [*([] if bases_only else built), *bases.values()]
 
 

@@ -12,7 +12,7 @@ from dlmatrix.config.load import load_matrix
 from dlmatrix.config.root import installed, work_dir
 from dlmatrix.config.schemas import TEMPLATES
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.model.catalog import Image, Matrix
+from dlmatrix.model.catalog import Image, Matrix, Runtime
 
 GENERATED = "dockerfiles"  # dockerfiles/IMAGE/Dockerfile, beside templates/
 PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
@@ -51,6 +51,15 @@ def environment(root: Path) -> jinja2.Environment:
     return env
 
 
+def smoke_libraries(runtime: Runtime) -> list[str]:
+    """What the smoke check of a cross-built runtime loads under qemu (templates/cross.j2): its own
+    library (LTTng-UST's liblttng-ust, a plug-in's sonames), not the others its build installs
+    (liblttng-ust-ctl leaves a symbol to lttng-tools, so it loads in no program of its own)."""
+    if runtime.plugin is not None:
+        return list(runtime.plugin.sonames)
+    return ["liblttng-ust.so"] if runtime.kind == "lttng-ust" else []
+
+
 def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
     """What is built from source, each in a stage of its own: the dependencies that apply to the
     image's C library first (the stages that need them copy their prefixes), then the runtimes; a
@@ -65,6 +74,8 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "dependency": True,
             "derived_from": "",
             "keeps_tree": False,
+            "cross": False,
+            "loads": [],
         }
         for d in matrix.dependencies
         if image.libc in d.libc
@@ -80,6 +91,9 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "dependency": False,
             "derived_from": r.source.derived_from,  # its stage starts from that one's (built tree)
             "keeps_tree": r.name in bases,  # in TREES_DIR, for the stages derived from it
+            # on the build machine (templates/cross.j2)
+            "cross": matrix.cross_builds(image, r.name) and r.source.builds_with(image.manager),
+            "loads": smoke_libraries(r),
         }
         for r in matrix.source_runtimes()
         if r.source is not None

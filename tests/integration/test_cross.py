@@ -1,0 +1,48 @@
+"""A cross-built LTTng-UST variant on a foreign glibc image, with a real engine: built on the build
+machine with bookworm's aarch64 cross toolchain, copied into the arm64 image, checked there under
+qemu-user, and its cell run there like any other (where it used to be left out, not run)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dlmatrix.backends.oci.backend import ContainerBackend
+from dlmatrix.backends.oci.engine import Engine
+from dlmatrix.backends.oci.tokens import CellBudget
+from dlmatrix.backends.platform import runs_here
+from dlmatrix.config.load import load_matrix
+from dlmatrix.model.selector import Selector
+from tests.conftest import Recorder
+from tests.integration.test_docker import need_sources, sources  # noqa: F401 (sources: a fixture)
+
+pytestmark = pytest.mark.docker
+IMAGE = "debian-bookworm-glibc-arm64"
+RUNTIME = "lttng-ust-2.13.9-nopin"
+SCENARIO = "app-dlopen-dlclose"
+
+
+def test_the_cross_built_variant_runs_under_qemu_and_says_how_it_was_built(engine: Engine, tmp_path, sources):  # noqa: F811
+    need_sources(sources)
+    matrix = load_matrix()
+    runs = runs_here(matrix, matrix.image(IMAGE))
+    if runs.how == "unavailable":
+        pytest.fail(f"{runs.why}: `bash .ci/setup` registers the qemu-user handlers")  # never a skip
+    backend = ContainerBackend(
+        matrix, engine, tmp_path, Selector.of(SCENARIO, RUNTIME, IMAGE), Recorder(), CellBudget(8)
+    )
+    [cell] = backend.run()
+    assert (cell.image, cell.scenario, cell.runtime, cell.arch) == (IMAGE, SCENARIO, RUNTIME, "arm64")
+    # it ran: not left out under emulation, not a build error, every attempt a real outcome
+    assert cell.verdict not in ("skipped", "not-run"), (cell.verdict, cell.stderr)
+    assert len(cell.attempts) >= 5 and all(a.result.startswith(("pass", "crash:")) for a in cell.attempts)
+    assert cell.evidence["built_by"] == "cross aarch64-linux-gnu-gcc 12.2.0"  # bookworm's gcc, as the image's
+    assert cell.evidence["upstream_patches"] == "lttng-ust-v2.13.9-no-self-pin.patch"
+    assert cell.evidence["runtime_version"] == "2.13.9"
+    # the smoke check under qemu, in the image's stage: every library of the prefix is for this
+    # machine (liblttng-ust, -common, -tracepoint, -ctl and the preload helpers), the runtime loads
+    checked = re.fullmatch(
+        r"(\d+) libraries for AArch64; liblttng-ust.so loaded under qemu", cell.evidence["cross_check"]
+    )
+    assert checked is not None and int(checked[1]) >= 4, cell.evidence["cross_check"]
