@@ -95,10 +95,21 @@ def wait_for_container(name: str, docker_host: str | None = None, timeout: float
         time.sleep(0.5)
 
 
-def children_of(marker: str) -> list[str]:
-    """Processes (docker CLI calls) whose command line names marker: none may outlive a run."""
+def children_of(marker: str, on_host: bool = False) -> list[str]:
+    """Processes (docker CLI calls) whose command line names marker: none may outlive a run.
+    on_host: only those outside containers (a host run's suite is no container's; another run's
+    suite in a container on the same machine is no child of the run under test)."""
     found = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True, check=False)
-    return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+    lines = [line for line in found.stdout.splitlines() if "pgrep" not in line]
+    return [line for line in lines if not (on_host and in_container(line.split()[0]))]
+
+
+def in_container(pid: str) -> bool:
+    try:
+        cgroups = Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return False  # gone meanwhile
+    return any(engine in cgroups for engine in ("docker", "containerd", "libpod"))
 
 
 @pytest.fixture
