@@ -67,15 +67,15 @@ def rows(line: str, width: int) -> int:
 def ending(answer: Answer, written: Sequence[Path], width: int) -> Ending:
     """The ending's lines, at most ROWS rows at this width: the reasons get the rows the rest leaves."""
     directory = str(written[0].parent) if written else "DIR"
-    kept = (
-        _look(answer.needs_a_look, directory)
-        + _untested(answer)
-        + [verdict_counts(answer.counts, len(answer.cells))]
-    )
-    kept += [report_text(written)] if written else []
     told = [f"The seed's answer: {answer.seed.sentence}"] if answer.seed.sentence else []
     told += [f"{family or 'other'}: {line}" for family, line in answer.family_lines]
-    left = ROWS - sum(rows(line, width) for line in told + kept)
+    rest = [*_untested(answer), verdict_counts(answer.counts, len(answer.cells))]
+    rest += [report_text(written)] if written else []
+    for shown in range(LOOK_SHOWN, -1, -1):  # fewer groups named where the screen is full
+        kept = _look(answer.needs_a_look, directory, shown) + rest
+        left = ROWS - sum(rows(line, width) for line in told + kept)
+        if left >= 1:  # a row for the reasons, at least their count
+            break
     return Ending(told + _reasons(answer, left, width), kept)
 
 
@@ -157,14 +157,14 @@ def _cut(reason: str, chars: int) -> str:
     return first if len(first) <= chars else text[: chars - 1].rstrip() + "…"
 
 
-def _look(cells: Sequence[Cell], directory: str) -> list[str]:
-    """The cells that need a look, those alike in one line; past LOOK_SHOWN lines, where the rest are."""
+def _look(cells: Sequence[Cell], directory: str, shown: int = LOOK_SHOWN) -> list[str]:
+    """The cells that need a look, those alike in one line; past `shown` lines, where the rest are."""
     if not cells:
         return []
     groups = _alike(cells)
     lines = [f"{len(cells)} cells need a look:"]
-    lines += [f"  {text}" for text, _ in groups[:LOOK_SHOWN]]
-    hidden = [cell for _, group in groups[LOOK_SHOWN:] for cell in group]
+    lines += [f"  {text}" for text, _ in groups[:shown]]
+    hidden = [cell for _, group in groups[shown:] for cell in group]
     if hidden:
         listed = ",".join(v for v in VERDICTS if any(c.verdict == v for c in hidden))
         lines.append(

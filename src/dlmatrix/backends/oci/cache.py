@@ -114,6 +114,7 @@ def choose(
     refs = [ref for ref in images if wanted(image_name(ref))]
     built = [Kept(ref, image_id, "image") for ref in refs if (image_id := engine.image_id(ref))]
     named = {base_of(engine, k.ref) for k in built}
+    ran = {image_name(k.ref) for k in built}
     provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks
     bases: dict[str, Kept] = {}
     for image in (i for i in matrix.images if wanted(i.name)):
@@ -121,7 +122,8 @@ def choose(
         if base and (not built or base.image_id in named):
             bases[base.ref] = Kept(base.ref, base.image_id, "base")
         # the build machine's base of its cross-built stages: an input of its tag too (no label names it)
-        build_base = provider.present(build_machine(image)) if image.cross else None
+        crossed = image.cross and (not built or image.name in ran)  # of the images kept, if any
+        build_base = provider.present(build_machine(image)) if crossed else None
         if build_base:
             bases[build_base.ref] = Kept(build_base.ref, build_base.image_id, "base")
     return [*([] if bases_only else built), *bases.values()]
