@@ -33,7 +33,7 @@ PHASES = ("cold", "restored", "warm")
 def not_fresh(matrix: Matrix, engine: Engine, selection: Selector) -> list[str]:
     """What the engine already holds of the selection: its bases, its images, a build cache."""
     held = []
-    provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks
+    provider = BaseProvider.looking(engine)
     for image in (i for i in matrix.images if selection.image(i.name)):
         if base := provider.present(image):
             held.append(f"base {base.ref}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,6 +94,11 @@ class BaseProvider:
         self.peers = [peer for peer in peers if peer is not engine]  # the run's other engines
         self.logdir = logdir
         self.registry_failed = False
+
+    @classmethod
+    def looking(cls, engine: Engine) -> BaseProvider:
+        """One that only looks at what the engine has (present), never providing: prune, cache, bench."""
+        return cls(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")
 
     def present(self, image: Image) -> Base | None:
         """The image's base if the engine has it, for the image's architecture: the registry's name

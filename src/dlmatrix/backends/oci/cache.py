@@ -4,15 +4,15 @@ a manifest of their references and ids. An image's tag derives from its inputs a
 and `docker save`/`docker load` keep ids, so on a fresh engine that imported them a run finds every
 unchanged image by its tag and builds nothing; a changed input makes a new tag, built as ever.
 
-BuildKit's own stage cache stays behind: the docker driver exports no cache but inline, and a
-registry-free machine has nowhere to put one; the images are what a warm run needs."""
+The source stages' compiler caches go along (compiler_cache.py), so that an image whose inputs
+changed compiles from them. BuildKit's own stage cache stays behind: the docker driver exports no
+cache but inline, and a registry-free machine has nowhere to put one."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -115,7 +115,7 @@ def choose(
     built = [Kept(ref, image_id, "image") for ref in refs if (image_id := engine.image_id(ref))]
     named = {base_of(engine, k.ref) for k in built}
     ran = {image_name(k.ref) for k in built}
-    provider = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks
+    provider = BaseProvider.looking(engine)
     bases: dict[str, Kept] = {}
     for image in (i for i in matrix.images if wanted(i.name)):
         base = provider.present(image)
@@ -227,7 +227,8 @@ def import_cache(engine: Engine, directory: Path) -> Imported:
     engine_call(engine, load, f"loading {archive}", "export the cache again (the archive may be truncated)")
     missing = tuple(k.ref for k in kept if engine.image_id(k.ref) != k.image_id)
     carried = manifest.get("compiler_caches")
+    filled = 0  # none without BuildKit, or without the base that moves them
     if carried and engine.buildkit and carried["base"] not in missing:
         import_compiler_caches(engine, carried["ids"], carried["base"], directory)
-    filled = len(carried["ids"]) if carried and engine.buildkit else 0
+        filled = len(carried["ids"])
     return Imported(kept, missing, archive.stat().st_size, time.monotonic() - started, filled)

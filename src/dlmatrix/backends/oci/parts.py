@@ -1,5 +1,5 @@
 """Where a run's time went, per image: providing its base, building it, running its suite
-(results.json run.parts; `dlmatrix bench` and benchmarks/cold.py read them). A warm run's parts
+(results.json run.parts; `dlmatrix bench --cold` sums them, cli/bench_cold.py). A warm run's parts
 are its suites; a cold one's, mostly bases and builds."""
 
 from __future__ import annotations

@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from dlmatrix.backends.oci.bases import BaseProvider
 from dlmatrix.backends.oci.dockerfiles import render
@@ -75,7 +73,7 @@ def prune_plan(matrix: Matrix, engine: Engine) -> PrunePlan:
     plan = PrunePlan()
     digest = bundle_digest(matrix)
     images = {image.name: image for image in matrix.images}
-    bases = BaseProvider(engine, Path(tempfile.gettempdir()) / "dlmatrix-bases")  # only looks, builds nothing
+    bases = BaseProvider.looking(engine)
     current = {
         name: current_labels(matrix, bases, image, digest, engine.buildkit) for name, image in images.items()
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 from dlmatrix.files import sha256_of
 from dlmatrix.model.catalog import Image, Matrix
 from dlmatrix.runtimes.build import BUILD_SCRIPT as SOURCE_SCRIPT
-from dlmatrix.runtimes.build import is_kept
+from dlmatrix.runtimes.build import is_kept, kept_root
 
 PLUGINS = "_plugins"
 NOT_SELECTED = "not built: the run that built this image did not select this variant\n"
@@ -89,11 +89,12 @@ def _kept_as_is(name: str, path: Path) -> bool:
 def context_digest(files: dict[str, bytes | Path]) -> str:
     """Identity of the upstream context: snapshots and staged trees by their (checked) content."""
     digest = hashlib.sha256()
+    kept = kept_root()  # read once: every file of every staged tree passes here, for every image
     for name, value in sorted(files.items()):
         if isinstance(value, bytes):
             content = value
         else:
-            content = _kept_token(name, value) if is_kept(value) else _token(name, value)
+            content = _kept_token(name, value) if value.is_relative_to(kept) else _token(name, value)
         digest.update(name.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
