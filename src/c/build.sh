@@ -22,9 +22,16 @@ warn="-Wall -Wextra -Werror -O1 -g"
 # rebuilding the suite); DLM_LATER names the variants left to such layers.
 only=${DLM_ONLY:-}
 later=${DLM_LATER:-}
+# DLM_KINDS / DLM_SKIP_KINDS: only / not the variants of these kinds (variants.tsv's, e.g. model);
+# DLM_SUITE=0: not dlm-suite.
+# An image that runs under qemu-user compiles dlm-suite and the model runtimes on the build
+# machine (DLM_HOST, cross.j2) and the rest, which link its own packages, in its own stage.
+kinds=${DLM_KINDS:-}
+skip_kinds=${DLM_SKIP_KINDS:-}
+suite=${DLM_SUITE:-1}
 
 mkdir -p "$out/bin" "$out/share" || exit 1
-if [ -z "$only" ]; then
+if [ -z "$only" ] && [ "$suite" != 0 ]; then
 	if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
 	$cc $warn -I"$src" -o "$out/bin/dlm-suite" "$src"/suite/*.c || exit 1
 fi
@@ -39,10 +46,38 @@ providers() { # rt compiler source, then compiler arguments: providers a and b i
 	done
 }
 
+# The driver's sources but main.c (the only one a driver's flags change: DLM_LINKED_MODEL) are
+# compiled once per build.sh, not once per driver of every variant (most of the compiling, and
+# under qemu most of an emulated image's build); each driver compiles main.c and links them.
+driver_objects=""
+driver_objects() {
+	[ -n "$driver_objects" ] && return 0
+	rm -rf "$out/obj/driver" && mkdir -p "$out/obj/driver" || return 1
+	for source in "$src"/driver/*.c; do
+		[ "$(basename "$source")" = main.c ] && continue
+		object="$out/obj/driver/$(basename "$source" .c).o"
+		$cc $warn -I"$src" -pthread -c -o "$object" "$source" || return 1
+		driver_objects="$driver_objects $object"
+	done
+}
+
 driver() { # rt name, then compiler arguments: the scenario driver as rt/bin/name
 	drv_rt=$1 drv_name=$2
 	shift 2
-	$cc $warn -I"$src" -o "$drv_rt/bin/$drv_name" "$src"/driver/*.c "$@" -pthread -ldl
+	driver_objects || return 1
+	# shellcheck disable=SC2086 # the objects are words
+	$cc $warn -I"$src" -o "$drv_rt/bin/$drv_name" "$src/driver/main.c" $driver_objects "$@" -pthread -ldl
+}
+
+# "native gcc 12.2.0", "cross aarch64-linux-gnu-gcc 12.2.0" (DLM_HOST: compiled on the build
+# machine for an image that runs under qemu-user): how a runtime's providers and drivers were
+# compiled (a source-built library's own build says so in built_by, build-source.sh)
+drivers_built_by() {
+	compiler=${cc%% *}
+	version=$($compiler -dumpfullversion 2>/dev/null || $compiler -dumpversion 2>/dev/null || echo unknown)
+	how=native
+	[ -n "${DLM_HOST:-}" ] && how=cross
+	echo "$how $(basename "$compiler") $version"
 }
 
 # Is word $2 among the words of $1?
@@ -106,6 +141,7 @@ build_model() { # name cflags ldflags
 		-L"$rt/lib" -l:libdlmrt.so.1 '-Wl,-rpath,$ORIGIN/../lib' &&
 	{
 		printf 'DLM_RUNTIME_SONAME=libdlmrt.so.1\nDLM_RUNTIME_LIB=@RT@/lib/libdlmrt.so.1\n'
+		echo "DLM_EVIDENCE_DRIVERS_BUILT_BY=$(drivers_built_by)"
 		elf_facts "$rt/lib/libdlmrt.so.1"
 	} >"$rt/env"
 }
@@ -229,6 +265,7 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 		# every LTTng-UST process of a uid waits on one futex in /dev/shm: each attempt runs under a
 		# lane uid of its own, or (where dlm-suite cannot switch uids) the attempts take turns
 		echo "DLM_SERIAL=lttng-ust-wait-shm"
+		echo "DLM_EVIDENCE_DRIVERS_BUILT_BY=$(drivers_built_by)"
 		if [ "$2" = source ]; then
 			cat "$built/$1/evidence.env"
 			elf_facts "$rt/lib/$(basename "$library")"
@@ -332,6 +369,7 @@ build_plugin() { # name from (source: built from its source, else from packages)
 		cat "$dir/runtime.env"
 		# the .pc files used, where an entry had alternatives the one found here
 		[ -z "$pkg_config" ] || echo "DLM_EVIDENCE_PKG_CONFIG=$(echo "$pkg_config" | tr ' ' ',')"
+		echo "DLM_EVIDENCE_DRIVERS_BUILT_BY=$(drivers_built_by)"
 		if [ "$FROM_SOURCE" = 1 ]; then cat "$built/$1/evidence.env"; fi
 	} >"$rt/env"
 }
@@ -341,8 +379,13 @@ tab=$(printf '\t')
 while IFS="$tab" read -r name kind cflags ldflags from; do
 	case $name in '#'* | '') continue ;; esac
 	if [ -n "$only" ]; then
-		[ "$name" = "$only" ] || continue
+		[ "$(has_word "$only" "$name")" = true ] || continue
 	elif [ "$(has_word "$later" "$name")" = true ]; then
+		continue
+	fi
+	if [ -n "$kinds" ] && [ "$(has_word "$kinds" "$kind")" = false ]; then
+		continue
+	elif [ "$(has_word "$skip_kinds" "$kind")" = true ]; then
 		continue
 	fi
 	[ "$cflags" = "-" ] && cflags=""
@@ -364,4 +407,5 @@ while IFS="$tab" read -r name kind cflags ldflags from; do
 		rm -f "$out/build-$name.log"
 	fi
 done <"$src/variants.tsv"
+rm -rf "$out/obj"
 exit $status

@@ -46,3 +46,26 @@ def test_the_cross_built_variant_runs_under_qemu_and_says_how_it_was_built(engin
         r"(\d+) libraries for AArch64; liblttng-ust.so loaded under qemu", cell.evidence["cross_check"]
     )
     assert checked is not None and int(checked[1]) == 3, cell.evidence["cross_check"]
+    # its providers and drivers were compiled on the build machine too, and each driver started
+    # under qemu in the image's stage (dlm-driver, -linked, -tracepoints)
+    assert cell.evidence["drivers_built_by"] == "cross aarch64-linux-gnu-gcc 12.2.0"
+    assert cell.evidence["drivers_check"] == "3 drivers for AArch64 start under qemu"
+
+
+def test_the_suite_and_model_runtimes_are_compiled_on_the_build_machine_and_run_under_qemu(
+    engine: Engine, tmp_path, sources  # noqa: F811
+):
+    need_sources(sources)
+    matrix = load_matrix()
+    selector = Selector.of("app-dlopen-dlclose", "unpinned,pinned,glib", IMAGE)
+    backend = ContainerBackend(matrix, engine, tmp_path, selector, Recorder(), CellBudget(8))
+    cells = {cell.runtime: cell for cell in backend.run()}
+    # the seed's shape on glibc: the unpinned model crashes, the pinned one survives
+    assert (cells["unpinned"].verdict, cells["pinned"].verdict) == ("ok", "ok")
+    assert (cells["unpinned"].outcome, cells["pinned"].outcome) == ("crash", "pass")
+    for name in ("unpinned", "pinned"):
+        assert cells[name].evidence["drivers_built_by"] == "cross aarch64-linux-gnu-gcc 12.2.0"
+        assert cells[name].evidence["drivers_check"] == "2 drivers for AArch64 start under qemu"
+    # a package plug-in links the image's own -dev packages: compiled in the image, under qemu
+    assert cells["glib"].evidence["drivers_built_by"] == "native gcc 12.2.0"
+    assert "drivers_check" not in cells["glib"].evidence

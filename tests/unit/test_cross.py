@@ -102,6 +102,39 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
         assert f"COPY --from=source-{name} /opt/dlmatrix-built/{name}/" in found[f"variant-{name}"]
 
 
+@pytest.mark.parametrize("name", sorted(FOREIGN_GLIBC))
+def test_a_cross_built_runtimes_providers_and_drivers_compile_on_the_build_machine(name):
+    text = render(MATRIX, MATRIX.image(name))
+    triplet = FOREIGN_GLIBC[name][1]
+    found = stages(text)
+    for runtime in LTTNG_FROM_SOURCE:
+        assert f"FROM cross-toolchain AS variant-{runtime}\n" in text
+        variant = found[f"variant-{runtime}"]
+        assert f"RUN CC={triplet}-gcc DLM_HOST={triplet} DLM_ONLY={runtime} sh /usr/src/dlmatrix/build.sh" in variant
+    # dlm-suite and the model runtimes too: the image's stage compiles only what links its packages
+    suite = found["suite-cross"]
+    assert "FROM cross-toolchain AS suite-cross\n" in text
+    assert f"else CC={triplet}-gcc DLM_HOST={triplet} DLM_KINDS=model sh /usr/src/dlmatrix/build.sh" in suite
+    build = text.split("FROM toolchain\n")[-1]
+    assert "COPY --from=suite-cross /opt/dlmatrix/ /opt/dlmatrix/\n" in build
+    assert 'kept="DLM_SUITE=0 DLM_SKIP_KINDS=model"; \\\n    env $kept CC=gcc ' in build
+    # under qemu it starts each driver compiled on the build machine
+    checks = build.split("DLM_LATER=")[1]
+    assert "for rt in /opt/dlmatrix/rt/*; do" in checks
+    assert "grep -q '^DLM_EVIDENCE_DRIVERS_BUILT_BY=cross ' \"$rt/env\"" in checks
+    assert '"$driver" >/dev/null 2>"$rt/driver.err"' in checks and '[ "$status" -eq 2 ]' in checks
+    assert 'echo "DLM_EVIDENCE_DRIVERS_CHECK=$(tail -n 1 "$rt/drivers.log")" >>"$rt/env"' in checks
+    assert '>"$rt/BUILD-FAILED"' in checks  # a driver that does not start costs its runtime only
+
+
+@pytest.mark.parametrize("name", ["debian-bookworm-glibc", "debian-bookworm-glibc-i386", "debian-bookworm-musl-arm64"])
+def test_native_and_emulated_images_without_a_cross_toolchain_compile_their_variants_in_their_own(name):
+    text = render(MATRIX, MATRIX.image(name))
+    assert "FROM cross-toolchain AS" not in text and "DRIVERS_CHECK" not in text and "suite-cross" not in text
+    for runtime in LTTNG_FROM_SOURCE:
+        assert f"AS variant-{runtime}\n" in text
+
+
 def test_the_classic_builder_gets_the_engines_own_platform_for_the_cross_stages():
     text = render(MATRIX, MATRIX.image("debian-forky-glibc-riscv64"), cache_mounts=False)
     assert "FROM ${BUILD_BASE_IMAGE} AS cross-toolchain\n" in text and "$BUILDPLATFORM" not in text
