@@ -53,7 +53,9 @@ def test_the_cross_built_variant_runs_under_qemu_and_says_how_it_was_built(engin
 
 
 def test_the_suite_and_model_runtimes_are_compiled_on_the_build_machine_and_run_under_qemu(
-    engine: Engine, tmp_path, sources  # noqa: F811
+    engine: Engine,
+    tmp_path,
+    sources,  # noqa: F811
 ):
     need_sources(sources)
     matrix = load_matrix()

@@ -110,7 +110,10 @@ def test_a_cross_built_runtimes_providers_and_drivers_compile_on_the_build_machi
     for runtime in LTTNG_FROM_SOURCE:
         assert f"FROM cross-toolchain AS variant-{runtime}\n" in text
         variant = found[f"variant-{runtime}"]
-        assert f"RUN CC={triplet}-gcc DLM_HOST={triplet} DLM_ONLY={runtime} sh /usr/src/dlmatrix/build.sh" in variant
+        assert (
+            f"RUN CC={triplet}-gcc DLM_HOST={triplet} DLM_ONLY={runtime} sh /usr/src/dlmatrix/build.sh"
+            in variant
+        )
     # dlm-suite and the model runtimes too: the image's stage compiles only what links its packages
     suite = found["suite-cross"]
     assert "FROM cross-toolchain AS suite-cross\n" in text
@@ -127,7 +130,9 @@ def test_a_cross_built_runtimes_providers_and_drivers_compile_on_the_build_machi
     assert '>"$rt/BUILD-FAILED"' in checks  # a driver that does not start costs its runtime only
 
 
-@pytest.mark.parametrize("name", ["debian-bookworm-glibc", "debian-bookworm-glibc-i386", "debian-bookworm-musl-arm64"])
+@pytest.mark.parametrize(
+    "name", ["debian-bookworm-glibc", "debian-bookworm-glibc-i386", "debian-bookworm-musl-arm64"]
+)
 def test_native_and_emulated_images_without_a_cross_toolchain_compile_their_variants_in_their_own(name):
     text = render(MATRIX, MATRIX.image(name))
     assert "FROM cross-toolchain AS" not in text and "DRIVERS_CHECK" not in text and "suite-cross" not in text
