@@ -158,6 +158,11 @@ find_library() { # soname provider link-flags
 	for flag in $3; do
 		case $flag in -L*) [ -e "${flag#-L}/$1" ] && readlink -f "${flag#-L}/$1" && return ;; esac
 	done
+	# a cross compiler finds its own copy of GCC's libraries (libgomp1-arm64-cross, in /usr/TRIPLET);
+	# the image has the target's package, at the multiarch path the build machine has it too
+	for dir in ${DLM_HOST:+/usr/lib/$DLM_HOST /lib/$DLM_HOST}; do
+		[ -e "$dir/$1" ] && readlink -f "$dir/$1" && return
+	done
 	found=$($cc -print-file-name="$1")
 	[ "$found" != "$1" ] && [ -e "$found" ] && readlink -f "$found" && return
 	ldd "$2" 2>/dev/null | awk -v soname="$1" '$1 == soname && $3 ~ /^\// { print $3 }' | xargs -r readlink -f

@@ -29,7 +29,12 @@ def test_the_foreign_glibc_images_and_only_they_have_a_cross_toolchain():
     arm = MATRIX.image("debian-bookworm-glibc-arm64").cross
     assert arm is not None and arm.compiler == "aarch64-linux-gnu-gcc"
     # the target's liburcu through dpkg multiarch, the compiler of the release's own gcc-defaults
-    assert arm.packages == ("gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross", "liburcu-dev:arm64")
+    assert arm.packages == (
+        "gcc-aarch64-linux-gnu",
+        "g++-aarch64-linux-gnu",
+        "libc6-dev-arm64-cross",
+        "liburcu-dev:arm64",
+    )
     for name in ("debian-bookworm-musl-arm64", "debian-forky-musl-riscv64", "debian-bookworm-glibc-i386"):
         assert MATRIX.image(name).cross is None, name
     assert len(LTTNG_FROM_SOURCE) == 7
@@ -81,7 +86,10 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
     assert "dpkg --add-architecture arm64" in found["cross-toolchain"]
     assert "{ apt-get update || echo" in found["cross-toolchain"]  # a foreign index out of sync
     assert "|| mv /var/log/dlmatrix-cross-toolchain.log /var/log/dlmatrix-cross-toolchain.FAILED" in text
-    assert "gcc-aarch64-linux-gnu libc6-dev-arm64-cross liburcu-dev:arm64" in found["cross-toolchain"]
+    assert (
+        "gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross liburcu-dev:arm64"
+        in found["cross-toolchain"]
+    )
     for name in LTTNG_FROM_SOURCE:
         cross = found[f"cross-{name}"]
         assert "ENV CC=aarch64-linux-gnu-gcc DLM_HOST=aarch64-linux-gnu " in cross
@@ -114,18 +122,33 @@ def test_a_cross_built_runtimes_providers_and_drivers_compile_on_the_build_machi
             f"RUN CC={triplet}-gcc DLM_HOST={triplet} DLM_ONLY={runtime} sh /usr/src/dlmatrix/build.sh"
             in variant
         )
-    # dlm-suite and the model runtimes too: the image's stage compiles only what links its packages
+    # dlm-suite, the model runtimes and the package plug-ins too, against the target's packages
+    # installed on the build machine (multiarch); the image's stage compiles only Debian's LTTng-UST
     suite = found["suite-cross"]
+    arch = FOREIGN_GLIBC[name][0]
     assert "FROM cross-toolchain AS suite-cross\n" in text
-    assert f"else CC={triplet}-gcc DLM_HOST={triplet} DLM_KINDS=model sh /usr/src/dlmatrix/build.sh" in suite
+    assert "{ apt-get update || true; }" in suite
+    for plugin, packages in (("glib", "libglib2.0-dev"), ("onetbb", "libtbb-dev")):
+        install = f"--no-install-recommends {packages}:{arch} >/opt/dlmatrix-packages/{plugin}.log"
+        assert install in suite
+    assert (
+        f"else CC={triplet}-gcc DLM_HOST={triplet} PKG_CONFIG_LIBDIR=/usr/lib/{triplet}/pkgconfig:/usr/share/"
+        "pkgconfig DLM_PACKAGES=/opt/dlmatrix-packages DLM_SKIP_KINDS=lttng-ust sh /usr/src/dlmatrix/build.sh"
+    ) in suite
+    assert f"g++-{triplet}" in found["cross-toolchain"]  # oneTBB's provider is C++
     build = text.split("FROM toolchain\n")[-1]
     assert "COPY --from=suite-cross /opt/dlmatrix/ /opt/dlmatrix/\n" in build
-    assert 'kept="DLM_SUITE=0 DLM_SKIP_KINDS=model"; \\\n    env $kept CC=gcc ' in build
+    assert 'kept="DLM_SUITE=0 DLM_KINDS=lttng-ust"; \\\n    env $kept CC=gcc ' in build
     # under qemu it starts each driver compiled on the build machine
     checks = build.split("DLM_LATER=")[1]
     assert "for rt in /opt/dlmatrix/rt/*; do" in checks
     assert "grep -q '^DLM_EVIDENCE_DRIVERS_BUILT_BY=cross ' \"$rt/env\"" in checks
     assert '"$driver" >/dev/null 2>"$rt/driver.err"' in checks and '[ "$status" -eq 2 ]' in checks
+    # a plug-in's packages: installed in the image, in the version it was compiled against
+    assert "if [ -f /opt/dlmatrix-packages/$name.FAILED ]; then" in checks
+    assert (
+        """here="${package%% *} $(dpkg-query -W -f '${Version}' "${package%% *}" 2>/dev/null)";""" in checks
+    )
     assert 'echo "DLM_EVIDENCE_DRIVERS_CHECK=$(tail -n 1 "$rt/drivers.log")" >>"$rt/env"' in checks
     assert '>"$rt/BUILD-FAILED"' in checks  # a driver that does not start costs its runtime only
 
