@@ -195,6 +195,10 @@ def test_a_musl_image_cross_builds_with_a_wrapper_and_cross_builds_userspace_rcu
         own = found[f"source-{name}"]
         assert f"COPY --from=cross-{name} /opt/dlmatrix-built/{name}/ /opt/dlmatrix-built/{name}/" in own
         assert f"for library in /opt/dlmatrix-built/{name}/lib/liblttng-ust.so; do" in own
+        # LTTng-UST <= 2.12 needs liburcu-common.so.6 and -cds to load: the check finds them where
+        # the image's own userspace-rcu stage put them
+        assert f"COPY --from=source-userspace-rcu {rcu_prefix}/ {rcu_prefix}/" in own
+        assert f"LD_LIBRARY_PATH=/opt/dlmatrix-built/{name}/lib:{rcu_prefix}/lib " in own
         # the suite's stages take both prefixes as a native build's, with musl-gcc
         variant = found[f"variant-{name}"]
         assert "COPY --from=source-userspace-rcu /opt/dlmatrix-built/userspace-rcu/" in variant
