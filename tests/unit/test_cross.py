@@ -1,6 +1,8 @@
-"""Cross-built runtimes on the foreign glibc images: the cross toolchains as data (architectures.yaml,
-validated like the rest), which images they serve, the Dockerfiles that build them on the build
-machine and copy them in, and the build machine's base a run provides for them."""
+"""Cross-built runtimes on the foreign images: the cross toolchains as data (architectures.yaml, per
+C library, validated like the rest), which images they serve, the Dockerfiles that build them on the
+build machine (for musl with a wrapper that gives the cross gcc musl-dev's specs file, and the
+userspace-rcu they link against cross-built too) and copy them in, and the build machine's base a run
+provides for them."""
 
 from __future__ import annotations
 
@@ -16,40 +18,73 @@ from tests.conftest import edit_yaml
 
 MATRIX = load_matrix()
 LTTNG_FROM_SOURCE = [r.name for r in MATRIX.source_runtimes() if r.kind == "lttng-ust"]
-FOREIGN_GLIBC = {
-    "debian-bookworm-glibc-arm64": ("arm64", "aarch64-linux-gnu"),
-    "debian-bookworm-glibc-armhf": ("armhf", "arm-linux-gnueabihf"),
-    "debian-forky-glibc-riscv64": ("riscv64", "riscv64-linux-gnu"),
+FOREIGN = {
+    "debian-bookworm-glibc-arm64": ("arm64", "aarch64-linux-gnu", "aarch64-linux-gnu-gcc"),
+    "debian-bookworm-glibc-armhf": ("armhf", "arm-linux-gnueabihf", "arm-linux-gnueabihf-gcc"),
+    "debian-forky-glibc-riscv64": ("riscv64", "riscv64-linux-gnu", "riscv64-linux-gnu-gcc"),
+    "debian-bookworm-musl-arm64": ("arm64", "aarch64-linux-gnu", "aarch64-linux-musl-gcc"),
+    "debian-bookworm-musl-armhf": ("armhf", "arm-linux-gnueabihf", "arm-linux-musleabihf-gcc"),
+    "debian-forky-musl-riscv64": ("riscv64", "riscv64-linux-gnu", "riscv64-linux-musl-gcc"),
 }
 
 
-def test_the_foreign_glibc_images_and_only_they_have_a_cross_toolchain():
-    crossed = {i.name: (i.arch, i.cross.triplet) for i in MATRIX.images if i.cross is not None}
-    assert crossed == FOREIGN_GLIBC
+def test_the_foreign_images_and_only_they_have_a_cross_toolchain_for_their_c_library():
+    crossed = {i.name: (i.arch, i.cross.triplet, i.cross.compiler) for i in MATRIX.images if i.cross}
+    assert crossed == FOREIGN
     arm = MATRIX.image("debian-bookworm-glibc-arm64").cross
-    assert arm is not None and arm.compiler == "aarch64-linux-gnu-gcc"
+    assert arm is not None and arm.libc == "glibc" and not arm.specs and not arm.flags
     # the target's liburcu through dpkg multiarch, the compiler of the release's own gcc-defaults
     assert arm.packages == (
         "gcc-aarch64-linux-gnu",
-        "g++-aarch64-linux-gnu",
+        "g++-aarch64-linux-gnu",  # oneTBB's provider is C++
         "libc6-dev-arm64-cross",
         "liburcu-dev:arm64",
     )
-    for name in ("debian-bookworm-musl-arm64", "debian-forky-musl-riscv64", "debian-bookworm-glibc-i386"):
+    assert arm.libdir == "/usr/lib/aarch64-linux-gnu"
+    # musl: the same cross gcc (musl-dev:arm64 depends on it), musl-dev's specs file, no glibc liburcu
+    musl = MATRIX.image("debian-bookworm-musl-arm64").cross
+    assert musl is not None and musl.libc == "musl" and musl.triplet == arm.triplet
+    assert musl.packages == ("gcc-aarch64-linux-gnu", "musl-dev:arm64")
+    assert musl.specs == "/usr/lib/aarch64-linux-musl/musl-gcc.specs"
+    assert musl.libdir == "/usr/lib/aarch64-linux-musl" and musl.flags == ("-mno-outline-atomics",)
+    riscv = MATRIX.image("debian-forky-musl-riscv64").cross
+    assert riscv is not None and riscv.flags == ()  # only aarch64's libgcc needs it
+    for name in ("debian-bookworm-musl-i386", "debian-bookworm-glibc-i386", "debian-bookworm-musl"):
         assert MATRIX.image(name).cross is None, name
     assert len(LTTNG_FROM_SOURCE) == 7
-    assert all(MATRIX.cross_builds(MATRIX.image(n), r) for n in FOREIGN_GLIBC for r in LTTNG_FROM_SOURCE)
-    assert not MATRIX.cross_builds(MATRIX.image("debian-bookworm-glibc-arm64"), "pinned")
+    assert all(MATRIX.cross_builds(MATRIX.image(n), r) for n in FOREIGN for r in LTTNG_FROM_SOURCE)
+    assert not MATRIX.cross_builds(MATRIX.image("debian-bookworm-musl-arm64"), "pinned")
+
+
+def test_an_architecture_without_a_toolchain_for_an_images_c_library_leaves_it_unserved(project):
+    edit_yaml(project, "architectures.yaml", lambda d: d["architectures"][2]["cross"]["libc"].pop("musl"))
+    matrix = load_matrix(project)
+    assert matrix.image("debian-bookworm-musl-arm64").cross is None
+    assert matrix.image("debian-bookworm-glibc-arm64").cross is not None
+    assert "cross-toolchain" not in render(matrix, matrix.image("debian-bookworm-musl-arm64"))
+
+
+def libc_of(arch, name):
+    return arch["cross"]["libc"][name]
 
 
 @pytest.mark.parametrize(
     ("change", "key"),
     [
         (lambda a: a["cross"].update(triplet="aarch64 linux"), "architectures[2].cross.triplet"),
-        (lambda a: a["cross"].update(libc=["bionic"]), "architectures[2].cross.libc[0]"),
-        (lambda a: a["cross"].update(packages=["gcc;rm -rf /"]), "architectures[2].cross.packages[0]"),
-        (lambda a: a["cross"].pop("packages"), "architectures[2].cross"),
+        (lambda a: a["cross"]["libc"].update(bionic={"packages": ["gcc"]}), "architectures[2].cross.libc"),
+        (lambda a: a["cross"].update(libc={}), "architectures[2].cross.libc"),
+        (
+            lambda a: libc_of(a, "glibc").update(packages=["gcc;rm -rf /"]),
+            "architectures[2].cross.libc.glibc.packages[0]",
+        ),
+        (lambda a: libc_of(a, "glibc").pop("packages"), "architectures[2].cross.libc.glibc"),
         (lambda a: a["cross"].update(sysroot="/"), "architectures[2].cross"),
+        (lambda a: libc_of(a, "musl").update(specs="/etc/x.specs"), "architectures[2].cross.libc.musl.specs"),
+        (lambda a: libc_of(a, "musl").update(flags=["-O2 -g"]), "architectures[2].cross.libc.musl.flags[0]"),
+        (lambda a: libc_of(a, "musl").update(flags=["$(id)"]), "architectures[2].cross.libc.musl.flags[0]"),
+        # flags go into the wrapper that a specs file makes: without one they would be lost
+        (lambda a: libc_of(a, "glibc").update(flags=["-O2"]), "architectures[2].cross.libc.glibc"),
     ],
 )
 def test_a_bad_cross_toolchain_is_refused_naming_the_key(project, change, key):
@@ -171,7 +206,7 @@ def test_the_classic_builder_gets_the_engines_own_platform_for_the_cross_stages(
 
 
 @pytest.mark.parametrize(
-    "name", ["debian-bookworm-musl-arm64", "debian-bookworm-glibc", "debian-bookworm-glibc-i386"]
+    "name", ["debian-bookworm-musl-i386", "debian-bookworm-glibc", "debian-bookworm-glibc-i386"]
 )
 def test_images_without_a_cross_toolchain_build_every_source_stage_in_their_own(name):
     text = render(MATRIX, MATRIX.image(name))
@@ -186,3 +221,55 @@ def test_the_build_machines_base_is_the_native_images_of_the_release():
     assert (native.base_ref, native.platform, native.offline_suite) == ("debian:bookworm", None, "bookworm")
     assert native.offline_security and not arm.offline_security  # as debian-bookworm-glibc's base
     assert local_tag(native) == local_tag(MATRIX.image("debian-bookworm-glibc"))
+
+
+def test_a_musl_image_cross_builds_with_a_wrapper_and_cross_builds_userspace_rcu_first():
+    text = render(MATRIX, MATRIX.image("debian-bookworm-musl-arm64"))
+    assert "ARG BASE_IMAGE=debian:bookworm\nARG BUILD_BASE_IMAGE=debian:bookworm\n" in text
+    found = stages(text)
+    toolchain = found["cross-toolchain"]
+    assert "gcc-aarch64-linux-gnu musl-dev:arm64 autoconf" in toolchain and "liburcu-dev" not in toolchain
+    wrapper = (
+        'printf \'#!/bin/sh\\nexec aarch64-linux-gnu-gcc "$@" -mno-outline-atomics '
+        "-specs /usr/lib/aarch64-linux-musl/musl-gcc.specs\\n' >/usr/local/bin/aarch64-linux-musl-gcc"
+    )
+    assert wrapper in toolchain and "chmod 755 /usr/local/bin/aarch64-linux-musl-gcc" in toolchain
+    env = "ENV CC=aarch64-linux-musl-gcc DLM_HOST=aarch64-linux-gnu "
+    libdir = "PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-musl/pkgconfig:/usr/share/pkgconfig\n"
+    # userspace-rcu: built on the build machine by the same compiler, before the runtimes that link it
+    names = list(found)
+    rcu = found["cross-userspace-rcu"]
+    assert env + libdir in rcu and "build-source.sh /usr/src/plugins/userspace-rcu " in rcu
+    rcu_prefix = "/opt/dlmatrix-built/userspace-rcu"
+    copied = f"COPY --from=cross-userspace-rcu {rcu_prefix}/ {rcu_prefix}/"
+    own_rcu = found["source-userspace-rcu"]
+    assert copied in own_rcu and "build-source.sh" not in own_rcu
+    # it names no soname: its check under qemu loads each library it installs, with musl's compiler
+    assert "for library in /opt/dlmatrix-built/userspace-rcu/lib/*.so; do" in own_rcu
+    assert "&& musl-gcc -o /tmp/smoke /tmp/smoke.c -ldl" in own_rcu and "&& gcc -o" not in text
+    for name in LTTNG_FROM_SOURCE:
+        cross = found[f"cross-{name}"]
+        assert names.index("cross-userspace-rcu") < names.index(f"cross-{name}")
+        assert env + libdir in cross and copied in cross  # the build machine's prefix, not qemu's
+        sources = f"build-source.sh /usr/src/plugins/{name} /opt/dlmatrix-built/{name} {rcu_prefix};"
+        assert sources in cross and "DLM_TREES" not in cross  # a derived one: its own patched source
+        own = found[f"source-{name}"]
+        assert f"COPY --from=cross-{name} /opt/dlmatrix-built/{name}/ /opt/dlmatrix-built/{name}/" in own
+        assert f"for library in /opt/dlmatrix-built/{name}/lib/liblttng-ust.so; do" in own
+        # LTTng-UST <= 2.12 needs liburcu-common.so.6 and -cds to load: the check finds them where
+        # the image's own userspace-rcu stage put them
+        assert f"COPY --from=source-userspace-rcu {rcu_prefix}/ {rcu_prefix}/" in own
+        assert f"LD_LIBRARY_PATH=/opt/dlmatrix-built/{name}/lib:{rcu_prefix}/lib " in own
+        # the suite's stages take both prefixes as a native build's, with musl-gcc
+        variant = found[f"variant-{name}"]
+        assert "COPY --from=source-userspace-rcu /opt/dlmatrix-built/userspace-rcu/" in variant
+        assert f"COPY --from=source-{name} /opt/dlmatrix-built/{name}/" in variant
+        assert f"RUN CC=musl-gcc DLM_ONLY={name} " in variant
+    assert not [n for n in names if n.startswith("source-") and "build-source.sh" in found[n]]
+
+
+def test_a_glibc_image_builds_no_userspace_rcu_and_checks_with_gcc():
+    found = stages(render(MATRIX, MATRIX.image("debian-bookworm-glibc-arm64")))
+    assert not [n for n in found if "userspace-rcu" in n]
+    assert "&& gcc -o /tmp/smoke /tmp/smoke.c -ldl" in found["source-lttng-ust-2.13.9"]
+    assert "/usr/local/bin" not in found["cross-toolchain"]  # the cross gcc itself, no wrapper

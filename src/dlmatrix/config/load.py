@@ -168,13 +168,22 @@ def left_out(data: dict[str, Any] | None) -> LeftOut:
 
 
 def architecture_of(item: dict[str, Any]) -> Architecture:
-    cross = item.get("cross")
-    toolchain = Cross(cross["triplet"], tuple(cross["libc"]), tuple(cross["packages"])) if cross else None
+    cross = item.get("cross", {"triplet": "", "libc": {}})
+    toolchains = tuple(
+        Cross(
+            cross["triplet"],
+            libc,
+            tuple(toolchain["packages"]),
+            toolchain.get("specs", ""),
+            tuple(toolchain.get("flags", ())),
+        )
+        for libc, toolchain in cross["libc"].items()
+    )
     return Architecture(
         **{
             **item,
             "machines": tuple(item["machines"]),
             "native_on": tuple(item.get("native_on", [])),
-            "cross": toolchain,
+            "cross": toolchains,
         }
     )

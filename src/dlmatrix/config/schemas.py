@@ -87,13 +87,7 @@ SOURCE_SCHEMA = {
     "type": "object",
     "properties": {
         "path": RELATIVE,
-        "git": _object(
-            {
-                "repository": RELATIVE,
-                "commit": COMMIT,
-            },
-            ["repository", "commit"],
-        ),
+        "git": _object({"repository": RELATIVE, "commit": COMMIT}, ["repository", "commit"]),
         "archive": {
             **_object(
                 {"file": RELATIVE, "sha256": SHA256, "repository": REPOSITORY, "commit": COMMIT},
@@ -140,12 +134,15 @@ GLOBS = {"type": "array", "items": TEXT}
 LEFT_OUT = _object({"skip_runtimes": GLOBS, "reason": TEXT}, ["skip_runtimes", "reason"])
 # under emulation, also: the runtimes a cross toolchain builds where the architecture has one
 EMULATED = {**LEFT_OUT, "properties": {**LEFT_OUT["properties"], "cross_runtimes": GLOBS}}
-# a cross toolchain (Debian's) on the build machine: a GNU triplet, PKG:ARCH for the target's packages
+# a cross toolchain (Debian's) on the build machine: a GNU triplet; per C library, PKG:ARCH and a specs file
 TRIPLET = {"type": "string", "pattern": r"^[a-z0-9_]+(-[a-z0-9_]+){2,3}$", "maxLength": 48}
-LIBCS = {"type": "array", "items": {"enum": list(LIBC_FAMILIES)}, "minItems": 1, "uniqueItems": True}
-DEB = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.+-]*(:[a-z0-9]+)?$"}
-CROSS_FIELDS = {"triplet": TRIPLET, "libc": LIBCS, "packages": {"type": "array", "items": DEB, "minItems": 1}}
-CROSS = _object(CROSS_FIELDS, list(CROSS_FIELDS))
+DEBS = {"type": "array", "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.+-]*(:[a-z0-9]+)?$"}}
+SPECS = {"type": "string", "pattern": r"^/usr/lib/[a-z0-9_]+(-[a-z0-9_]+){2,3}/[A-Za-z0-9._-]+\.specs$"}
+GCC_FLAGS = {"type": "array", "items": {"type": "string", "pattern": r"^-[A-Za-z0-9][A-Za-z0-9=,._+-]*$"}}
+CROSS_LIBC = _object({"packages": {**DEBS, "minItems": 1}, "specs": SPECS, "flags": GCC_FLAGS}, ["packages"])
+CROSS_LIBC["dependentRequired"] = {"flags": ["specs"]}  # the wrapper that a specs file makes gives them
+CROSS_LIBCS = {**_object(dict.fromkeys(LIBC_FAMILIES, CROSS_LIBC), []), "minProperties": 1}
+CROSS = _object({"triplet": TRIPLET, "libc": CROSS_LIBCS}, ["triplet", "libc"])
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "runtimes.yaml": _object(

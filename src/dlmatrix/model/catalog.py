@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from dlmatrix.model.expectations import Rule
 from dlmatrix.model.kinds import RUNTIME_KINDS
@@ -171,16 +171,28 @@ class Host:
 
 @dataclass(frozen=True)
 class Cross:
-    """An architecture's cross toolchain on the build machine (Debian's, of the image's release):
-    what builds the emulated images' heavy runtimes without qemu (architectures.yaml `cross`)."""
+    """An architecture's cross toolchain on the build machine (Debian's, of the image's release) for
+    one C library: what builds the emulated images' heavy runtimes without qemu (architectures.yaml
+    `cross`)."""
 
-    triplet: str  # the GNU target triplet: configure --host, the compiler TRIPLET-gcc
-    libc: tuple[str, ...]  # the C libraries it targets (Debian's cross toolchains: glibc)
+    triplet: str  # GNU's, of Debian's cross gcc and binutils: configure --host, TRIPLET-gcc
+    libc: str  # the C library of the images it serves
     packages: tuple[str, ...]  # installed on the build machine; PKG:ARCH for the target's libraries
+    # a GCC specs file that points TRIPLET-gcc at another C library than its own (musl-dev:ARCH's
+    # musl-gcc.specs, as musl-gcc does natively), in a directory named after that one's triplet
+    specs: str = ""
+    flags: tuple[str, ...] = ()  # options the wrapper gives with it (what the other C library needs)
 
     @property
     def compiler(self) -> str:
-        return f"{self.triplet}-gcc"
+        """TRIPLET-gcc; with specs, the wrapper that the toolchain stage writes, named after the C
+        library's triplet (aarch64-linux-musl-gcc), so that each build's evidence says what it targets."""
+        return f"{PurePosixPath(self.specs).parent.name}-gcc" if self.specs else f"{self.triplet}-gcc"
+
+    @property
+    def libdir(self) -> str:
+        """The target's multiarch directory of that C library (pkg-config's files there)."""
+        return str(PurePosixPath(self.specs).parent) if self.specs else f"/usr/lib/{self.triplet}"
 
 
 @dataclass(frozen=True)
@@ -194,7 +206,7 @@ class Architecture:
     qemu: str  # the binfmt_misc handler qemu-NAME
     timeout_factor: float  # under emulation
     native_on: tuple[str, ...] = ()
-    cross: Cross | None = None
+    cross: tuple[Cross, ...] = ()  # one per C library it serves
 
 
 @dataclass(frozen=True)
@@ -237,8 +249,8 @@ class Image:
     def cross(self) -> Cross | None:
         """The cross toolchain that builds its emulated.cross_runtimes on the build machine: its
         architecture's, for its C library, from Debian's archive (apt images only)."""
-        found = self.architecture.cross if self.architecture else None
-        return found if found and self.libc in found.libc and self.manager == "apt" else None
+        toolchains = self.architecture.cross if self.architecture and self.manager == "apt" else ()
+        return next((c for c in toolchains if c.libc == self.libc), None)
 
     @property
     def platform(self) -> str | None:

@@ -64,24 +64,8 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
     """What is built from source, each in a stage of its own: the dependencies that apply to the
     image's C library first (the stages that need them copy their prefixes), then the runtimes; a
     derived one (build.derived-from) after its base, whose stage keeps its built tree."""
-    dependencies = [
-        {
-            "name": d.name,
-            "requires": d.source.requires,
-            "managers": d.source.managers,
-            "builds_here": d.source.builds_with(image.manager),
-            "depends": [],
-            "dependency": True,
-            "derived_from": "",
-            "keeps_tree": False,
-            "cross": False,
-            "loads": [],
-        }
-        for d in matrix.dependencies
-        if image.libc in d.libc
-    ]
     bases = {r.source.derived_from for r in matrix.source_runtimes() if r.source and r.source.derived_from}
-    return dependencies + [
+    runtimes: list[dict[str, Any]] = [
         {
             "name": r.name,
             "requires": r.source.requires,
@@ -98,6 +82,25 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
         for r in matrix.source_runtimes()
         if r.source is not None
     ]
+    # what a cross-built runtime links against is cross-built too, by the same compiler
+    crossed = {name for r in runtimes if r["cross"] for name in r["depends"]}
+    dependencies = [
+        {
+            "name": d.name,
+            "requires": d.source.requires,
+            "managers": d.source.managers,
+            "builds_here": d.source.builds_with(image.manager),
+            "depends": [],
+            "dependency": True,
+            "derived_from": "",
+            "keeps_tree": False,
+            "cross": d.name in crossed,
+            "loads": ["*.so"],  # it names no soname: the smoke check loads every library it installs
+        }
+        for d in matrix.dependencies
+        if image.libc in d.libc
+    ]
+    return dependencies + runtimes
 
 
 def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
