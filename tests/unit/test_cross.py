@@ -197,16 +197,6 @@ def test_all_the_c_but_what_links_the_images_own_packages_compiles_on_the_build_
     assert '>"$rt/BUILD-FAILED"' in checks  # a driver that does not start costs its runtime only
 
 
-@pytest.mark.parametrize(
-    "name", ["debian-bookworm-glibc", "debian-bookworm-glibc-i386", "debian-bookworm-musl-i386"]
-)
-def test_native_and_emulated_images_without_a_cross_toolchain_compile_their_variants_in_their_own(name):
-    text = render(MATRIX, MATRIX.image(name))
-    assert "FROM cross-toolchain AS" not in text and "DRIVERS_CHECK" not in text and "suite-cross" not in text
-    for runtime in LTTNG_FROM_SOURCE:
-        assert f"AS variant-{runtime}\n" in text
-
-
 def test_the_classic_builder_gets_the_engines_own_platform_for_the_cross_stages():
     text = render(MATRIX, MATRIX.image("debian-forky-glibc-riscv64"), cache_mounts=False)
     assert "FROM ${BUILD_BASE_IMAGE} AS cross-toolchain\n" in text and "$BUILDPLATFORM" not in text
@@ -217,11 +207,13 @@ def test_the_classic_builder_gets_the_engines_own_platform_for_the_cross_stages(
 @pytest.mark.parametrize(
     "name", ["debian-bookworm-musl-i386", "debian-bookworm-glibc", "debian-bookworm-glibc-i386"]
 )
-def test_images_without_a_cross_toolchain_build_every_source_stage_in_their_own(name):
+def test_images_without_a_cross_toolchain_build_every_source_stage_and_variant_in_their_own(name):
     text = render(MATRIX, MATRIX.image(name))
     assert "BUILD_BASE_IMAGE" not in text and "cross-" not in text and "DLM_HOST" not in text
+    assert "DRIVERS_CHECK" not in text and "suite-cross" not in text
     for runtime in LTTNG_FROM_SOURCE:
         assert f"build-source.sh /usr/src/plugins/{runtime} /opt/dlmatrix-built/{runtime}" in text
+        assert f"FROM toolchain AS variant-{runtime}\n" in text
 
 
 def test_the_build_machines_base_is_the_native_images_of_the_release():
