@@ -183,6 +183,10 @@ def test_all_the_c_but_what_links_the_images_own_packages_compiles_on_the_build_
         f'kept="DLM_SUITE=0 DLM_KINDS=lttng-ust"; \\\n    env $kept CC={"musl-gcc" if musl else "gcc"} '
         in build
     )
+    # a plug-in whose packages did not install on the build machine is compiled there instead
+    assert "grep -q '^the packages of runtime .* did not install here'; then again=" in build
+    assert f'DLM_ONLY="$again" sh /usr/src/dlmatrix/build.sh /usr/src/dlmatrix {prefix};' in build
+    assert "DLM_EVIDENCE_CROSS_FALLBACK=compiled under qemu: its packages did not install" in build
     # then it starts each driver compiled on the build machine
     checks = build.split("DLM_LATER=")[1]
     assert f"for rt in {prefix}/rt/*; do" in checks
