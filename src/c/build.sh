@@ -24,8 +24,8 @@ only=${DLM_ONLY:-}
 later=${DLM_LATER:-}
 # DLM_KINDS / DLM_SKIP_KINDS: only / not the variants of these kinds (variants.tsv's, e.g. model);
 # DLM_SUITE=0: not dlm-suite.
-# An image that runs under qemu-user compiles dlm-suite and the model runtimes on the build
-# machine (DLM_HOST, cross.j2) and the rest, which link its own packages, in its own stage.
+# An image that runs under qemu-user compiles dlm-suite, the model runtimes and the package
+# plug-ins on the build machine (DLM_HOST, cross.j2) and Debian's own LTTng-UST in its own stage.
 kinds=${DLM_KINDS:-}
 skip_kinds=${DLM_SKIP_KINDS:-}
 suite=${DLM_SUITE:-1}
