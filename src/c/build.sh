@@ -49,15 +49,15 @@ providers() { # rt compiler source, then compiler arguments: providers a and b i
 # The driver's sources but main.c (the only one a driver's flags change: DLM_LINKED_MODEL) are
 # compiled once per build.sh, not once per driver of every variant (most of the compiling, and
 # under qemu most of an emulated image's build); each driver compiles main.c and links them.
-driver_objects=""
-driver_objects() {
-	[ -n "$driver_objects" ] && return 0
+objects=""
+driver_objects() { # compiles them once; $objects lists them
+	[ -n "$objects" ] && return 0
 	rm -rf "$out/obj/driver" && mkdir -p "$out/obj/driver" || return 1
 	for source in "$src"/driver/*.c; do
 		[ "$(basename "$source")" = main.c ] && continue
 		object="$out/obj/driver/$(basename "$source" .c).o"
 		$cc $warn -I"$src" -pthread -c -o "$object" "$source" || return 1
-		driver_objects="$driver_objects $object"
+		objects="$objects $object"
 	done
 }
 
@@ -66,7 +66,7 @@ driver() { # rt name, then compiler arguments: the scenario driver as rt/bin/nam
 	shift 2
 	driver_objects || return 1
 	# shellcheck disable=SC2086 # the objects are words
-	$cc $warn -I"$src" -o "$drv_rt/bin/$drv_name" "$src/driver/main.c" $driver_objects "$@" -pthread -ldl
+	$cc $warn -I"$src" -o "$drv_rt/bin/$drv_name" "$src/driver/main.c" $objects "$@" -pthread -ldl
 }
 
 # "native gcc 12.2.0", "cross aarch64-linux-gnu-gcc 12.2.0" (DLM_HOST: compiled on the build
