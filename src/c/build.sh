@@ -22,16 +22,11 @@ warn="-Wall -Wextra -Werror -O1 -g"
 # rebuilding the suite); DLM_LATER names the variants left to such layers.
 only=${DLM_ONLY:-}
 later=${DLM_LATER:-}
-# DLM_KINDS / DLM_SKIP_KINDS: only / not the variants of these kinds (variants.tsv's, e.g. model);
-# DLM_SUITE=0: not dlm-suite.
-# An image that runs under qemu-user compiles dlm-suite, the model runtimes and the package
-# plug-ins on the build machine (DLM_HOST, cross.j2) and Debian's own LTTng-UST in its own stage.
-kinds=${DLM_KINDS:-}
-skip_kinds=${DLM_SKIP_KINDS:-}
-suite=${DLM_SUITE:-1}
+# An image that runs under qemu-user has all of it compiled on the build machine (DLM_HOST,
+# cross.j2), but what its cross toolchain or a variant's packages could not serve there.
 
 mkdir -p "$out/bin" "$out/share" || exit 1
-if [ -z "$only" ] && [ "$suite" != 0 ]; then
+if [ -z "$only" ]; then
 	if [ -f "$src/suite.tsv" ]; then cp "$src/suite.tsv" "$out/share/suite.tsv" || exit 1; fi
 	$cc $warn -I"$src" -o "$out/bin/dlm-suite" "$src"/suite/*.c || exit 1
 fi
@@ -214,6 +209,11 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 	if [ "$2" = source ]; then
 		flags=$(use_built "$1" "$rt")
 		case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
+	elif [ -n "$packages" ] && [ -f "$packages/$1.FAILED" ]; then
+		# the image's own, for a foreign target on the build machine (cross.j2 suite_stage)
+		echo "the packages of runtime $1 did not install here; the package manager said:"
+		cat "$packages/$1.FAILED"
+		return 1
 	fi
 	# shellcheck disable=SC2086 # flags are word lists on purpose
 	if ! printf '#include <lttng/tracepoint.h>\n' | $cc $flags -E -x c - >/dev/null; then
@@ -247,7 +247,7 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 	if [ "$2" = source ]; then
 		library=$(readlink -f "$rt/lib/$soname")
 	else
-		library=$(readlink -f "$($cc -print-file-name="$soname")")
+		library=$(find_library "$soname" "$rt/lib/libdlmprov_a.so" "")
 	fi
 	[ -n "$soname" ] && [ -f "$library" ] || return 1
 	cp "$src/lttng/lttng-common" "$src/lttng/lttng-wake" "$src/lttng/lttng-trace-start" \
@@ -386,11 +386,6 @@ while IFS="$tab" read -r name kind cflags ldflags from; do
 	if [ -n "$only" ]; then
 		[ "$(has_word "$only" "$name")" = true ] || continue
 	elif [ "$(has_word "$later" "$name")" = true ]; then
-		continue
-	fi
-	if [ -n "$kinds" ] && [ "$(has_word "$kinds" "$kind")" = false ]; then
-		continue
-	elif [ "$(has_word "$skip_kinds" "$kind")" = true ]; then
 		continue
 	fi
 	[ "$cflags" = "-" ] && cflags=""

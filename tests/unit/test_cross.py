@@ -18,6 +18,10 @@ from tests.conftest import edit_yaml
 
 MATRIX = load_matrix()
 LTTNG_FROM_SOURCE = [r.name for r in MATRIX.source_runtimes() if r.kind == "lttng-ust"]
+# the release each derived one (-nopin, -reverted) is built from
+DERIVED = {
+    r.name: r.source.derived_from for r in MATRIX.source_runtimes() if r.source and r.source.derived_from
+}
 FOREIGN = {
     "debian-bookworm-glibc-arm64": ("arm64", "aarch64-linux-gnu", "aarch64-linux-gnu-gcc"),
     "debian-bookworm-glibc-armhf": ("armhf", "arm-linux-gnueabihf", "arm-linux-gnueabihf-gcc"),
@@ -52,6 +56,11 @@ def test_the_foreign_images_and_only_they_have_a_cross_toolchain_for_their_c_lib
     for name in ("debian-bookworm-musl-i386", "debian-bookworm-glibc-i386", "debian-bookworm-musl"):
         assert MATRIX.image(name).cross is None, name
     assert len(LTTNG_FROM_SOURCE) == 7
+    assert DERIVED == {
+        "lttng-ust-2.11.5-reverted": "lttng-ust-2.11.5",
+        "lttng-ust-2.12.10-nopin": "lttng-ust-2.12.10",
+        "lttng-ust-2.13.9-nopin": "lttng-ust-2.13.9",
+    }
     assert all(MATRIX.cross_builds(MATRIX.image(n), r) for n in FOREIGN for r in LTTNG_FROM_SOURCE)
     assert not MATRIX.cross_builds(MATRIX.image("debian-bookworm-musl-arm64"), "pinned")
 
@@ -127,14 +136,20 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
     )
     for name in LTTNG_FROM_SOURCE:
         cross = found[f"cross-{name}"]
-        assert "ENV CC=aarch64-linux-gnu-gcc DLM_HOST=aarch64-linux-gnu " in cross
-        assert "PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:" in cross
+        base = DERIVED.get(name, "")
+        if base:  # -nopin, -reverted: from their release's stage, whose built tree it keeps
+            assert f"FROM cross-{base} AS cross-{name}\n" in text and "ENV" not in cross
+            assert f"DLM_TREES=/usr/src/dlmatrix-trees sh /usr/src/plugins/{name}/build-source.sh" in cross
+            assert "DLM_TREES=/usr/src/dlmatrix-trees sh" in found[f"cross-{base}"]
+        else:
+            assert "ENV CC=aarch64-linux-gnu-gcc DLM_HOST=aarch64-linux-gnu " in cross
+            assert "PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:" in cross
+            assert f"FROM cross-toolchain AS cross-{name}\n" in text
         assert f"build-source.sh /usr/src/plugins/{name} /opt/dlmatrix-built/{name}" in cross
         # a toolchain that did not install costs this runtime's cells (BUILD-FAILED), not the image
         assert "if [ -f /var/log/dlmatrix-cross-toolchain.FAILED ]" in cross
         failed = "tail -n 40 /var/log/dlmatrix-cross-toolchain.FAILED; }"
         assert f"{failed} >/opt/dlmatrix-built/{name}/BUILD-FAILED" in cross
-        assert f"FROM cross-toolchain AS cross-{name}\n" in text
         # the image's own stage: the prefix where a native build puts it, checked under qemu
         own = found[f"source-{name}"]
         assert f"FROM toolchain AS source-{name}\n" in text
@@ -163,9 +178,12 @@ def test_all_the_c_but_what_links_the_images_own_packages_compiles_on_the_build_
     libdir = (
         f"/usr/lib/{triplet.replace('-gnu', '-musl').replace('gnueabihf', 'musleabihf') if musl else triplet}"
     )
+    # every kind, Debian's own LTTng-UST too (on musl not applicable, as in a native musl image), but
+    # the runtimes built from source, whose variant stages compile them
+    later = " ".join(LTTNG_FROM_SOURCE)
     assert (
         f"else CC={compiler} DLM_HOST={triplet} PKG_CONFIG_LIBDIR={libdir}/pkgconfig:/usr/share/pkgconfig "
-        f"DLM_PACKAGES=/opt/dlmatrix-packages DLM_SKIP_KINDS=lttng-ust sh /usr/src/dlmatrix/build.sh "
+        f'DLM_PACKAGES=/opt/dlmatrix-packages DLM_LATER="{later}" sh /usr/src/dlmatrix/build.sh '
         f"/usr/src/dlmatrix {prefix} "
     ) in suite
     if musl:
@@ -176,16 +194,26 @@ def test_all_the_c_but_what_links_the_images_own_packages_compiles_on_the_build_
             install = f"--no-install-recommends {packages}:{arch} >/opt/dlmatrix-packages/{plugin}.log"
             assert install in suite
         assert f"g++-{triplet}" in found["cross-toolchain"]  # oneTBB's provider is C++
-    # the image's build stage, under qemu: only Debian's own LTTng-UST variant is compiled there
+        # the image's own LTTng-UST for the target, marked as a plug-in's packages are
+        assert f"--no-install-recommends liblttng-ust-dev:{arch} >/opt/dlmatrix-packages/lttng.log" in suite
+        assert '&& cp /opt/dlmatrix-packages/lttng.log "/opt/dlmatrix-packages/lttng-ust.$marker"' in suite
+    # under qemu, the image installs no compiler (its apt work is emulated too) ...
+    toolchain = found["toolchain"]
+    assert "liblttng-ust-dev lttng-tools babeltrace2 binutils" in toolchain
+    assert not re.search(r" (gcc|g\+\+|make|autoconf|ccache) ", toolchain)
+    # ... and compiles nothing, but what the build machine did not: everything where its cross
+    # toolchain did not install, the variants whose packages did not install there; only then
+    # does it install a compiler
     build = text.split("FROM toolchain AS build\n" if musl else "FROM toolchain\n")[-1]
     assert f"COPY --from=suite-cross {prefix}/ {prefix}/\n" in build
-    assert (
-        f'kept="DLM_SUITE=0 DLM_KINDS=lttng-ust"; \\\n    env $kept CC={"musl-gcc" if musl else "gcc"} '
-        in build
-    )
-    # a plug-in whose packages did not install on the build machine is compiled there instead
     assert "grep -q '^the packages of runtime .* did not install here'; then again=" in build
-    assert f'DLM_ONLY="$again" sh /usr/src/dlmatrix/build.sh /usr/src/dlmatrix {prefix};' in build
+    assert f'[ -x {prefix}/bin/dlm-suite ] && [ -z "$again" ] && exit 0; \\\n' in build
+    install = "apt-get install -y --no-install-recommends gcc g++ libc6-dev make pkg-config"
+    assert install in build and "the compilers for what the build machine did not compile" in build
+    cc = "musl-gcc" if musl else "gcc"
+    assert f"if [ ! -x {prefix}/bin/dlm-suite ]; then \\\n      CC={cc} DLM_PACKAGES=" in build
+    again = f'CC={cc} DLM_PACKAGES=/opt/dlmatrix-packages DLM_ONLY="$again" sh /usr/src/dlmatrix/build.sh'
+    assert again in build
     assert "DLM_EVIDENCE_CROSS_FALLBACK=compiled under qemu: its packages did not install" in build
     # then it starts each driver compiled on the build machine
     checks = build.split("DLM_LATER=")[1]
@@ -251,13 +279,22 @@ def test_a_musl_image_cross_builds_with_a_wrapper_and_cross_builds_userspace_rcu
     assert copied in own_rcu and "build-source.sh" not in own_rcu
     # it names no soname: its check under qemu loads each library it installs, with musl's compiler
     assert "for library in /opt/dlmatrix-built/userspace-rcu/lib/*.so; do" in own_rcu
-    assert "&& musl-gcc -o /tmp/smoke /tmp/smoke.c -ldl" in own_rcu and "&& gcc -o" not in text
+    # with a program the musl wrapper compiled on the build machine
+    smoke = "/usr/local/libexec/dlmatrix/smoke"
+    assert f"aarch64-linux-musl-gcc -Wall -Wextra -o {smoke} /tmp/smoke.c -ldl" in toolchain
+    assert f"COPY --from=cross-toolchain {smoke} {smoke}" in own_rcu and f"/tmp {smoke} " in own_rcu
+    assert "musl-gcc -o" not in text
     for name in LTTNG_FROM_SOURCE:
         cross = found[f"cross-{name}"]
         assert names.index("cross-userspace-rcu") < names.index(f"cross-{name}")
-        assert env + libdir in cross and copied in cross  # the build machine's prefix, not qemu's
+        base = DERIVED.get(name, "")
+        if base:  # its release's stage's built tree, which took the build machine's userspace-rcu
+            assert names.index(f"cross-{base}") < names.index(f"cross-{name}")
+            assert f"FROM cross-{base} AS cross-{name}\n" in text and "DLM_TREES=" in cross
+        else:
+            assert env + libdir in cross and copied in cross  # the build machine's prefix, not qemu's
         sources = f"build-source.sh /usr/src/plugins/{name} /opt/dlmatrix-built/{name} {rcu_prefix};"
-        assert sources in cross and "DLM_TREES" not in cross  # a derived one: its own patched source
+        assert sources in cross
         own = found[f"source-{name}"]
         assert f"COPY --from=cross-{name} /opt/dlmatrix-built/{name}/ /opt/dlmatrix-built/{name}/" in own
         assert f"for library in /opt/dlmatrix-built/{name}/lib/liblttng-ust.so; do" in own
@@ -273,8 +310,10 @@ def test_a_musl_image_cross_builds_with_a_wrapper_and_cross_builds_userspace_rcu
     assert not [n for n in names if n.startswith("source-") and "build-source.sh" in found[n]]
 
 
-def test_a_glibc_image_builds_no_userspace_rcu_and_checks_with_gcc():
+def test_a_glibc_image_builds_no_userspace_rcu_and_checks_with_the_cross_gcc():
     found = stages(render(MATRIX, MATRIX.image("debian-bookworm-glibc-arm64")))
     assert not [n for n in found if "userspace-rcu" in n]
-    assert "&& gcc -o /tmp/smoke /tmp/smoke.c -ldl" in found["source-lttng-ust-2.13.9"]
+    smoke = "/usr/local/libexec/dlmatrix/smoke"
+    assert f"aarch64-linux-gnu-gcc -Wall -Wextra -o {smoke} /tmp/smoke.c -ldl" in found["cross-toolchain"]
+    assert f'/tmp {smoke} "$library"' in found["source-lttng-ust-2.13.9"]
     assert "/usr/local/bin" not in found["cross-toolchain"]  # the cross gcc itself, no wrapper

@@ -116,6 +116,8 @@ def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
         text = template.render(
             image=image,
             plugins=plugins,
+            # the LTTng-UST variants of the image's own packages (cross.j2 suite_stage)
+            packaged_lttng=[r.name for r in matrix.runtimes if r.kind == "lttng-ust" and r.source is None],
             sources=source_stages(matrix, image),
             cache_mounts=cache_mounts,
         )
