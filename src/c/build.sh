@@ -147,6 +147,15 @@ build_model() { # name cflags ldflags
 # plug-ins' packages are then taken to be installed.
 packages=${DLM_PACKAGES:-}
 
+# A variant whose packages did not install here: the log says why, and PACKAGES-FAILED marks it
+# for an image that compiles it again elsewhere (cross.j2: under qemu, what the build machine
+# could not, where the image's own package layer installed them).
+packages_failed() { # name rt
+	: >"$2/PACKAGES-FAILED"
+	echo "the packages of runtime $1 did not install here; the package manager said:"
+	cat "$packages/$1.FAILED" 2>/dev/null || echo "(no log: no package layer ran for it)"
+}
+
 # Where a plug-in's runtime library is: beside the -L directories it links
 # with, else where the compiler finds it, else where the provider resolved it.
 find_library() { # soname provider link-flags
@@ -211,8 +220,7 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 		case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
 	elif [ -n "$packages" ] && [ -f "$packages/$1.FAILED" ]; then
 		# the image's own, for a foreign target on the build machine (cross.j2 suite_stage)
-		echo "the packages of runtime $1 did not install here; the package manager said:"
-		cat "$packages/$1.FAILED"
+		packages_failed "$1" "$rt"
 		return 1
 	fi
 	# shellcheck disable=SC2086 # flags are word lists on purpose
@@ -241,7 +249,8 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 	# an application that defines tracepoints itself (probes come with a dlopen()ed provider)
 	$cc -Wall -Wextra -O1 -c -I"$rt/obj/app" $flags -o "$rt/obj/app/app-tracepoints.o" "$rt/obj/app/app-tracepoints.c" &&
 	driver "$rt" dlm-driver-tracepoints "$rt/obj/app/app-tracepoints.o" &&
-	$cc $warn -o "$rt/bin/dlm-futex-wake" "$src/lttng/futex-wake.c" ||
+	$cc $warn -o "$rt/bin/dlm-futex-wake" "$src/lttng/futex-wake.c" &&
+	$cc $warn -DDLM_FRESH -o "$rt/bin/dlm-lttng-fresh" "$src/lttng/futex-wake.c" ||
 		return 1
 	soname=$(objdump -p "$rt/lib/libdlmprov_a.so" | sed -n 's/^ *NEEDED *\(liblttng-ust\.so\.[0-9]*\)$/\1/p')
 	if [ "$2" = source ]; then
@@ -251,7 +260,7 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 	fi
 	[ -n "$soname" ] && [ -f "$library" ] || return 1
 	cp "$src/lttng/lttng-common" "$src/lttng/lttng-wake" "$src/lttng/lttng-trace-start" \
-		"$src/lttng/lttng-trace-check" "$src/lttng/lttng-fresh" "$rt/bin/" || return 1
+		"$src/lttng/lttng-trace-check" "$rt/bin/" || return 1
 	if [ "$2" = source ]; then
 		library="@RT@/lib/$(basename "$library")" # where it runs, not where it was built (/rootfs)
 	fi
@@ -266,7 +275,7 @@ build_lttng() { # name from (source: built from the entry's source, else the ima
 		echo "DLM_THREAD_PATTERN=*-ust"
 		# the library that, in the .so.0 series, keeps liblttng-ust loaded (docs/lttng-ust.md)
 		echo "DLM_WATCH_SONAMES=liblttng-ust-tracepoint.so.${soname##*.}"
-		echo "DLM_SETUP_COMMAND=@RT@/bin/lttng-fresh"
+		echo "DLM_SETUP_COMMAND=@RT@/bin/dlm-lttng-fresh"
 		# every LTTng-UST process of a uid waits on one futex in /dev/shm: each attempt runs under a
 		# lane uid of its own, or (where dlm-suite cannot switch uids) the attempts take turns
 		echo "DLM_SERIAL=lttng-ust-wait-shm"
@@ -324,8 +333,7 @@ build_plugin() { # name from (source: built from its source, else from packages)
 	elif [ -n "$packages" ] && [ -f "$packages/$1.NOT-APPLICABLE" ]; then
 		cp "$packages/$1.NOT-APPLICABLE" "$rt/NOT-APPLICABLE" && return 0
 	elif [ -n "$packages" ] && [ ! -f "$packages/$1.ok" ]; then
-		echo "the packages of runtime $1 did not install here; the package manager said:"
-		cat "$packages/$1.FAILED" 2>/dev/null || echo "(no log: no package layer ran for it)"
+		packages_failed "$1" "$rt"
 		return 1
 	fi
 	compiler=$cc

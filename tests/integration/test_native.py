@@ -20,7 +20,7 @@ from dlmatrix.model.cells import Cell
 from dlmatrix.model.expectations import expect
 from dlmatrix.model.selector import Selector
 from dlmatrix.results.io import read_results
-from dlmatrix.suite.bundle import catalog_input
+from dlmatrix.suite.bundle import catalog_input, write_bundle
 from dlmatrix.suite.command import MAX_SUITE_JOBS
 from tests.conftest import edit_yaml, need
 
@@ -83,6 +83,17 @@ def test_pinning_keeps_the_runtime_mapped_on_glibc(full_run, runtime):
     assert seed.evidence["mapped@after-close"] is True
     assert seed.evidence["mapped_noload@after-close"] is True
     assert seed.evidence["heartbeats"] == 2 and seed.evidence["pin_errors"] == 0
+
+
+def test_the_driver_starts_once_with_the_pipes_dlm_suite_opened(full_run):
+    # dlm-suite opens the driver's wake and event pipes (src/c/pipes.h) before it starts the driver,
+    # so a linked runtime's constructor finds them without the driver running itself again (under
+    # qemu-user each start costs a translation): the loader's account is of one start-up
+    linked = cell(full_run, "host-glibc", "app-linked", "pinned")
+    assert linked.result == "pass" and linked.evidence["heartbeats"] == 2  # its threads used them
+    assert linked.loader is not None
+    inits = linked.loader["inits"]
+    assert inits.count("libc.so.6") == 1 and inits.count("libdlmrt.so.1") == 1, inits
 
 
 def test_adaptive_joins_before_glibc_unmaps(full_run):
@@ -501,3 +512,26 @@ def test_a_host_run_that_tests_nothing_exits_2_with_its_json_summary(tmp_path, c
         captured.err
     )
     assert "fix: runtime plug-ins install their packages in the images" in captured.err
+
+
+def test_a_variant_whose_packages_did_not_install_is_marked_for_a_build_elsewhere(tmp_path):
+    # build.sh on a package layer's markers (DLM_PACKAGES): a plug-in whose packages failed, and
+    # Debian's own LTTng-UST where its packages were installed for a foreign target and failed
+    # (cross.j2 suite_stage), are build errors with the package manager's words, marked
+    # PACKAGES-FAILED: the image then compiles them under qemu, where its own layer installed them
+    bundle = write_bundle(load_matrix(), tmp_path / "bundle", catalog=False)
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for name in ("glib", "lttng-ust"):
+        (packages / f"{name}.FAILED").write_text(f"E: Unable to locate package for {name}\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "CC": "gcc", "DLM_PACKAGES": str(packages), "DLM_ONLY": "glib lttng-ust unpinned"}
+    done = subprocess.run(["sh", str(bundle / "build.sh"), str(bundle), str(out)], env=env, check=False)
+    assert done.returncode == 3  # some variants failed, the rest built
+    for name in ("glib", "lttng-ust"):
+        failed = (out / "rt" / name / "BUILD-FAILED").read_text()
+        assert failed.startswith(f"the packages of runtime {name} did not install here;"), failed
+        assert f"E: Unable to locate package for {name}" in failed
+        assert (out / "rt" / name / "PACKAGES-FAILED").exists()
+    model = out / "rt" / "unpinned"  # needs no package: built
+    assert (model / "env").exists() and not (model / "PACKAGES-FAILED").exists()

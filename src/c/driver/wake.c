@@ -3,6 +3,7 @@
  * programs (DLM_WAKE_COMMAND, run:NAME) and connections (DLM_WAKE_CONNECT). */
 #define _GNU_SOURCE
 #include "driver.h"
+#include "pipes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,15 +61,10 @@ static int live_listeners(void)
 	return seen.started - seen.exited;
 }
 
-/* Pipes live in the driver, not in the runtime, so that they survive an
- * unmapping.  The runtime finds them in its constructor through the
- * environment; runtimes loaded at start-up need them before main(), hence the
- * re-exec. */
+/* The pipes (pipes.h): dlm-suite opened them for us; started by hand, the driver opens them and
+ * runs itself again, so that a runtime loaded at start-up finds them in its constructor. */
 void set_up_pipes(char **argv)
 {
-	int wake[2], events[2];
-	char value[16];
-
 	if (getenv("DLM_WAKE_FD") && getenv("DLM_EVENT_FD") && getenv("DLM_WAKE_WRITE_FD") &&
 	    getenv("DLM_EVENT_READ_FD")) {
 		wake_read = atoi(getenv("DLM_WAKE_FD"));
@@ -76,18 +72,8 @@ void set_up_pipes(char **argv)
 		event_read = atoi(getenv("DLM_EVENT_READ_FD"));
 		return;
 	}
-	if (pipe(wake) < 0 || pipe(events) < 0)
+	if (dlm_open_pipes() < 0)
 		die(DLM_EXIT_SYSTEM, "pipe: %s", strerror(errno));
-	fcntl(events[0], F_SETFL, O_NONBLOCK);
-	fcntl(wake[0], F_SETFL, O_NONBLOCK);
-	snprintf(value, sizeof(value), "%d", wake[0]);
-	setenv("DLM_WAKE_FD", value, 1);
-	snprintf(value, sizeof(value), "%d", wake[1]);
-	setenv("DLM_WAKE_WRITE_FD", value, 1);
-	snprintf(value, sizeof(value), "%d", events[1]);
-	setenv("DLM_EVENT_FD", value, 1);
-	snprintf(value, sizeof(value), "%d", events[0]);
-	setenv("DLM_EVENT_READ_FD", value, 1);
 	execv("/proc/self/exe", argv);
 	execv(argv[0], argv);
 	die(DLM_EXIT_SYSTEM, "re-exec of %s failed: %s", argv[0], strerror(errno));

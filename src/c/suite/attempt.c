@@ -4,6 +4,7 @@
 #include "suite.h"
 
 #include "exits.h"
+#include "pipes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,8 +127,12 @@ static void exec_driver(const struct cell *cell, const char *rtdir, const char *
 		dup2(null, STDIN_FILENO); /* in token mode standard input carries the host's tokens */
 	snprintf(driver, sizeof(driver), "%s/bin/%s", rtdir, cell->driver);
 	snprintf(libdir, sizeof(libdir), "%s/lib", rtdir);
-	unsetenv("DLM_WAKE_FD");
-	unsetenv("DLM_EVENT_FD");
+	/* the driver's pipes (pipes.h), so that it need not run itself again to have them before its
+	 * runtime's constructor: under qemu-user every program started is translated anew */
+	if (dlm_open_pipes() < 0) {
+		fprintf(stderr, "dlm-suite: pipe: %s\n", strerror(errno));
+		_exit(127);
+	}
 	setenv("DLM_LIBDIR", libdir, 1);
 	setenv("DLM_WORKDIR", workdir, 1);
 	setenv("TMPDIR", workdir, 1);
@@ -138,7 +143,7 @@ static void exec_driver(const struct cell *cell, const char *rtdir, const char *
 		_exit(127);
 	}
 	apply_runtime_env(rtdir);
-	run_setup(); /* as the attempt's uid: lttng-fresh renews that uid's futex only */
+	run_setup(); /* as the attempt's uid: dlm-lttng-fresh renews that uid's futex only */
 	for (word = strtok_r(env, " ", &save); word; word = strtok_r(NULL, " ", &save))
 		if (strcmp(word, "-")) {
 			expand(item, sizeof(item), word, rtdir);
