@@ -116,7 +116,7 @@ def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
         text = template.render(
             image=image,
             plugins=plugins,
-            # the LTTng-UST variants of the image's own packages (cross.j2 suite_stage)
+            # the LTTng-UST variants of the image's own packages (apt-glibc: suite-cross's package layer)
             packaged_lttng=[r.name for r in matrix.runtimes if r.kind == "lttng-ust" and r.source is None],
             sources=source_stages(matrix, image),
             cache_mounts=cache_mounts,
