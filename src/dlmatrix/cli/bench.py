@@ -35,7 +35,7 @@ from rich.table import Table
 from dlmatrix.backends.oci.dockerfiles import write_all
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.cli.bench_cold import cold_figures, print_cold
-from dlmatrix.cli.bench_runs import Measured, Ran, docker_run, longest_attempt, measure, verdicts
+from dlmatrix.cli.bench_runs import Measured, Ran, docker_run, longest_attempt, measure, to_read, verdicts
 from dlmatrix.cli.bench_source import EIGHT_AMD64, print_source, source_edit_figures
 from dlmatrix.cli.command import Command, checkout
 from dlmatrix.config.load import load_matrix
@@ -193,6 +193,7 @@ def warm_figures(warm: Measured, cores: int) -> dict[str, Any]:
         "ratio": round(warm.wall_s / floor, 2) if floor else None,
         "cells": len(warm.cells),
         "verdicts": verdicts(warm.cells),
+        "to_read": to_read(warm.cells),
     }
 
 
@@ -342,6 +343,8 @@ def print_figures(figures: dict[str, Any], previous: dict[str, Any] | None, log:
         f"{figures['warm']['cells']} cells, verdicts {figures['warm']['verdicts']}, "
         f"{figures['jobs']} attempts in flight on {figures['cores']} cores"
     )
+    for line in figures["warm"].get("to_read", []):
+        log.text(f"  {line}")
 
 
 COMMAND = Command(

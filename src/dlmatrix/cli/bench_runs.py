@@ -81,3 +81,13 @@ def verdicts(cells: list[Cell]) -> dict[str, int]:
     for cell in cells:
         counts[cell.verdict] = counts.get(cell.verdict, 0) + 1
     return counts
+
+
+def to_read(cells: list[Cell]) -> list[str]:
+    """The cells a measured run did not answer as expected (unexpected, flaky), each with what it
+    gave: a figure's run keeps no results of its own, so its JSON names them."""
+    return [
+        f"{c.verdict}: {c.scenario} {c.runtime} on {c.image}: {c.result} (expected {c.expected})"
+        for c in cells
+        if c.verdict in ("unexpected", "flaky")
+    ]
