@@ -321,3 +321,85 @@ def test_a_glibc_image_builds_no_userspace_rcu_and_checks_with_the_cross_gcc():
     assert f"aarch64-linux-gnu-gcc -Wall -Wextra -o {smoke} /tmp/smoke.c -ldl" in found["cross-toolchain"]
     assert f'/tmp {smoke} "$library"' in found["source-lttng-ust-2.13.9"]
     assert "/usr/local/bin" not in found["cross-toolchain"]  # the cross gcc itself, no wrapper
+
+
+GLIBC_FOREIGN = sorted(name for name in FOREIGN if "-glibc-" in name)
+TOOLS = "/usr/libexec/dlmatrix/build-machine"
+
+
+@pytest.mark.parametrize("name", GLIBC_FOREIGN)
+def test_a_foreign_glibc_image_gets_the_build_machines_lttng_tools_and_decides_whether_they_serve(name):
+    text = render(MATRIX, MATRIX.image(name))
+    found = stages(text)
+    assert "FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS build-machine-tools\n" in text
+    tools = found["build-machine-tools"]
+    # the same release's packages, on the build machine, gathered at the paths they run from
+    assert "install -y --no-install-recommends lttng-tools babeltrace2" in tools
+    assert f"build-machine-tools.sh /opt/dlmatrix-build-machine {TOOLS};" in tools
+    assert 'Acquire::Retries "5"' in tools
+    # what did not install or gather leaves the image's own serving, saying why
+    log = "/var/log/dlmatrix-build-machine-tools.log"
+    assert f"tail -n 20 {log}; }} >/opt/dlmatrix-build-machine{TOOLS}/NOT-SERVING" in tools
+    # the image's last stage copies them and decides: another machine, the same word size and
+    # byte order, the same source versions as its own lttng-tools and babeltrace2, and they start
+    last = text[text.rindex("\nFROM toolchain\n") :]
+    assert "COPY --from=build-machine-tools /opt/dlmatrix-build-machine/ /\n" in last
+    check = last[last.index("COPY --from=build-machine-tools") :]
+    assert "for field in Machine Class Data; do" in check
+    assert '[ "$theirs" != "$here" ]' in check and '[ "$theirs" = "$here" ]' in check
+    assert "for package in lttng-tools babeltrace2; do" in check
+    assert "dpkg-query -W -f '${source:Version}' $package" in check
+    assert f"{TOOLS}/lttng-sessiond --version >/dev/null" in check
+    assert f">{TOOLS}/SERVES || cp {TOOLS}/check.log {TOOLS}/NOT-SERVING" in check
+    # before the catalog, which an edit changes: that rebuilds none of it
+    assert check.index("SERVES") < check.index("COPY catalog/suite.tsv")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [*sorted(set(FOREIGN) - set(GLIBC_FOREIGN)), "debian-bookworm-glibc", "debian-bookworm-glibc-i386"],
+)
+def test_images_that_run_their_own_lttng_tools_natively_or_have_none_get_no_others(name):
+    text = render(MATRIX, MATRIX.image(name))
+    assert "build-machine-tools" not in text and TOOLS not in text
+
+
+def test_the_classic_builder_gathers_the_tools_of_the_images_own_platform_which_then_do_not_serve():
+    text = render(MATRIX, MATRIX.image("debian-bookworm-glibc-arm64"), cache_mounts=False)
+    # without BuildKit's BUILDPLATFORM the stage is the image's platform: the check finds them for
+    # this machine and the image's own serve
+    assert "FROM ${BUILD_BASE_IMAGE} AS build-machine-tools\n" in text
+    assert "they are for this machine ($here): the image's own serve as well" in text
+
+
+@pytest.mark.parametrize("name", GLIBC_FOREIGN)
+def test_an_emulated_image_installs_the_runtime_libraries_the_build_machine_compiled_against(name):
+    text = render(MATRIX, MATRIX.image(name))
+    arch = FOREIGN[name][0]
+    found = stages(text)
+    lists = "/opt/dlmatrix-runtime-packages"
+    glib = next(r.plugin for r in MATRIX.plugins() if r.name == "glib" and r.plugin is not None)
+    # on the build machine: the packages holding glib's sonames, once its -dev packages installed
+    # for the target, and only where the cross toolchain installed (else the image compiles all)
+    cross = found["suite-cross"]
+    soname = glib.sonames[0]
+    assert f"dpkg-query -S '*/{soname}' | sed -n 's/:{arch}: .*//p' | sort -u >{lists}/glib;" in cross
+    assert "[ -f /var/log/dlmatrix-cross-toolchain.FAILED ] || dpkg-query -S" in cross
+    # Debian's own LTTng-UST's too, by its soname's pattern
+    assert f"dpkg-query -S '*/liblttng-ust.so.[0-9]' | sed -n 's/:{arch}: .*//p'" in cross
+    # in the image: those where they were written, the -dev packages (compiling needs them) where not
+    last = text[text.rindex("\nFROM toolchain\n") :]
+    assert f"COPY --from=suite-cross {lists}/ {lists}/\n" in last
+    install = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
+    assert (
+        f"if [ -s {lists}/glib ]; then {install} $(cat {lists}/glib); else {install} "
+        f"{' '.join(glib.packages['apt'])}; fi" in last
+    )
+    # before the suite's layers: an edit of the C copies the same lists and installs nothing again
+    assert last.index(f"{lists}/glib") < last.index("COPY suite/")
+
+
+def test_a_native_image_installs_the_plug_ins_own_packages():
+    text = render(MATRIX, MATRIX.image("debian-bookworm-glibc"))
+    assert "dlmatrix-runtime-packages" not in text
+    assert "apt-get install -y --no-install-recommends libglib2.0-dev" in text

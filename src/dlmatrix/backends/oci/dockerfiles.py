@@ -22,6 +22,10 @@ PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (bui
 BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
 CCACHE_DIR = "/var/cache/dlmatrix/ccache"  # the source stages' compiler cache: a BuildKit cache mount
 TREES_DIR = "/usr/src/dlmatrix-trees"  # built trees kept for derived stages (build-source.sh's DLM_TREES)
+# the build machine's lttng-tools in a foreign image (cross.j2 build_machine_tools; lttng-common reads it)
+BUILD_MACHINE_TOOLS = "/usr/libexec/dlmatrix/build-machine"
+# the packages holding each plug-in's sonames, found on the build machine (macros.j2 runtime_packages)
+RUNTIME_LISTS = "/opt/dlmatrix-runtime-packages"
 
 
 def _fail(message: str) -> None:
@@ -47,6 +51,8 @@ def environment(root: Path) -> jinja2.Environment:
         built_prefix=BUILT_PREFIX,
         ccache_dir=CCACHE_DIR,
         trees_dir=TREES_DIR,
+        build_machine_tools=BUILD_MACHINE_TOOLS,
+        runtime_lists=RUNTIME_LISTS,
     )
     return env
 
@@ -109,7 +115,7 @@ def render(matrix: Matrix, image: Image, cache_mounts: bool = True) -> str:
     try:
         template = environment(matrix.root).get_template(f"{image.template}.Dockerfile.j2")
         plugins = [  # a plug-in built from source installs no packages
-            {"name": r.name, "packages": r.plugin.packages}
+            {"name": r.name, "packages": r.plugin.packages, "sonames": list(r.plugin.sonames)}
             for r in matrix.plugins()
             if r.plugin is not None and r.plugin.source is None
         ]

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Gathers the build machine's lttng-tools and babeltrace2 into OUT, a tree that a foreign image
+# copies to / (cross.j2 build_machine_tools): the programs the LTTng helpers start (lttng-sessiond,
+# lttng, babeltrace2) in LIBEXEC, and, at the paths they are found at, what they load or start
+# (the consumer daemon at the path the session daemon was built with, babeltrace2's plug-ins, every
+# shared library and the ELF interpreter). Those paths are the build machine's multiarch ones
+# (/usr/lib/x86_64-linux-gnu), which a foreign image has no file of. VERSIONS holds both
+# packages' source versions and this machine, which the image compares with its own.
+# Usage: build-machine-tools.sh OUT LIBEXEC
+set -eu
+out=$1 libexec=$2
+
+# A file under $out by the name it is loaded by (a library's soname, not the file that link
+# names), in its directory's real path (Debian's /lib is a link to /usr/lib), once.
+copy() {
+	directory=$(readlink -f "${1%/*}")
+	[ -e "$out$directory/${1##*/}" ] && return 0
+	mkdir -p "$out$directory"
+	cp -L "$1" "$out$directory/${1##*/}"
+}
+
+# The shared libraries a program or plug-in loads, at their real paths; the interpreter where the
+# program names it (the kernel finds it there).
+libraries() {
+	ldd "$1" | while read -r first second third _; do
+		case $second in
+		"=>") case $third in /*) copy "$third" ;; esac ;;
+		*) case $first in /*) mkdir -p "$out${first%/*}" && cp -L "$first" "$out$first" ;; esac ;;
+		esac
+	done
+}
+
+mkdir -p "$out$libexec"
+for program in lttng-sessiond lttng babeltrace2; do
+	cp "$(command -v "$program")" "$out$libexec/$program"
+	libraries "$out$libexec/$program"
+done
+consumerd=$(dpkg -L lttng-tools | grep '/lttng-consumerd$')
+copy "$consumerd"
+libraries "$consumerd"
+for plugin in /usr/lib/*/babeltrace2/plugins/*.so; do
+	copy "$plugin"
+	libraries "$plugin"
+done
+{
+	dpkg-query -W -f 'lttng-tools ${source:Version}\n' lttng-tools
+	dpkg-query -W -f 'babeltrace2 ${source:Version}\n' babeltrace2
+	echo "machine $(uname -m)"
+} >"$out$libexec/VERSIONS"
