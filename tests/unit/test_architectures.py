@@ -240,3 +240,38 @@ def test_an_emulated_run_gets_scaled_timeouts_within_caps_and_the_rules_for_emul
         == "exit:3"
     )
     assert expect(MATRIX.rules, "cycles", "adaptive", "glibc", "2.36", "arm64").outcome == "pass"
+
+
+def test_under_emulation_the_tracers_own_timeouts_scale_as_the_scenarios_do(project):
+    def env_of(matrix, factor: float, scenario: str, runtime: str = "lttng-ust") -> dict[str, str]:
+        line = next(
+            f
+            for f in (x.split("\t") for x in suite_tsv(matrix, factor, emulated=factor > 1).splitlines())
+            if f[0] == "cell" and f[1] == scenario and f[2] == runtime
+        )
+        return dict(word.split("=", 1) for word in line[5].split()) if line[5] != "-" else {}
+
+    # natively LTTng-UST keeps its own defaults (nothing set); under qemu, 3000 ms and 5 s times the
+    # architecture's factor, beside the scenario's own environment (ld-preload's LD_PRELOAD stays)
+    assert "LTTNG_UST_REGISTER_TIMEOUT" not in env_of(MATRIX, 1, "lttng-end-to-end")
+    scaled = env_of(MATRIX, 15, "lttng-end-to-end")
+    assert scaled["LTTNG_UST_REGISTER_TIMEOUT"] == "45000" and scaled["LTTNG_APP_SOCKET_TIMEOUT"] == "75"
+    assert env_of(MATRIX, 10, "ld-preload")["LD_PRELOAD"] == "@RTLIB@"
+    assert env_of(MATRIX, 10, "runpath-origin", "unpinned") == {
+        "DLM_LTTNG_DEADLINE_S": "100",
+        "LTTNG_APP_SOCKET_TIMEOUT": "50",
+        "LTTNG_UST_REGISTER_TIMEOUT": "30000",
+    }
+
+    # a scenario that sets one itself keeps its value; a bad entry is refused naming its key
+    def own(data):
+        data["scenarios"][1].setdefault("env", {}).update(
+            {"LD_LIBRARY_PATH": "@RT@/lib", "LTTNG_UST_REGISTER_TIMEOUT": "0"}
+        )
+
+    edit_yaml(project, "scenarios.yaml", own)
+    matrix = load_matrix(project)
+    assert env_of(matrix, 10, matrix.scenarios[1].name)["LTTNG_UST_REGISTER_TIMEOUT"] == "0"
+    edit_yaml(project, "architectures.yaml", lambda d: d["emulated"]["scaled_env"].update({"lttng": 3}))
+    with pytest.raises(ConfigError, match="scaled_env"):
+        load_matrix(project)

@@ -164,7 +164,8 @@ def left_out(data: dict[str, Any] | None) -> LeftOut:
     if data is None:
         return LeftOut()
     reason = " ".join(data["reason"].split())
-    return LeftOut(tuple(data["skip_runtimes"]), reason, tuple(data.get("cross_runtimes", ())))
+    scaled = tuple(sorted(data.get("scaled_env", {}).items()))
+    return LeftOut(tuple(data["skip_runtimes"]), reason, tuple(data.get("cross_runtimes", ())), scaled)
 
 
 def architecture_of(item: dict[str, Any]) -> Architecture:

@@ -217,6 +217,9 @@ class LeftOut:
     runtimes: tuple[str, ...] = ()
     reason: str = ""
     cross: tuple[str, ...] = ()  # under emulation: those built with a cross toolchain where one serves
+    # under emulation: environment variables that are timeouts (native value, in their own unit),
+    # scaled by the architecture's factor as the scenarios' timeouts are (suite/bundle.py)
+    scaled_env: tuple[tuple[str, int], ...] = ()
 
     def names(self, runtimes: tuple[Runtime, ...]) -> set[str]:
         return {r.name for r in runtimes if any(fnmatchcase(r.name, g) for g in self.runtimes)}

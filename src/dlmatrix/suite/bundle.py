@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 from dlmatrix.config.steps import STEP_HELP, STEPS, Step
-from dlmatrix.model.catalog import MAX_ATTEMPTS, Matrix, Plugin
+from dlmatrix.model.catalog import MAX_ATTEMPTS, Matrix, Plugin, Scenario
 from dlmatrix.model.expectations import Rule, text_of
 from dlmatrix.model.outcomes import RACY_MIN_ATTEMPTS
 from dlmatrix.suite.command import MAX_SUITE_JOBS
@@ -126,7 +126,7 @@ def suite_tsv(
     in that image (None: every image's)."""
     lines = ["# dlmatrix suite v1, generated from matrix/; read by dlm-suite (src/c/suite/catalog.c)"]
     for scenario, runtime in matrix.pairs():
-        env = " ".join(f"{key}={value}" for key, value in scenario.env.items()) or "-"
+        env = " ".join(f"{k}={v}" for k, v in scaled_env(matrix, scenario, timeout_factor).items())
         timeout_ms = int(scenario.timeout_under(timeout_factor) * 1000)
         fields = [
             "cell",
@@ -134,7 +134,7 @@ def suite_tsv(
             runtime.name,
             str(timeout_ms),
             scenario.driver,
-            env,
+            env or "-",
             " ".join(scenario.steps),
             scenario.description,
             str(runtime.attempts),
@@ -143,6 +143,17 @@ def suite_tsv(
         lines.append("\t".join(fields))
     lines += ["\t".join(rule_fields(rule)) for rule in matrix.rules if rule.applies(emulated, image)]
     return "\n".join(lines) + "\n"
+
+
+def scaled_env(matrix: Matrix, scenario: Scenario, timeout_factor: float) -> dict[str, str]:
+    """The scenario's environment; where everything runs timeout_factor times slower (emulation),
+    with the timeouts of matrix/architectures.yaml's emulated.scaled_env scaled as its own timeout
+    is (LTTng-UST's 3 s wait for its registration), unless the scenario sets them."""
+    env = dict(scenario.env)
+    if timeout_factor > 1:
+        for key, native in matrix.emulated.scaled_env:
+            env.setdefault(key, str(round(native * timeout_factor)))
+    return env
 
 
 def rule_fields(rule: Rule) -> list[str]:
