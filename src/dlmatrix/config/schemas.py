@@ -133,16 +133,10 @@ BUILD_SCHEMA = _object(
 GLOBS = {"type": "array", "items": TEXT}
 LEFT_OUT = _object({"skip_runtimes": GLOBS, "reason": TEXT}, ["skip_runtimes", "reason"])
 # under emulation, also: the runtimes a cross toolchain builds where the architecture has one, and
-# the environment's timeouts (variable: its native value, in its own unit) that scale as scenarios' do
-SCALED_ENV = {
-    "type": "object",
-    "propertyNames": {"pattern": r"^[A-Z_][A-Z0-9_]*$", "maxLength": 64},
-    "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 3600000},
-}
-EMULATED = {
-    **LEFT_OUT,
-    "properties": {**LEFT_OUT["properties"], "cross_runtimes": GLOBS, "scaled_env": SCALED_ENV},
-}
+# timeouts in the environment (ENV's names; a native value, in its own unit) scaled as scenarios' are
+SCALED = {**ENV, "additionalProperties": {"type": "integer", "minimum": 1}}
+EMULATED_ONLY = {"cross_runtimes": GLOBS, "scaled_env": SCALED}
+EMULATED = {**LEFT_OUT, "properties": {**LEFT_OUT["properties"], **EMULATED_ONLY}}
 # a cross toolchain (Debian's) on the build machine: a GNU triplet; per C library, PKG:ARCH and a specs file
 TRIPLET = {"type": "string", "pattern": r"^[a-z0-9_]+(-[a-z0-9_]+){2,3}$", "maxLength": 48}
 DEBS = {"type": "array", "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.+-]*(:[a-z0-9]+)?$"}}

@@ -12,8 +12,9 @@ from dlmatrix.model.cells import ResultSet
 from dlmatrix.model.selector import Selector
 
 # Attempts in flight per core. Measured on 2 cores (docs/performance.md): the whole matrix
-# keeps every verdict at this level, and the wall time stops falling well below it. They
-# wait more than they compute (sleeps of the runtimes, session daemons, timeouts).
+# keeps every verdict at this level. They wait more than they compute (sleeps of the runtimes,
+# session daemons, timeouts): at twice as many the warm run takes a third less time, but a few
+# LTTng-UST cells turned flaky there.
 ATTEMPTS_PER_CORE = 6
 DEFAULT_ATTEMPT_S = 1.0  # the estimate of an attempt that no earlier run measured
 
