@@ -258,7 +258,6 @@ def test_under_emulation_the_tracers_own_timeouts_scale_as_the_scenarios_do(proj
     assert scaled["LTTNG_UST_REGISTER_TIMEOUT"] == "45000" and scaled["LTTNG_APP_SOCKET_TIMEOUT"] == "75"
     assert env_of(MATRIX, 10, "ld-preload")["LD_PRELOAD"] == "@RTLIB@"
     assert env_of(MATRIX, 10, "runpath-origin", "unpinned") == {
-        "DLM_LTTNG_DEADLINE_S": "100",
         "LTTNG_APP_SOCKET_TIMEOUT": "50",
         "LTTNG_UST_REGISTER_TIMEOUT": "30000",
     }

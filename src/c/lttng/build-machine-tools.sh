@@ -20,14 +20,18 @@ copy() {
 }
 
 # The shared libraries a program or plug-in loads, at their real paths; the interpreter where the
-# program names it (the kernel finds it there).
+# program names it (the kernel finds it there). One that is not found fails the gathering (the
+# image's own tools serve then), as does ldd's own failure.
 libraries() {
-	ldd "$1" | while read -r first second third _; do
-		case $second in
-		"=>") case $third in /*) copy "$third" ;; esac ;;
+	ldd "$1" >/tmp/dlm-ldd.txt
+	while read -r first second third _; do
+		case $second:$third in
+		"=>:not") echo "$1 needs $first, which is not found" >&2 && return 1 ;;
+		"=>:/"*) copy "$third" ;;
 		*) case $first in /*) mkdir -p "$out${first%/*}" && cp -L "$first" "$out$first" ;; esac ;;
 		esac
-	done
+	done </tmp/dlm-ldd.txt
+	rm -f /tmp/dlm-ldd.txt
 }
 
 mkdir -p "$out$libexec"
