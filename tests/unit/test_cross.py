@@ -345,8 +345,14 @@ def test_a_foreign_glibc_image_gets_the_build_machines_lttng_tools_and_decides_w
     last = text[text.rindex("\nFROM toolchain\n") :]
     assert "COPY --from=build-machine-tools /opt/dlmatrix-build-machine/ /\n" in last
     check = last[last.index("COPY --from=build-machine-tools") :]
-    assert "for field in Machine Class Data; do" in check
-    assert '[ "$theirs" != "$here" ]' in check and '[ "$theirs" = "$here" ]' in check
+    sessiond = f"{TOOLS}/lttng-sessiond"
+    assert f"machine=$(readelf -h {sessiond} | sed -n 's/^ *Machine: *//p')" in check
+    assert '[ "$machine" != "$here" ]' in check
+    for field in ("Class", "Data"):  # each compared with /bin/sh's, refused where it differs
+        here = f"here=$(readelf -h /bin/sh | sed -n 's/^ *{field}: *//p')"
+        theirs = f"theirs=$(readelf -h {sessiond} | sed -n 's/^ *{field}: *//p')"
+        compared = f'[ "$theirs" = "$here" ] || {{ echo "their {field} is'
+        assert f"{here}; {theirs}; \\\n      {compared}" in check
     assert "for package in lttng-tools babeltrace2; do" in check
     assert "dpkg-query -W -f '${source:Version}' $package" in check
     assert "for program in lttng-sessiond lttng babeltrace2; do" in check
