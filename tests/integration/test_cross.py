@@ -49,6 +49,8 @@ def one_cell(engine: Engine, tmp_path, image: str) -> Cell:
     # under qemu in the image's stage (dlm-driver, -linked, -tracepoints)
     assert cell.evidence["drivers_check"] == "3 drivers for AArch64 start under qemu"
     assert cell.evidence["drivers_built_by"] == cell.evidence["built_by"]
+    # its wake's helper ran in the build machine's shell, natively, not in the image's under qemu
+    assert cell.evidence["lttng_helpers"] == "the build machine's dash"
     return cell
 
 
@@ -107,27 +109,41 @@ def test_the_suite_models_and_package_plugins_are_compiled_on_the_build_machine_
     assert own["elf_file"].startswith("/usr/lib/aarch64-linux-gnu/liblttng-ust.so.1"), own["elf_file"]
 
 
+@pytest.mark.parametrize(
+    ("image", "machine", "consumerd"),
+    [
+        ("debian-bookworm-glibc-arm64", "AArch64", ""),
+        # a 32-bit application: their 64-bit session daemon starts the image's own consumer daemon
+        ("debian-bookworm-glibc-armhf", "ARM", "; the image's consumer daemon for its 32-bit applications"),
+    ],
+)
 def test_the_build_machines_lttng_tools_serve_the_emulated_application_natively(
     engine: Engine,
     tmp_path,
     sources,  # noqa: F811
+    image,
+    machine,
+    consumerd,
 ):
     need_sources(sources)
     matrix = load_matrix()
-    selector = Selector.of("app-dlopen-dlclose,lttng-end-to-end", "lttng-ust", "debian-bookworm-glibc-arm64")
+    selector = Selector.of("app-dlopen-dlclose,lttng-end-to-end", "lttng-ust", image)
     backend = ContainerBackend(matrix, engine, tmp_path, selector, Recorder(), CellBudget(8))
     cells = {cell.scenario: cell for cell in backend.run()}
     assert sorted(cells) == ["app-dlopen-dlclose", "lttng-end-to-end"]
     for cell in cells.values():
         assert (cell.verdict, cell.outcome) == ("ok", "pass"), (cell.scenario, cell.stderr)
         # the session daemon, the client and babeltrace2 ran on the build machine's own architecture
-        # (not AArch64), the same Debian lttng-tools as the image's, beside the application under qemu
+        # (not the image's), the same Debian lttng-tools as the image's, beside the application under qemu
         tools = cell.evidence["lttng_tools"]
-        served = re.fullmatch(r"the build machine's \((.+), lttng-tools (\S+)\)", tools)
-        assert served is not None and served[1] != "AArch64", tools
+        pattern = rf"the build machine's \((.+), lttng-tools (\S+){re.escape(consumerd)}\)"
+        served = re.fullmatch(pattern, tools)
+        assert served is not None and served[1] != machine, tools
         assert cell.evidence["sessiond"] == served[2].split("-")[0], (cell.evidence["sessiond"], tools)
         assert cell.evidence["registered"] is True
-    # the application's events crossed to the build machine's consumer daemon and were read back
-    # there, from both phases
+        # and the helpers that started them ran in its shell, not in the image's under qemu
+        assert cell.evidence["lttng_helpers"] == "the build machine's dash"
+    # the application's events crossed to the consumer daemon and were read back on the build
+    # machine, from both phases
     traced = cells["lttng-end-to-end"].evidence
     assert traced["trace_events_before_dlclose"] > 0 and traced["trace_events_after_reopen"] > 0

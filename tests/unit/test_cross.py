@@ -335,7 +335,7 @@ def test_a_foreign_glibc_image_gets_the_build_machines_lttng_tools_and_decides_w
     tools = found["build-machine-tools"]
     # the same release's packages, on the build machine, gathered at the paths they run from
     assert "install -y --no-install-recommends lttng-tools babeltrace2" in tools
-    assert f"build-machine-tools.sh /opt/dlmatrix-build-machine {TOOLS};" in tools
+    assert f"build-machine-tools.sh /opt/dlmatrix-build-machine {TOOLS} shell lttng-tools;" in tools
     assert 'Acquire::Retries "5"' in tools
     # what did not install or gather leaves the image's own serving, saying why
     log = "/var/log/dlmatrix-build-machine-tools.log"
@@ -348,27 +348,54 @@ def test_a_foreign_glibc_image_gets_the_build_machines_lttng_tools_and_decides_w
     sessiond = f"{TOOLS}/lttng-sessiond"
     assert f"machine=$(readelf -h {sessiond} | sed -n 's/^ *Machine: *//p')" in check
     assert '[ "$machine" != "$here" ]' in check
-    for field in ("Class", "Data"):  # each compared with /bin/sh's, refused where it differs
+
+    def fields(field: str) -> str:  # /bin/sh's and theirs
         here = f"here=$(readelf -h /bin/sh | sed -n 's/^ *{field}: *//p')"
-        theirs = f"theirs=$(readelf -h {sessiond} | sed -n 's/^ *{field}: *//p')"
-        compared = f'[ "$theirs" = "$here" ] || {{ echo "their {field} is'
-        assert f"{here}; {theirs}; \\\n      {compared}" in check
+        return f"{here}; theirs=$(readelf -h {sessiond} | sed -n 's/^ *{field}: *//p');"
+
+    # another byte order is refused
+    compared = '[ "$theirs" = "$here" ] || { echo "their Data is'
+    assert f"{fields('Data')} \\\n      {compared}" in check
+    # another word size (armhf beside x86-64) serves with the image's own consumer daemon, which
+    # must start here: the file names it with the word size, and SERVES says so
+    assert f'{fields("Class")} with=""; \\\n      if [ "$theirs" != "$here" ]; then' in check
+    assert "consumerd=$(dpkg -L lttng-tools | grep '/lttng-consumerd$') && $consumerd --version" in check
+    assert f'echo "${{here#ELF}} $consumerd" >{TOOLS}/CONSUMERD;' in check
+    assert "the image's consumer daemon for its ${here#ELF}-bit applications" in check
+    assert "lttng-tools ' " + TOOLS + '/VERSIONS)$with)"' in check
     assert "for package in lttng-tools babeltrace2; do" in check
     assert "dpkg-query -W -f '${source:Version}' $package" in check
     assert "for program in lttng-sessiond lttng babeltrace2; do" in check
     assert f"{TOOLS}/$program --version >/dev/null" in check
     assert f">{TOOLS}/SERVES || cp {TOOLS}/check.log {TOOLS}/NOT-SERVING" in check
+    # the driver runs the helpers in the build machine's shell, which the tree holds with the
+    # programs they start, whether or not the tools serve (it falls back where that cannot start)
+    helper_shell = f"\nENV DLM_HELPER_SHELL={TOOLS}/shell/sh\n"
+    assert f"SERVES || cp {TOOLS}/check.log {TOOLS}/NOT-SERVING; }}{helper_shell}" in check
     # before the catalog, which an edit changes: that rebuilds none of it
     assert check.index("SERVES") < check.index("COPY catalog/suite.tsv")
 
 
-@pytest.mark.parametrize(
-    "name",
-    [*sorted(set(FOREIGN) - set(GLIBC_FOREIGN)), "debian-bookworm-glibc", "debian-bookworm-glibc-i386"],
-)
-def test_images_that_run_their_own_lttng_tools_natively_or_have_none_get_no_others(name):
+@pytest.mark.parametrize("name", sorted(set(FOREIGN) - set(GLIBC_FOREIGN)))
+def test_a_foreign_musl_image_gets_the_build_machines_shell_for_its_helpers_and_no_lttng_tools(name):
     text = render(MATRIX, MATRIX.image(name))
-    assert "build-machine-tools" not in text and TOOLS not in text
+    tools = stages(text)["build-machine-tools"]
+    # the build machine's base's own dash and utilities: nothing to install
+    assert f"build-machine-tools.sh /opt/dlmatrix-build-machine {TOOLS} shell >" in tools
+    assert "apt-get" not in tools and "lttng-tools" not in tools
+    assert f"}} >/opt/dlmatrix-build-machine{TOOLS}/NOT-SERVING; }}" in tools
+    last = text[text.rindex("\nFROM scratch\n") :]
+    copied = "COPY --from=build-machine-tools /opt/dlmatrix-build-machine/ /\n"
+    assert f"{copied}ENV DLM_HELPER_SHELL={TOOLS}/shell/sh\n" in last
+    assert "SERVES" not in last  # no lttng-tools to check: Debian's are glibc's
+
+
+@pytest.mark.parametrize(
+    "name", ["debian-bookworm-glibc", "debian-bookworm-glibc-i386", "debian-bookworm-musl"]
+)
+def test_native_images_run_their_own_shell_and_lttng_tools(name):
+    text = render(MATRIX, MATRIX.image(name))
+    assert "build-machine-tools" not in text and TOOLS not in text and "DLM_HELPER_SHELL" not in text
 
 
 def test_the_classic_builder_gathers_the_tools_of_the_images_own_platform_which_then_do_not_serve():

@@ -79,6 +79,29 @@ void set_up_pipes(char **argv)
 	die(DLM_EXIT_SYSTEM, "re-exec of %s failed: %s", argv[0], strerror(errno));
 }
 
+/* A helper script (first line exactly "#!/bin/sh") runs in DLM_HELPER_SHELL where that is set and
+ * starts: a foreign image sets the build machine's, which runs natively where the image's own
+ * /bin/sh would be translated anew under qemu-user at every start.  Where it cannot start (an
+ * image taken to a host of its own architecture), the script's own line decides. */
+static void exec_helper(const char *path)
+{
+	static const char posix_sh[] = "#!/bin/sh\n";
+	const char *shell = getenv("DLM_HELPER_SHELL");
+	char head[sizeof(posix_sh) - 1];
+	int fd;
+
+	if (shell && *shell && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+		    memcmp(head, posix_sh, sizeof(head)) == 0) {
+			close(fd);
+			execl(shell, shell, path, (char *)NULL);
+		} else {
+			close(fd);
+		}
+	}
+	execl(path, path, (char *)NULL);
+}
+
 /* Runs a helper program to completion; its stdout is ours, so it may add evidence.  A helper
  * that names its cause (a helper's code of exits.h) ends the driver with it; any other failure
  * is DLM_EXIT_HELPER. */
@@ -92,7 +115,7 @@ void run_program(const char *path)
 	if (child < 0)
 		die(DLM_EXIT_SYSTEM, "fork: %s", strerror(errno));
 	if (child == 0) {
-		execl(path, path, (char *)NULL);
+		exec_helper(path);
 		fprintf(stderr, "dlm-driver: cannot run %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
