@@ -548,6 +548,24 @@ def test_lttng_ust_attempts_overlap_each_under_a_lane_uid_of_its_own(engine, sou
     assert not said["used"] and "without CHOWN, DAC_OVERRIDE, KILL, SETGID and SETUID" in said["why"]
 
 
+def test_many_end_to_end_sessions_at_once_have_room_for_their_ring_buffers(built):
+    """24 end-to-end attempts in flight in one container, each with its own session: their ring
+    buffers live in /dev/shm, which the sandbox sizes for them. With Docker's default 64 MB, half
+    of them recorded no event (exit 13), which read as a flaky LTTng-UST."""
+    tag = built.tag("debian-bookworm-glibc")
+    many = ("--scenario", "lttng-end-to-end", "--runtime", "lttng-ust", "--repeat", "24", "--jobs", "24")
+    run = subprocess.run(
+        ["docker", "run", "--rm", *SANDBOX, tag, "--json", *many],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    [cell] = [json.loads(line) for line in run.stdout.splitlines() if '"type":"cell"' in line]
+    assert [a["result"] for a in cell["attempts"]] == ["pass"] * 24, run.stdout[-2000:]
+    assert cell["verdict"] == "ok" and run.returncode == 0
+
+
 def test_each_attempt_records_only_its_own_trace(built):
     """Four end-to-end attempts, each with its own session daemon and LTTNG_HOME: each trace holds
     its own events only (one fire before dlclose, one after the reopen). LTTng attempts run side by
