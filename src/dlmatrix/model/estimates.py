@@ -11,11 +11,12 @@ from dlmatrix.model.catalog import Matrix, Runtime, Scenario
 from dlmatrix.model.cells import ResultSet
 from dlmatrix.model.selector import Selector
 
-# Attempts in flight per core. Measured on 2 cores (docs/performance.md): the whole matrix
-# keeps every verdict at this level. They wait more than they compute (sleeps of the runtimes,
-# session daemons, timeouts): at twice as many the warm run takes a third less time, but a few
-# LTTng-UST cells turned flaky there.
-ATTEMPTS_PER_CORE = 6
+# Attempts in flight per core. Measured on 2 cores (docs/performance.md): the whole matrix, three
+# attempts per cell, keeps every verdict at this level. They wait more than they compute (sleeps of
+# the runtimes, session daemons, timeouts): at 6 per core the warm run took half as long again.
+# (Before the suite containers' /dev/shm was sized for LTTng's ring buffers, some end-to-end
+# cells turned flaky here.)
+ATTEMPTS_PER_CORE = 12
 DEFAULT_ATTEMPT_S = 1.0  # the estimate of an attempt that no earlier run measured
 
 
