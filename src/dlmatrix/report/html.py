@@ -66,10 +66,12 @@ def page_cell(seen: CellView, column: int, s: Strings) -> list[Any]:
         "racy": int(cell.racy),
         "engine": s(cell.engine),
         "compiler": s(cell.compiler),
-        # the same words as `dlmatrix explain`: the runtime library's ELF facts and the loader's account
-        "elf": [[s(name), s(value)] for name, value in elf_facts(cell.evidence)],
+        # the same words as `dlmatrix explain`: the runtime library's ELF facts and the loader's account;
+        # pairs flat (name, value, name, value...): at ten thousand cells a bracket pair per fact
+        # is a megabyte of the page
+        "elf": [s(text) for pair in elf_facts(cell.evidence) for text in pair],
         "story": [s(line) for line in story(cell.loader, cell.evidence, family)],
-        "evidence": [[s(key), s(json.dumps(value))] for key, value in cell.evidence.items()],
+        "evidence": [s(text) for key, value in cell.evidence.items() for text in (key, json.dumps(value))],
         "stdout": s(_clip(cell.stdout)),
         "stderr": s(_clip(cell.stderr)),
         "emulated": int(cell.emulated),

@@ -16,6 +16,12 @@ let VISIBLE = COLUMNS.map(() => true);  // the grid's columns the filters leave
 let opened = null;  // what the panel shows: ["env", runtime, image] or ["cell", index]
 let opener = null;  // the control that opened it, to return focus to
 
+function pairs(flat) {  // [name, value, name, value...] of string indexes: [[name, value]...]
+  const out = [];
+  for (let at = 0; at < flat.length; at += 2) out.push([S[flat[at]], S[flat[at + 1]]]);
+  return out;
+}
+
 function cell(i) {  // a cell of the page's compact data, with its strings looked up
   const raw = DATA.cells[i], c = { index: i };
   for (const [name, at] of Object.entries(FIELD)) c[name] = raw[at];
@@ -23,9 +29,9 @@ function cell(i) {  // a cell of the page's compact data, with its strings looke
   c.column = COLUMNS[raw[FIELD.column]];
   c.image = c.column.image;
   c.attempts = c.attempts.map(([result, seconds]) => ({ result: S[result], seconds }));
-  c.elf = c.elf.map(([k, v]) => [S[k], S[v]]);
+  c.elf = pairs(c.elf);
   c.story = c.story.map((line) => S[line]);
-  c.evidence = c.evidence.map(([k, v]) => [S[k], S[v]]);
+  c.evidence = pairs(c.evidence);
   return c;
 }
 // cells by runtime and image, and by runtime and scenario: the drill-down and the charts read them
