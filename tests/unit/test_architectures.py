@@ -222,6 +222,8 @@ def test_an_emulated_run_gets_scaled_timeouts_within_caps_and_the_rules_for_emul
     reopen = next(s for s in MATRIX.scenarios if s.name == "reopen")
     assert exit_fast.timeout_under(10) == 4 and exit_fast.timeout_under(1) == 2  # its bound is the assertion
     assert reopen.timeout_under(10) == 10 * reopen.timeout_s
+    fork = next(s for s in MATRIX.scenarios if s.name == "fork-after-close")  # a hang, told apart in 10 s
+    assert fork.timeout_under(15) == 10 and fork.timeout_under(1) == 5
 
     def catalog(factor: float) -> tuple[dict[tuple[str, str], str], list[list[str]]]:
         lines = [line.split("\t") for line in suite_tsv(MATRIX, factor, emulated=factor > 1).splitlines()]
