@@ -160,7 +160,9 @@ def revive(private: PrivateEngine, fault: str) -> None:
 
 def test_dlmatrix_prune_removes_what_no_current_input_produces(private_engine, musl_tag, tmp_path):
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("FROM dlmatrix-base/debian:bookworm\nLABEL org.dlmatrix=1\n")
+    # a layer of its own, which the build cache keeps (below)
+    stale_layer = "RUN head -c 100000 /dev/zero >/stale"
+    dockerfile.write_text(f"FROM dlmatrix-base/debian:bookworm\n{stale_layer}\nLABEL org.dlmatrix=1\n")
     stale = f"dlmatrix/{IMAGE}:0000000000000000"
     built = private_engine.docker("build", "--tag", stale, str(tmp_path), timeout=300)
     assert built.returncode == 0, built.stderr
@@ -172,6 +174,22 @@ def test_dlmatrix_prune_removes_what_no_current_input_produces(private_engine, m
     assert dlmatrix(REPO, "prune", env=env).returncode == 0
     listed = private_engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert stale not in listed and musl_tag in listed
+
+    # the build cache only on demand, by how long no build used it, and the images stay
+    def build_cache() -> str:
+        sizes = private_engine.docker("system", "df", "--format", "{{.Type}}={{.Size}}").stdout.splitlines()
+        return dict(line.split("=", 1) for line in sizes)["Build Cache"]
+
+    assert build_cache() != "0B"
+    dry = dlmatrix(REPO, "prune", "--dry-run", "--build-cache", "7d", env=env)
+    assert "would remove the engine's build cache unused for 168h" in dry.stdout and build_cache() != "0B"
+    pruned = dlmatrix(REPO, "prune", "--build-cache", "0s", env=env)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "the engine's build cache unused for 0s: Total reclaimed space:" in pruned.stdout, pruned.stdout
+    assert build_cache() == "0B"
+    assert musl_tag in private_engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    bad = dlmatrix(REPO, "prune", "--build-cache", "a week", env=env)
+    assert bad.returncode == 2 and "'a week' is not an age like 7d" in bad.stderr
 
 
 # 4. a scenario longer than dlm-suite used to hold

@@ -209,6 +209,17 @@ class Engine:
         result = self._run(["rmi", ref], timeout=120)
         return None if result.returncode == 0 else last_line(result.stderr)
 
+    def prune_build_cache(self, unused_for: str) -> str:
+        """Removes the builder's cache that no build used within unused_for (a Go duration: 168h), the
+        whole engine's: BuildKit marks none of it as dlmatrix's. What the engine says it reclaimed."""
+        if self.spec.cli == "podman":
+            raise DlmatrixError("podman keeps no BuildKit cache to prune", "podman image prune")
+        result = self._run(["builder", "prune", "--force", "--filter", f"until={unused_for}"], timeout=600)
+        if result.returncode != 0:
+            self.check(result.stderr, "pruning the build cache")
+            raise DlmatrixError(f"`docker builder prune` failed: {last_line(result.stderr)}")
+        return last_line(result.stdout)
+
     @functools.cached_property
     def buildkit(self) -> bool:
         """Whether its builds go through BuildKit, whose cache mounts keep a compiler cache between

@@ -10,7 +10,7 @@ from dlmatrix.errors import DlmatrixError
 START_HINT = "start one with `bash .ci/start-dockerd` (or `dockerd &` as root), or set DOCKER_HOST"
 GROUP_HINT = "add yourself to the docker group (`sudo usermod -aG docker $USER`), then log in again"
 FROZEN_HINT = "check `docker info`; restart the engine if it does not answer, then run again"
-DISK_HINT = "free space: `dlmatrix prune`, `docker builder prune`; then run again"
+DISK_HINT = "free space: `dlmatrix prune --build-cache 7d` (old images and build cache); then run again"
 NO_SPACE = "no space left on device"
 MISSING_IMAGE = ("no such image", "image not known")  # docker's words, podman's
 
