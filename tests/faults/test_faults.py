@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -178,14 +179,15 @@ def test_dlmatrix_prune_removes_what_no_current_input_produces(private_engine, m
     # the build cache only on demand, by how long no build used it, and the images stay
     def build_cache() -> str:
         sizes = private_engine.docker("system", "df", "--format", "{{.Type}}={{.Size}}").stdout.splitlines()
-        return dict(line.split("=", 1) for line in sizes)["Build Cache"]
+        return str(dict(line.split("=", 1) for line in sizes)["Build Cache"])
 
     assert build_cache() != "0B"
     dry = dlmatrix(REPO, "prune", "--dry-run", "--build-cache", "7d", env=env)
     assert "would remove the engine's build cache unused for 168h" in dry.stdout and build_cache() != "0B"
     pruned = dlmatrix(REPO, "prune", "--build-cache", "0s", env=env)
     assert pruned.returncode == 0, pruned.stderr
-    assert "the engine's build cache unused for 0s: Total reclaimed space:" in pruned.stdout, pruned.stdout
+    said = r"the engine's build cache unused for 0s: [\d.]+[kMG]?B reclaimed\n"  # docker's or buildx's words
+    assert re.search(said, pruned.stdout), pruned.stdout
     assert build_cache() == "0B"
     assert musl_tag in private_engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     bad = dlmatrix(REPO, "prune", "--build-cache", "a week", env=env)

@@ -211,14 +211,16 @@ class Engine:
 
     def prune_build_cache(self, unused_for: str) -> str:
         """Removes the builder's cache that no build used within unused_for (a Go duration: 168h), the
-        whole engine's: BuildKit marks none of it as dlmatrix's. What the engine says it reclaimed."""
+        whole engine's: BuildKit marks none of it as dlmatrix's. How much it reclaimed, as the CLI says
+        it last ("Total reclaimed space: 1.2GB", buildx's "Total: 1.2GB")."""
         if self.spec.cli == "podman":
             raise DlmatrixError("podman keeps no BuildKit cache to prune", "podman image prune")
         result = self._run(["builder", "prune", "--force", "--filter", f"until={unused_for}"], timeout=600)
         if result.returncode != 0:
             self.check(result.stderr, "pruning the build cache")
             raise DlmatrixError(f"`docker builder prune` failed: {last_line(result.stderr)}")
-        return last_line(result.stdout)
+        said = last_line(result.stdout).split()
+        return f"{said[-1]} reclaimed" if said and said[0].startswith("Total") else "nothing reclaimed"
 
     @functools.cached_property
     def buildkit(self) -> bool:
