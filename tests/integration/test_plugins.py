@@ -1,6 +1,6 @@
 """A runtime plug-in added from outside the repository, exactly as docs/runtimes.md tells a new user:
 `dlmatrix new-runtime`, the runtime.yaml and provider.c printed in the docs, `dlmatrix run --runtimes`,
-`dlmatrix explain`.  Beside it, two bad plug-ins that must cost only their own cells.
+`dlmatrix explain`.  Beside it, three bad plug-ins that must cost only their own cells.
 
 Skipped, loudly (see conftest's summary), only where no engine answers.
 """
@@ -62,6 +62,16 @@ def run(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
         .replace("apt: [libgomp1]", "yum: [libgomp]")
     )
     (unknown / "provider.c").write_text(docs_block("c"))
+    # a package the archive does not have: the image installs every plug-in's packages at once,
+    # then, that failing, each plug-in's own (my-openmp's libgomp1 still installs)
+    absent = plugins / "my-absent-package"
+    absent.mkdir()
+    (absent / "runtime.yaml").write_text(
+        docs_block("yaml")
+        .replace("name: my-openmp", "name: my-absent-package")
+        .replace("apt: [libgomp1]", "apt: [dlmatrix-no-such-package]")
+    )
+    (absent / "provider.c").write_text(docs_block("c"))
     out = tmp_path_factory.mktemp("out")
     ran = dlmatrix(
         "run", "--backend", "docker", "--image", IMAGE, "--runtimes", str(plugins),
@@ -95,6 +105,9 @@ def test_bad_plugins_cost_only_their_own_cells(run: dict[str, Any]) -> None:
     yum = cells[("my-yum", "app-dlopen-dlclose")]
     assert yum["outcome"] == "build-error"
     assert "packages" in yum["stderr"] and "'yum'" in yum["stderr"] and "apt, apk or dnf" in yum["stderr"]
+    absent = cells[("my-absent-package", "app-dlopen-dlclose")]
+    assert absent["outcome"] == "build-error"
+    assert "Unable to locate package dlmatrix-no-such-package" in absent["stderr"]
     assert "runtime my-yum cannot be used" in run["process"].stderr
     assert run["process"].returncode == 1  # build errors are unexpected: the run says so, and ran the rest
 
