@@ -139,8 +139,9 @@ def test_the_cross_stages_build_on_the_build_machine_and_the_image_copies_the_pr
         base = DERIVED.get(name, "")
         if base:  # -nopin, -reverted: from their release's stage, whose built tree it keeps
             assert f"FROM cross-{base} AS cross-{name}\n" in text and "ENV" not in cross
-            assert f"DLM_TREES=/usr/src/dlmatrix-trees sh /usr/src/plugins/{name}/build-source.sh" in cross
-            assert "DLM_TREES=/usr/src/dlmatrix-trees sh" in found[f"cross-{base}"]
+            trees = "DLM_TREES=/usr/src/dlmatrix-trees DLM_CONFIGURE_CACHES=/opt/dlmatrix-configure-caches"
+            assert f"{trees} sh /usr/src/plugins/{name}/build-source.sh" in cross
+            assert f"{trees} sh" in found[f"cross-{base}"]
         else:
             assert "ENV CC=aarch64-linux-gnu-gcc DLM_HOST=aarch64-linux-gnu " in cross
             assert "PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:" in cross

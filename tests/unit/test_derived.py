@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dlmatrix.backends.oci.dockerfiles import TREES_DIR, render
+from dlmatrix.backends.oci.dockerfiles import CONFIGURE_CACHES, TREES_DIR, render
 from dlmatrix.backends.oci.stages import upstream_context
 from dlmatrix.config.load import load_matrix
 from dlmatrix.errors import ConfigError
@@ -110,16 +110,18 @@ def test_a_derived_stage_starts_from_its_release_s_which_keeps_its_tree():
             stage = text.split(f"AS source-{name}\n", 1)[1].split("\nFROM ", 1)[0]
             assert f"FROM source-{release} AS source-{name}\n" in text
             assert "ENV CC" not in stage and "COPY --from" not in stage  # its release's stage has them
-            assert f"DLM_TREES={TREES_DIR} sh /usr/src/plugins/{name}/build-source.sh" in stage
+            run = f"DLM_TREES={TREES_DIR} DLM_CONFIGURE_CACHES={CONFIGURE_CACHES} sh /usr/src/plugins/"
+            assert f"{run}{name}/" in stage
             kept = text.split(f"AS source-{release}\n", 1)[1].split("\nFROM ", 1)[0]
-            assert f"DLM_TREES={TREES_DIR} sh /usr/src/plugins/{release}/build-source.sh" in kept
+            assert f"{run}{release}/" in kept
         # a release without variants keeps no tree; one compiler cache serves every stage of the image
         assert "DLM_TREES" not in text.split("AS source-lttng-ust-2.10.7\n", 1)[1].split("\nFROM ", 1)[0]
         assert set(text.split("id=")[1:]) and {p.split(",")[0] for p in text.split("id=")[1:]} == {
             f"dlmatrix-ccache-debian-bookworm-{libc}"
         }
     classic = render(matrix, matrix.image("debian-bookworm-glibc"), cache_mounts=False)
-    assert f"RUN DLM_TREES={TREES_DIR} sh /usr/src/plugins/lttng-ust-2.13.9-nopin/" in classic
+    run = f"RUN DLM_TREES={TREES_DIR} DLM_CONFIGURE_CACHES={CONFIGURE_CACHES} sh /usr/src/plugins/"
+    assert f"{run}lttng-ust-2.13.9-nopin/" in classic
     alpine = render(matrix, matrix.image("alpine-3.22-musl"))  # not applicable there: no tree to start from
     assert "FROM source-lttng-ust-2.13.9 AS" not in alpine and "DLM_TREES" not in alpine
 
@@ -163,3 +165,35 @@ def test_a_derived_source_is_staged_whole_with_its_own_patches_apart(tmp_path: P
         not (plain / "derive").exists()
         and (plain / "build.env").read_text() == "SYSTEM=autotools\nSUBDIRS=lib\n"
     )
+
+
+def test_a_configure_cache_comes_from_another_autotools_runtime_of_its_own(project):
+    for name, problem in (
+        ("lttng-ust-2.10.7", "'lttng-ust-2.10.7' is no other autotools runtime"),  # itself
+        ("lttng-ust-2.13.9-nopin", "'lttng-ust-2.13.9-nopin' is no other autotools runtime"),  # derived
+        ("lttng-ust-2.12.10", "'lttng-ust-2.12.10' is no other autotools runtime"),  # starts from another's
+        ("lttng-ust", "'lttng-ust' is no other autotools runtime"),  # Debian's, built from no source
+    ):
+        message = error_for(
+            project,
+            lambda d, n=name: entry(d, "lttng-ust-2.10.7")["build"].update({"configure-cache-from": n}),
+        )
+        assert f"lttng-ust-2.10.7: build.configure-cache-from: {problem}" in message
+        assert "lttng-ust-2.13.9" in message  # what it may name
+
+
+def test_each_image_configures_the_newest_release_first_and_the_older_from_its_results():
+    matrix = load_matrix()
+    for name in ("debian-bookworm-glibc", "debian-bookworm-musl", "debian-bookworm-glibc-arm64"):
+        text = render(matrix, matrix.image(name))
+        kind = "cross" if "arm64" in name else "source"
+        seed = f"AS {kind}-lttng-ust-2.13.9\n"
+        for release in ("lttng-ust-2.10.7", "lttng-ust-2.11.5", "lttng-ust-2.12.10"):
+            stage = text.split(f"AS {kind}-{release}\n", 1)[1].split("\nFROM ", 1)[0]
+            copy = f"COPY --from={kind}-lttng-ust-2.13.9 {CONFIGURE_CACHES}/ {CONFIGURE_CACHES}/\n"
+            assert copy in stage, (name, release)
+            assert text.index(seed) < text.index(f"AS {kind}-{release}\n")  # COPY --from names an earlier one
+        for derived in DERIVED:  # they configure in their release's tree, which keeps its cache
+            stage = text.split(f"AS {kind}-{derived}\n", 1)[1].split("\nFROM ", 1)[0]
+            assert "COPY --from" not in stage
+        assert "COPY --from=source-userspace-rcu " + CONFIGURE_CACHES not in text

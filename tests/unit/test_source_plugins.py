@@ -264,6 +264,7 @@ def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compil
         "sh /usr/src/plugins/detached/build-source.sh /usr/src/plugins/detached /opt/dlmatrix-built/detached"
     )
     copy = "COPY --from=source-detached /opt/dlmatrix-built/detached/ /opt/dlmatrix-built/detached/"
+    caches = "DLM_CONFIGURE_CACHES=/opt/dlmatrix-configure-caches"  # an autotools build's (this is cmake)
     for image, cc in (
         ("debian-bookworm-glibc", "gcc"),
         ("debian-bookworm-musl", "musl-gcc CXX=false"),  # no C++ compiler for musl there
@@ -276,11 +277,11 @@ def test_each_image_builds_a_source_plugin_in_a_stage_of_its_own_with_its_compil
         mount = f"--mount=type=cache,id=dlmatrix-ccache-{image},target={ccache},sharing=shared"
         assert (
             stage.startswith(f"ENV CC={cc}\n")
-            and f"RUN {mount} DLM_CCACHE={ccache} DLM_CCACHE_SHARED=1 {run}" in stage
+            and f"RUN {mount} DLM_CCACHE={ccache} DLM_CCACHE_SHARED=1 {caches} {run}" in stage
             and "COPY upstream/_plugins/detached/ /usr/src/plugins/detached/" in stage
         )
         classic = render(matrix, matrix.image(image), cache_mounts=False)  # docker's classic builder
-        assert f"RUN {run}" in classic and "--mount" not in classic
+        assert f"RUN {caches} {run}" in classic and "--mount" not in classic
         assert ("cmake" in stage) and ("make cmake" in stage) == (image == "alpine-3.22-musl")
         # the suite's layer leaves the plug-in's variant to a stage of its own, with its prefix,
         # and copies what it built

@@ -28,6 +28,10 @@
 # PREFIX; a RUNPATH keeps the base's prefix, a directory that exists in no stage that uses it).
 # Elsewhere (the host) a derived one builds DIR/source, which holds every patch, as any other.
 # build.env's SUBDIRS (build.subdirs): the directories make builds and installs, in order.
+# DLM_CONFIGURE_CACHES: a directory of configure caches (an image's stages, autotools): configure
+# runs with --cache-file=config.cache, which it leaves in the directory as NAME.cache; build.env's
+# CONFIGURE_CACHE_FROM (build.configure-cache-from) names the one it starts from, where that is
+# there. Should configure fail with it (a variable that changed), it runs again without.
 # DLM_HOST: a GNU triplet: a cross build on the build machine for that target (CC its
 # compiler, autotools only: ./configure --host), for an image that runs under
 # qemu-user (dockerfiles/templates/cross.j2). Every build records how it was built
@@ -39,13 +43,14 @@ shift 2
 cc=${CC:-cc}
 # markers instead of a tree: NOT-SELECTED (the run does not need it), BUILD-FAILED (not staged),
 # MISSING (an archive or patch in no sources directory), NOT-APPLICABLE (not for this image)
+[ -z "${DLM_CONFIGURE_CACHES:-}" ] || mkdir -p "$DLM_CONFIGURE_CACHES" || exit 2 # the stages after copy it
 for marker in NOT-SELECTED BUILD-FAILED MISSING NOT-APPLICABLE; do
 	if [ -f "$dir/$marker" ]; then
 		cp "$dir/$marker" "$prefix/$marker"
 		exit 0
 	fi
 done
-SYSTEM="" SCRIPT="" SUBDIRS="" BASE=""
+SYSTEM="" SCRIPT="" SUBDIRS="" BASE="" CONFIGURE_CACHE_FROM=""
 . "$dir/build.env" || exit 2
 jobs=$(nproc 2>/dev/null || echo 2)
 launcher=""
@@ -112,6 +117,25 @@ derive() { # tree [ARGUMENT...]
 	done
 }
 
+# ./configure, with the image's configure cache where there is one (header comment)
+configure() {
+	if [ -z "${DLM_CONFIGURE_CACHES:-}" ]; then
+		./configure --prefix="$prefix" --libdir="$prefix/lib" ${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@"
+		return
+	fi
+	seed="$DLM_CONFIGURE_CACHES/$CONFIGURE_CACHE_FROM.cache"
+	if [ -n "$CONFIGURE_CACHE_FROM" ] && [ -f "$seed" ]; then
+		# but its preprocessors: chosen with its own compiler flags (2.13 asks for C++11 first)
+		grep -v -e '^ac_cv_prog_CPP=' -e '^ac_cv_prog_CXXCPP=' "$seed" >config.cache &&
+			echo "configure starts from $CONFIGURE_CACHE_FROM's results ($seed), but its preprocessors"
+	fi
+	./configure --cache-file=config.cache --prefix="$prefix" --libdir="$prefix/lib" ${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@" ||
+		{ [ -f "$seed" ] && echo "configure failed from $CONFIGURE_CACHE_FROM's results: again without them" &&
+			rm -f config.cache && ./configure --cache-file=config.cache --prefix="$prefix" --libdir="$prefix/lib" \
+			${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@"; } || return 1
+	cp config.cache "$DLM_CONFIGURE_CACHES/$(basename "$prefix").cache"
+}
+
 build() {
 	bare=$cc # a script gets the compiler itself: what it does with it is its own
 	cc=${launcher:+$launcher }$cc
@@ -145,8 +169,7 @@ build() {
 				sh ./bootstrap || return 1
 			elif [ -x autogen.sh ]; then ./autogen.sh || return 1; else autoreconf -fi || return 1; fi
 		fi
-		./configure --prefix="$prefix" --libdir="$prefix/lib" ${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@" &&
-			make_in "" && make_in install
+		configure "$@" && make_in "" && make_in install
 		;;
 	cmake)
 		# CMake wants the compiler as one path: the words after it (gcc -m32) become flags

@@ -57,3 +57,39 @@ def check_derived(runtimes: Sequence[Runtime]) -> None:
                 f"its patches are not {name}'s ({', '.join(theirs) or 'none'}) followed by its own",
                 f"{name}'s patches, then at least one more",
             )
+
+
+def check_configure_caches(runtimes: Sequence[Runtime]) -> None:
+    """Every build.configure-cache-from names another autotools runtime built from source, derived
+    from none and starting from no other's results; and is itself an autotools build. An image
+    builds that one first and hands its config.cache on (macros.j2 source_stages)."""
+    built = {r.name: r for r in runtimes if r.source is not None}
+    for runtime in built.values():
+        assert runtime.source is not None
+        name = runtime.source.configure_cache_from
+        if not name:
+            continue
+        label = runtime.source.label or "matrix/runtimes.yaml"
+        key = f"{runtime.name}: build.configure-cache-from"
+        if runtime.source.system != "autotools":
+            problem = f"a {runtime.source.system} build has no configure cache"
+            raise ConfigError(label, key, problem, "remove it")
+        seed = built.get(name)
+        if (
+            seed is None
+            or seed is runtime
+            or seed.source is None
+            or seed.source.system != "autotools"
+            or seed.source.derived_from
+            or seed.source.configure_cache_from
+        ):
+            seeds = sorted(
+                n
+                for n, r in built.items()
+                if r is not runtime and r.source and r.source.system == "autotools"
+                and not r.source.derived_from and not r.source.configure_cache_from
+            )  # fmt: skip
+            raise ConfigError(
+                label, key, f"{name!r} is no other autotools runtime starting from no results of another",
+                ", ".join(seeds) or "an autotools runtime built from source",
+            )  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from dlmatrix.config.checks import check_globs, check_rules, check_steps, check_templates, unique
-from dlmatrix.config.derived import check_derived
+from dlmatrix.config.derived import check_configure_caches, check_derived
 from dlmatrix.config.entries import check_depends, dependency_of, image_of, rule_of, runtime_of
 from dlmatrix.config.plugins import checked_plugin, load_plugins
 from dlmatrix.config.project import Project
@@ -98,6 +98,7 @@ def load_matrix(
     unique("matrix/runtimes.yaml", "dependencies", (d.name for d in dependencies))
     check_depends(runtimes, dependencies)
     check_derived(runtimes)
+    check_configure_caches(runtimes)
     scenario_data = load_file(root, "scenarios.yaml")
     defaults = scenario_data["defaults"]
     scenarios = tuple(scenario_of(item, defaults) for item in scenario_data["scenarios"])

@@ -106,19 +106,14 @@ SOURCE_BUILD = {  # how a source is built, for a plug-in, an entry of runtimes.y
     "script": FILE_NAME,
     "configure": {"type": "array", "items": {"type": "string", "pattern": r"^[^\n]+$"}},
     "requires": PACKAGES,
-    "managers": {
-        "type": "array",
-        "items": {"enum": ["apt", "apk", "dnf"]},
-        "minItems": 1,
-        "uniqueItems": True,
-    },
+    "managers": {"type": "array", "items": {"enum": list(MANAGERS)}, "minItems": 1, "uniqueItems": True},
     "depends": {"type": "array", "items": NAME},  # matrix/runtimes.yaml's dependencies
     "subdirs": {"type": "array", "items": RELATIVE, "minItems": 1},  # what make builds, in order
     "derived-from": NAME,  # an entry of matrix/runtimes.yaml whose built tree this one patches
+    "configure-cache-from": NAME,  # an autotools entry whose configure results this one's starts from
 }
 PKG_CONFIG_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9._+-]+$"}
-# one package under names that differ by release or architecture (oneTBB's tbb32 on 32-bit): the
-# first that pkg-config finds is used
+# one package under names that differ by release or architecture (oneTBB's tbb32): the first found
 PKG_CONFIG_ALTERNATIVES = {"type": "array", "items": PKG_CONFIG_NAME, "minItems": 1, "uniqueItems": True}
 BUILD_SCHEMA = _object(
     {
@@ -385,7 +380,8 @@ PLUGIN_SCHEMA = _object(
 PLUGIN_ALLOWED = {  # what a plug-in's top-level keys allow, in words
     "packages": "apt, apk or dnf, each with a list of package names",
     "build": "pkg-config (a list: each a name, or a list of one package's names tried in order), cflags, "
-    "libs; for a source: system, configure, script, requires, depends, subdirs, derived-from",
+    "libs; for a source: system, configure, script, requires, depends, subdirs, derived-from, "
+    "configure-cache-from",
     "threads": "name: GLOB (on /proc thread names, 15 characters at most) or added: N",
     "soname": "the runtime library's DT_SONAME, e.g. libgomp.so.1, or a list when it differs by release",
     "provider": "a file beside runtime.yaml ending in .c, .cc, .cpp or .cxx",

@@ -40,6 +40,7 @@ SOURCE_BUILD_KEYS = (
     "depends",
     "subdirs",
     "derived-from",
+    "configure-cache-from",
 )
 GIT_TIMEOUT_S = 120
 
@@ -155,6 +156,7 @@ def source_of(label: str, directory: Path, data: dict[str, Any], prefix: str = "
         label=label,
         subdirs=tuple(build.get("subdirs", [])),
         derived_from=build.get("derived-from", ""),
+        configure_cache_from=build.get("configure-cache-from", ""),
     )
 
 

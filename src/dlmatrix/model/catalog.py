@@ -61,6 +61,9 @@ class Source:
     # a runtime of the same source whose configured and built tree this one's build starts from: its
     # further patches applied there, make recompiles only what they touch (build.derived-from)
     derived_from: str = ""
+    # an autotools runtime built in the same image whose configure results (config.cache) this one's
+    # configure starts from: its checks answered there run again only where that one did not run them
+    configure_cache_from: str = ""
 
     @property
     def identity(self) -> str:

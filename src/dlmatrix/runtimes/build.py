@@ -83,6 +83,8 @@ def stage(
     if base is not None and source.derived_from:
         env["BASE"] = source.derived_from
         _derive_patches(source.patches[len(base.patches) :], directory / "derive")
+    if source.configure_cache_from:
+        env["CONFIGURE_CACHE_FROM"] = source.configure_cache_from
     if source.script:
         shutil.copyfile(source.script, directory / "build-script.sh")
         env["SCRIPT"] = "build-script.sh"
@@ -270,6 +272,7 @@ def kept_slot(source: Source, base: Source | None = None) -> Path | None:
     script = sha256_of(Path(source.script)) if source.script else ""
     parts = [STAGE_SCHEME, source.sha256, *patches, source.system, *source.configure, script]
     parts += [*source.subdirs, f"derived-from={source.derived_from}"]  # build.env and derive/ say them
+    parts += [f"configure-cache-from={source.configure_cache_from}"] if source.configure_cache_from else []
     parts += [f"base-patches={len(base.patches)}"] if base is not None and source.derived_from else []
     parts += [f"{k}={v}" for k, v in sorted(source.evidence().items())]
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]

@@ -22,6 +22,7 @@ PACKAGES_PREFIX = "/opt/dlmatrix-packages"  # the plug-ins' package markers (bui
 BUILT_PREFIX = "/opt/dlmatrix-built"  # plug-ins built from source, one prefix each (build.sh's default)
 CCACHE_DIR = "/var/cache/dlmatrix/ccache"  # the source stages' compiler cache: a BuildKit cache mount
 TREES_DIR = "/usr/src/dlmatrix-trees"  # built trees kept for derived stages (build-source.sh's DLM_TREES)
+CONFIGURE_CACHES = "/opt/dlmatrix-configure-caches"  # configure's results, handed on (DLM_CONFIGURE_CACHES)
 # the build machine's lttng-tools in a foreign image (cross.j2 build_machine_tools; lttng-common reads it)
 BUILD_MACHINE_TOOLS = "/usr/libexec/dlmatrix/build-machine"
 # the packages holding each plug-in's sonames, found on the build machine (macros.j2 runtime_packages)
@@ -51,6 +52,7 @@ def environment(root: Path) -> jinja2.Environment:
         built_prefix=BUILT_PREFIX,
         ccache_dir=CCACHE_DIR,
         trees_dir=TREES_DIR,
+        configure_caches=CONFIGURE_CACHES,
         build_machine_tools=BUILD_MACHINE_TOOLS,
         runtime_lists=RUNTIME_LISTS,
     )
@@ -84,10 +86,21 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             # on the build machine (templates/cross.j2)
             "cross": matrix.cross_builds(image, r.name) and r.source.builds_with(image.manager),
             "loads": smoke_libraries(r),
+            "configure_cache_from": r.source.configure_cache_from,
         }
         for r in matrix.source_runtimes()
         if r.source is not None
     ]
+    # a configure cache is handed on between stages of one kind (both cross-built or neither) that
+    # build here, from a stage defined before (COPY --from names an earlier one): seeds first
+    seeds = {r["name"]: r for r in runtimes if r["builds_here"]}
+    for runtime in runtimes:
+        seed = seeds.get(runtime["configure_cache_from"])
+        if not runtime["builds_here"] or seed is None or seed["cross"] != runtime["cross"]:
+            runtime["configure_cache_from"] = ""
+    named = {r["configure_cache_from"] for r in runtimes}
+    for runtime in runtimes:  # the order their stages are written in (sort is stable)
+        runtime["order"] = 0 if runtime["name"] in named else 1
     # what a cross-built runtime links against is cross-built too, by the same compiler
     crossed = {name for r in runtimes if r["cross"] for name in r["depends"]}
     dependencies = [
@@ -102,6 +115,8 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "keeps_tree": False,
             "cross": d.name in crossed,
             "loads": ["*.so"],  # it names no soname: the smoke check loads every library it installs
+            "configure_cache_from": "",
+            "order": 0,
         }
         for d in matrix.dependencies
         if image.libc in d.libc
