@@ -39,6 +39,14 @@ def dlmatrix(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     )
 
 
+def walkthrough_with(directory: Path, packages: str) -> None:
+    """The docs' walkthrough plug-in, named after directory, its packages line replaced."""
+    directory.mkdir()
+    yaml = docs_block("yaml").replace("name: my-openmp", f"name: {directory.name}")
+    (directory / "runtime.yaml").write_text(yaml.replace("apt: [libgomp1]", packages))
+    (directory / "provider.c").write_text(docs_block("c"))
+
+
 @pytest.fixture(scope="module")
 def run(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     plugins = tmp_path_factory.mktemp("plugins")
@@ -47,31 +55,17 @@ def run(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     mine = plugins / "my-openmp"
     (mine / "runtime.yaml").write_text(docs_block("yaml"))
     (mine / "provider.c").write_text(docs_block("c"))
-    # a provider that does not compile, and a runtime.yaml naming a package manager that does not exist
+    # a provider that does not compile
     broken = plugins / "my-broken-build"
     broken.mkdir()
     (broken / "runtime.yaml").write_text(
         docs_block("yaml").replace("name: my-openmp", "name: my-broken-build").replace("[libgomp1]", "[]")
     )
     (broken / "provider.c").write_text("int dlm_provider_fire(void) { return undeclared_name; }\n")
-    unknown = plugins / "my-yum"
-    unknown.mkdir()
-    (unknown / "runtime.yaml").write_text(
-        docs_block("yaml")
-        .replace("name: my-openmp", "name: my-yum")
-        .replace("apt: [libgomp1]", "yum: [libgomp]")
-    )
-    (unknown / "provider.c").write_text(docs_block("c"))
+    walkthrough_with(plugins / "my-yum", "yum: [libgomp]")  # a package manager that does not exist
     # a package the archive does not have: the image installs every plug-in's packages at once,
     # then, that failing, each plug-in's own (my-openmp's libgomp1 still installs)
-    absent = plugins / "my-absent-package"
-    absent.mkdir()
-    (absent / "runtime.yaml").write_text(
-        docs_block("yaml")
-        .replace("name: my-openmp", "name: my-absent-package")
-        .replace("apt: [libgomp1]", "apt: [dlmatrix-no-such-package]")
-    )
-    (absent / "provider.c").write_text(docs_block("c"))
+    walkthrough_with(plugins / "my-absent-package", "apt: [dlmatrix-no-such-package]")
     out = tmp_path_factory.mktemp("out")
     ran = dlmatrix(
         "run", "--backend", "docker", "--image", IMAGE, "--runtimes", str(plugins),

@@ -6,7 +6,7 @@ else would be a different build, which a derived one must never be."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from dlmatrix.errors import ConfigError
 from dlmatrix.model.catalog import Runtime, Source
@@ -31,15 +31,20 @@ def _differs(source: Source, base: Source) -> str | None:
     return None
 
 
+def _naming(built: dict[str, Runtime], attribute: str) -> Iterator[tuple[Runtime, str]]:
+    """Each runtime built from source whose build names another in attribute, with that name."""
+    for runtime in built.values():
+        name = getattr(runtime.source, attribute)
+        if name:
+            yield runtime, name
+
+
 def check_derived(runtimes: Sequence[Runtime]) -> None:
     """Every build.derived-from names a runtime built from source that derives from none, of the same
     source, built the same way with make, whose patches this one's start with and then add to."""
     built = {r.name: r for r in runtimes if r.source is not None}
-    for runtime in built.values():
+    for runtime, name in _naming(built, "derived_from"):
         assert runtime.source is not None
-        name = runtime.source.derived_from
-        if not name:
-            continue
         base = built.get(name)
         if base is None or base.source is None or base.source.derived_from:
             releases = sorted(n for n, r in built.items() if r.source and not r.source.derived_from)
@@ -64,11 +69,8 @@ def check_configure_caches(runtimes: Sequence[Runtime]) -> None:
     from none and starting from no other's results; and is itself an autotools build. An image
     builds that one first and hands its config.cache on (macros.j2 source_stages)."""
     built = {r.name: r for r in runtimes if r.source is not None}
-    for runtime in built.values():
+    for runtime, name in _naming(built, "configure_cache_from"):
         assert runtime.source is not None
-        name = runtime.source.configure_cache_from
-        if not name:
-            continue
         label = runtime.source.label or "matrix/runtimes.yaml"
         key = f"{runtime.name}: build.configure-cache-from"
         if runtime.source.system != "autotools":
