@@ -28,10 +28,11 @@ IMAGE = "debian-bookworm-glibc"
 SEED = "lttng-ust-2.13.9"
 OLDER = ["lttng-ust-2.10.7", "lttng-ust-2.11.5", "lttng-ust-2.12.10"]
 COMPARE = REPO / "tests" / "fixtures" / "configure-cache" / "compare.sh"
-# userspace-rcu for musl, as the musl images' dependency stage builds it (build-source.sh)
+# userspace-rcu for musl, as the musl images' dependency stage builds it (build-source.sh); no C++
+# compiler, as in the musl images' stages (ENV CXX=false)
 MUSL_URCU = (
     "CC=musl-gcc sh /staged/build-source.sh /staged/userspace-rcu /opt/urcu >/dev/null"
-    " && export CC=musl-gcc CPPFLAGS_DEP=-I/opt/urcu/include"
+    " && export CC=musl-gcc CXX=false CPPFLAGS_DEP=-I/opt/urcu/include"
     " LDFLAGS_DEP='-L/opt/urcu/lib -Wl,-rpath-link,/opt/urcu/lib' PKG_CONFIG_PATH=/opt/urcu/lib/pkgconfig"
 )
 

@@ -180,6 +180,16 @@ def test_a_configure_cache_comes_from_another_autotools_runtime_of_its_own(proje
         )
         assert f"lttng-ust-2.10.7: build.configure-cache-from: {problem}" in message
         assert "lttng-ust-2.13.9" in message  # what it may name
+    message = error_for(
+        project,
+        lambda d: (
+            entry(d, "lttng-ust-2.10.7")["build"].update({"configure-cache-from": "lttng-ust-2.13.9"}),
+            entry(d, "lttng-ust-2.13.9-nopin")["build"].update({"configure-cache-from": "lttng-ust-2.12.10"}),
+        ),
+    )
+    assert (
+        "lttng-ust-2.13.9-nopin: build.configure-cache-from: a derived one configures in its base" in message
+    )
 
 
 def test_each_image_configures_the_newest_release_first_and_the_older_from_its_results():

@@ -94,3 +94,9 @@ def test_every_apt_toolchain_and_package_layer_fetches_its_index_again_on_failur
         text = render(matrix, image)
         toolchain = text.split("AS toolchain\n", 1)[1].split("\nFROM ", 1)[0]
         assert "apt-get update --error-on=any || { sleep 20;" in toolchain, image.name
+        # the image's own (the last: a foreign image's build machine has one of its own before)
+        layer = text[text.rindex("RUN mkdir -p /opt/dlmatrix-packages") :].split("\n\n", 1)[0]
+        if "apt-get install" in layer:  # not where the image's packages serve no plug-in (musl)
+            assert layer.startswith(
+                "RUN mkdir -p /opt/dlmatrix-packages && { apt-get update --error-on=any"
+            ), image.name

@@ -73,8 +73,9 @@ def check_configure_caches(runtimes: Sequence[Runtime]) -> None:
         assert runtime.source is not None
         label = runtime.source.label or "matrix/runtimes.yaml"
         key = f"{runtime.name}: build.configure-cache-from"
-        if runtime.source.system != "autotools":
-            problem = f"a {runtime.source.system} build has no configure cache"
+        if runtime.source.system != "autotools" or runtime.source.derived_from:
+            how = "a derived one configures in its base's tree" if runtime.source.derived_from else ""
+            problem = how or f"a {runtime.source.system} build has no configure cache"
             raise ConfigError(label, key, problem, "remove it")
         seed = built.get(name)
         if (
