@@ -119,20 +119,21 @@ derive() { # tree [ARGUMENT...]
 
 # ./configure, with the image's configure cache where there is one (header comment)
 configure() {
+	set -- --prefix="$prefix" --libdir="$prefix/lib" ${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@"
 	if [ -z "${DLM_CONFIGURE_CACHES:-}" ]; then
-		./configure --prefix="$prefix" --libdir="$prefix/lib" ${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@"
+		./configure "$@"
 		return
 	fi
-	seed="$DLM_CONFIGURE_CACHES/$CONFIGURE_CACHE_FROM.cache"
-	if [ -n "$CONFIGURE_CACHE_FROM" ] && [ -f "$seed" ]; then
+	seed=""
+	if [ -n "$CONFIGURE_CACHE_FROM" ] && [ -f "$DLM_CONFIGURE_CACHES/$CONFIGURE_CACHE_FROM.cache" ]; then
+		seed="$DLM_CONFIGURE_CACHES/$CONFIGURE_CACHE_FROM.cache"
 		# but its preprocessors: chosen with its own compiler flags (2.13 asks for C++11 first)
 		grep -v -e '^ac_cv_prog_CPP=' -e '^ac_cv_prog_CXXCPP=' "$seed" >config.cache &&
 			echo "configure starts from $CONFIGURE_CACHE_FROM's results ($seed), but its preprocessors"
 	fi
-	./configure --cache-file=config.cache --prefix="$prefix" --libdir="$prefix/lib" ${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@" ||
-		{ [ -f "$seed" ] && echo "configure failed from $CONFIGURE_CACHE_FROM's results: again without them" &&
-			rm -f config.cache && ./configure --cache-file=config.cache --prefix="$prefix" --libdir="$prefix/lib" \
-			${DLM_HOST:+--host="$DLM_HOST"} CC="$cc" "$@"; } || return 1
+	./configure --cache-file=config.cache "$@" ||
+		{ [ -n "$seed" ] && echo "configure failed from $CONFIGURE_CACHE_FROM's results: again without them" &&
+			rm -f config.cache && ./configure --cache-file=config.cache "$@"; } || return 1
 	cp config.cache "$DLM_CONFIGURE_CACHES/$(basename "$prefix").cache"
 }
 

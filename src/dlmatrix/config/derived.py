@@ -64,6 +64,18 @@ def check_derived(runtimes: Sequence[Runtime]) -> None:
             )
 
 
+def _seeds_configure(runtime: Runtime) -> bool:
+    """Whether its configure results may start another's: autotools, derived from none and starting
+    from no other's results."""
+    source = runtime.source
+    return (
+        source is not None
+        and source.system == "autotools"
+        and not source.derived_from
+        and not source.configure_cache_from
+    )
+
+
 def check_configure_caches(runtimes: Sequence[Runtime]) -> None:
     """Every build.configure-cache-from names another autotools runtime built from source, derived
     from none and starting from no other's results; and is itself an autotools build. An image
@@ -78,20 +90,8 @@ def check_configure_caches(runtimes: Sequence[Runtime]) -> None:
             problem = how or f"a {runtime.source.system} build has no configure cache"
             raise ConfigError(label, key, problem, "remove it")
         seed = built.get(name)
-        if (
-            seed is None
-            or seed is runtime
-            or seed.source is None
-            or seed.source.system != "autotools"
-            or seed.source.derived_from
-            or seed.source.configure_cache_from
-        ):
-            seeds = sorted(
-                n
-                for n, r in built.items()
-                if r is not runtime and r.source and r.source.system == "autotools"
-                and not r.source.derived_from and not r.source.configure_cache_from
-            )  # fmt: skip
+        if seed is None or seed is runtime or not _seeds_configure(seed):
+            seeds = sorted(n for n, r in built.items() if r is not runtime and _seeds_configure(r))
             raise ConfigError(
                 label, key, f"{name!r} is no other autotools runtime starting from no results of another",
                 ", ".join(seeds) or "an autotools runtime built from source",
