@@ -32,11 +32,39 @@
 # runs with --cache-file=config.cache, which it leaves in the directory as NAME.cache; build.env's
 # CONFIGURE_CACHE_FROM (build.configure-cache-from) names the one it starts from, where that is
 # there. Should configure fail with it (a variable that changed), it runs again without.
+# DIR/bootstrapped: the tree with its configure made (autotools), by a stage that the images of one
+# release share (dockerfiles/templates/macros.j2 bootstrap_stages), which ran
+#   sh build-source.sh --bootstrap DIR
+# on the release's base with its autotools alone. A build starts from it where it is there, and
+# bootstraps source/ itself where it is not (that stage's failure leaves no bootstrapped/).
 # DLM_HOST: a GNU triplet: a cross build on the build machine for that target (CC its
 # compiler, autotools only: ./configure --host), for an image that runs under
 # qemu-user (dockerfiles/templates/cross.j2). Every build records how it was built
 # (DLM_EVIDENCE_BUILT_BY: native or cross, the compiler and its version).
 set -u
+
+# a checkout's configure: its own script makes it, else autoreconf
+make_configure() {
+	if [ -f bootstrap ]; then
+		sh ./bootstrap
+	elif [ -x autogen.sh ]; then ./autogen.sh; else autoreconf -fi; fi
+}
+
+# --bootstrap DIR (header comment): DIR/bootstrapped, and its log DIR/bootstrap.log
+if [ "${1:-}" = --bootstrap ]; then
+	dir=$2 SYSTEM=""
+	for marker in NOT-SELECTED BUILD-FAILED MISSING NOT-APPLICABLE; do [ ! -f "$dir/$marker" ] || exit 0; done
+	. "$dir/build.env" || exit 2
+	[ "$SYSTEM" = autotools ] && [ ! -x "$dir/source/configure" ] || exit 0
+	rm -rf "$dir/bootstrapping" && cp -pR "$dir/source" "$dir/bootstrapping" || exit 2
+	if (cd "$dir/bootstrapping" && make_configure) >"$dir/bootstrap.log" 2>&1; then
+		mv "$dir/bootstrapping" "$dir/bootstrapped"
+	else
+		rm -rf "$dir/bootstrapping" # the build bootstraps itself, and its log says why it failed
+	fi
+	exit 0
+fi
+
 dir=$(cd "$1" && pwd) || exit 2
 mkdir -p "$2" && prefix=$(cd "$2" && pwd) || exit 2
 shift 2
@@ -157,7 +185,12 @@ build() {
 		work=$(mktemp -d) || return 1
 		trap 'rm -rf "$work"' EXIT # a failed build leaves no copy of the tree behind
 	fi
-	cp -R "$dir/source/." "$work/" && cd "$work" || return 1
+	if [ -d "$dir/bootstrapped" ]; then # its timestamps kept: make must not make configure again
+		echo "configure made by the release's bootstrap stage"
+		cp -pR "$dir/bootstrapped/." "$work/" && cd "$work" || return 1
+	else
+		cp -R "$dir/source/." "$work/" && cd "$work" || return 1
+	fi
 	[ -n "$launcher" ] && export CCACHE_BASEDIR="$work"
 	echo "building with $SYSTEM, CC=$cc, into $prefix"
 	case $SYSTEM in
@@ -165,11 +198,7 @@ build() {
 		make_in "" CC="$cc" "$@" && make_in install CC="$cc" PREFIX="$prefix" "$@"
 		;;
 	autotools)
-		if [ ! -x configure ]; then # a checkout: its own script makes configure, else autoreconf
-			if [ -f bootstrap ]; then
-				sh ./bootstrap || return 1
-			elif [ -x autogen.sh ]; then ./autogen.sh || return 1; else autoreconf -fi || return 1; fi
-		fi
+		if [ ! -x configure ]; then make_configure || return 1; fi
 		configure "$@" && make_in "" && make_in install
 		;;
 	cmake)

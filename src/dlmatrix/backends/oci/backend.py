@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from dlmatrix.backends.oci.bases import Base, BaseProvider, BaseUnavailable, build_machine
-from dlmatrix.backends.oci.dockerfiles import outdated_committed, render
+from dlmatrix.backends.oci.dockerfiles import outdated_committed, render, uses_build_machine
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.failures import START_HINT, ContainerFailed, EngineFailure
 from dlmatrix.backends.oci.images import image_labels, image_tag
@@ -205,9 +205,9 @@ class ContainerBackend:
             return self.bases[engine].provide(image)
 
     def provide_build_base(self, image: Image, engine: Engine) -> Base | None:
-        """BUILD_BASE_IMAGE where runtimes are cross-built on the build machine (templates/cross.j2)."""
-        crossed = any(self.matrix.cross_builds(image, r.name) for r in self.matrix.source_runtimes())
-        return self.provide_base(build_machine(image), engine) if crossed else None
+        """BUILD_BASE_IMAGE where runtimes are cross-built or bootstrapped on the build machine."""
+        used = uses_build_machine(self.matrix, image)
+        return self.provide_base(build_machine(image), engine) if used else None
 
     def run_image(self, image: Image) -> list[Cell]:
         engine = self.placement.get(image.name, self.engines[0])
@@ -292,6 +292,7 @@ class ContainerBackend:
 
     def build(self, image: Image, base: Base, engine: Engine, build_base: Base | None = None) -> str | None:
         dockerfile = render(self.matrix, image, engine.buildkit)  # the committed one, plus --runtimes
+        build_base = build_base or self.provide_build_base(image, engine)  # where the caller did not
         wanted = functools.partial(self.selections[image.name].runtime, image=image.name)
         upstream = upstream_context(self.matrix, image, wanted, self.staged)
         inputs = context_digest(upstream) + (f"\0{build_base.image_id}" if build_base else "")
@@ -368,10 +369,8 @@ class ContainerBackend:
                 feeder.finish()
         if self.stop.is_set():
             raise Cancelled()  # cut short by the stop: the partial file has what was read
-        if expired.is_set():
-            problem = f"the harness timeout of {timeout:.0f} s expired"
-        else:
-            problem = f"the container exited {code}: {tail(stderr)}"
+        expiry = f"the harness timeout of {timeout:.0f} s expired"
+        problem = expiry if expired.is_set() else f"the container exited {code}: {tail(stderr)}"
         cells, missing = suite_cells(
             self.matrix, self.declared_env(image), lines, problem, selection, self.log.warning, lanes=True
         )

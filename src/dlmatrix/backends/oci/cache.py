@@ -22,6 +22,7 @@ from typing import Any
 from dlmatrix import __version__
 from dlmatrix.backends.oci.bases import BaseProvider, build_machine, local_tag
 from dlmatrix.backends.oci.compiler_cache import export_compiler_caches, import_compiler_caches, mount_ids
+from dlmatrix.backends.oci.dockerfiles import uses_build_machine
 from dlmatrix.backends.oci.engine import Engine
 from dlmatrix.backends.oci.failures import last_line
 from dlmatrix.backends.oci.prune import REPOSITORY, prune_plan
@@ -121,9 +122,10 @@ def choose(
         base = provider.present(image)
         if base and (not built or base.image_id in named):
             bases[base.ref] = Kept(base.ref, base.image_id, "base")
-        # the build machine's base of its cross-built stages: an input of its tag too (no label names it)
-        crossed = image.cross and (not built or image.name in ran)  # of the images kept, if any
-        build_base = provider.present(build_machine(image)) if crossed else None
+        # the build machine's base of its cross-built or bootstrap stages: an input of its tag too
+        # (no label names it)
+        used = uses_build_machine(matrix, image) and (not built or image.name in ran)  # of those kept
+        build_base = provider.present(build_machine(image)) if used else None
         if build_base:
             bases[build_base.ref] = Kept(build_base.ref, build_base.image_id, "base")
     return [*([] if bases_only else built), *bases.values()]

@@ -12,7 +12,7 @@ from dlmatrix.config.load import load_matrix
 from dlmatrix.config.root import installed, work_dir
 from dlmatrix.config.schemas import TEMPLATES
 from dlmatrix.errors import DlmatrixError
-from dlmatrix.model.catalog import Image, Matrix, Runtime
+from dlmatrix.model.catalog import Image, Matrix, Runtime, Source
 
 GENERATED = "dockerfiles"  # dockerfiles/IMAGE/Dockerfile, beside templates/
 PREFIX = "/opt/dlmatrix"  # where the suite is installed inside every image
@@ -68,6 +68,19 @@ def smoke_libraries(runtime: Runtime) -> list[str]:
     return ["liblttng-ust.so"] if runtime.kind == "lttng-ust" else []
 
 
+def bootstraps(image: Image, source: Source) -> bool:
+    """Whether the build's configure is made in a stage that the images of the release share
+    (templates/macros.j2 bootstrap_stages): autotools, built here, on a release whose base installs
+    with apt (the stage's autotools), so that the build machine's base is that release's."""
+    return source.system == "autotools" and image.manager == "apt" and source.builds_with(image.manager)
+
+
+def uses_build_machine(matrix: Matrix, image: Image) -> bool:
+    """Whether the image's Dockerfile has stages on the build machine's base (BUILD_BASE_IMAGE): its
+    cross-built runtimes (templates/cross.j2) or its release's bootstrap stages."""
+    return any(r["cross"] or r["bootstraps"] for r in source_stages(matrix, image))
+
+
 def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
     """What is built from source, each in a stage of its own: the dependencies that apply to the
     image's C library first (the stages that need them copy their prefixes), then the runtimes; a
@@ -87,6 +100,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "cross": matrix.cross_builds(image, r.name) and r.source.builds_with(image.manager),
             "loads": smoke_libraries(r),
             "configure_cache_from": r.source.configure_cache_from,
+            "bootstraps": bootstraps(image, r.source) and not r.source.derived_from,
         }
         for r in matrix.source_runtimes()
         if r.source is not None
@@ -117,6 +131,7 @@ def source_stages(matrix: Matrix, image: Image) -> list[dict[str, Any]]:
             "loads": ["*.so"],  # it names no soname: the smoke check loads every library it installs
             "configure_cache_from": "",
             "order": 0,
+            "bootstraps": bootstraps(image, d.source),
         }
         for d in matrix.dependencies
         if image.libc in d.libc
