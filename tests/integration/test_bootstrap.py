@@ -82,7 +82,19 @@ def test_a_bootstrap_that_fails_leaves_nothing_and_the_build_bootstraps_itself(t
     assert not (prefix / "BUILD-FAILED").exists() and (prefix / "lib" / "libfake.so").exists()
 
 
-@pytest.mark.parametrize("case", ["configure", "marker", "cmake"])
+def test_a_second_bootstrap_replaces_the_first_s_tree(tmp_path: Path) -> None:
+    directory = checkout(tmp_path)
+    run(tmp_path, "--bootstrap", str(directory))
+    (directory / "bootstrapped" / "stale").write_text("from the first\n")
+    run(tmp_path, "--bootstrap", str(directory))
+    assert sorted(p.name for p in (directory / "bootstrapped").iterdir()) == [
+        "bootstrap",
+        "configure",
+        "configure.ac",
+    ]
+
+
+@pytest.mark.parametrize("case", ["configure", "marker", "cmake", "no build.env"])
 def test_a_tree_with_its_configure_a_marker_or_another_system_is_left_as_it_is(
     tmp_path: Path, case: str
 ) -> None:
@@ -92,6 +104,8 @@ def test_a_tree_with_its_configure_a_marker_or_another_system_is_left_as_it_is(
         (directory / "source" / "configure").chmod(0o755)
     if case == "marker":
         (directory / "NOT-SELECTED").write_text("not built\n")
+    if case == "no build.env":  # the build says so; the bootstrap stage never fails the image
+        (directory / "build.env").unlink()
     before = sorted(p.relative_to(directory) for p in directory.rglob("*"))
     assert run(tmp_path, "--bootstrap", str(directory)) == ""
     assert sorted(p.relative_to(directory) for p in directory.rglob("*")) == before

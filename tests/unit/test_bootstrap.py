@@ -7,12 +7,15 @@ none. That BuildKit builds such a stage once is tests/integration/test_bootstrap
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import subprocess
 
 import pytest
 
-from dlmatrix.backends.oci.dockerfiles import render, source_stages, uses_build_machine
+from dlmatrix.backends.oci.dockerfiles import bootstraps, render, source_stages, uses_build_machine
 from dlmatrix.config.load import load_matrix
+from tests.conftest import REPO
 
 MATRIX = load_matrix()
 BOOKWORM = [i.name for i in MATRIX.images if i.offline_suite == "bookworm" and i.manager == "apt"]
@@ -78,3 +81,41 @@ def test_the_derived_variants_and_the_images_without_apt_have_no_bootstrap_stage
     alpine = MATRIX.image("alpine-3.22-musl")
     assert "bootstrap" not in render(MATRIX, alpine) and not uses_build_machine(MATRIX, alpine)
     assert uses_build_machine(MATRIX, MATRIX.image("debian-trixie-glibc"))  # its bootstrap stages
+
+
+def test_a_build_that_names_packages_bootstraps_in_its_own_stage():
+    image = MATRIX.image("debian-bookworm-glibc")
+    [release] = [r.source for r in MATRIX.source_runtimes() if r.name == "lttng-ust-2.13.9"]
+    assert release is not None and bootstraps(image, release)
+    # their m4 macros may be what its bootstrap needs: the shared stage has the autotools alone
+    assert not bootstraps(image, dataclasses.replace(release, requires={"apt": ("autoconf-archive",)}))
+
+
+def test_bootstrap_tools_that_do_not_install_fail_no_image(tmp_path):
+    """The tools' layer, run as rendered in sh with an apt-get that fails: it ends well, saying so
+    (each bootstrap then fails, leaving no tree, and each build bootstraps itself)."""
+    text = render(MATRIX, MATRIX.image("debian-bookworm-glibc"))
+    layer = bootstrap_stages(text)["bootstrap-tools"].split("\nRUN ", 1)[1]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in (("apt-get", 'echo "E: Unable to locate package $*"; exit 100'), ("sleep", ":")):
+        (bin_dir / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / tool).chmod(0o755)
+    script = layer.replace("/etc/apt/apt.conf.d", str(tmp_path)).replace("/var/log", str(tmp_path))
+    script = script.replace("/var/lib/apt/lists", str(tmp_path / "lists"))
+    done = subprocess.run(
+        ["sh", "-ec", script], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "the bootstrap tools did not install: every build bootstraps itself" in done.stdout
+    assert "Unable to locate package" in (tmp_path / "dlmatrix-bootstrap-tools.log").read_text()
+
+
+def test_an_emulated_image_installs_the_compilers_of_a_plug_in_no_cross_toolchain_builds():
+    matrix = load_matrix(REPO, [REPO / "tests" / "fixtures" / "detached-plugin"])
+    for name, emulated in (("debian-bookworm-musl-arm64", True), ("debian-bookworm-musl", False)):
+        text = render(matrix, matrix.image(name))
+        stage = text[text.index("AS source-detached\n") :].split("\n\n")[0]
+        installs = "apt-get install -y --no-install-recommends gcc g++ libc6-dev make pkg-config musl-tools"
+        assert (installs in stage) == emulated, name  # under qemu: its toolchain layer has none
+        assert "ENV CC=musl-gcc" in stage and "build-source.sh /usr/src/plugins/detached" in stage

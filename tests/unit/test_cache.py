@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -12,6 +13,7 @@ from dlmatrix.backends.oci.cache import (
     FORMAT,
     Kept,
     cache_key,
+    choose,
     image_name,
     import_cache,
     read_manifest,
@@ -89,3 +91,33 @@ def test_the_compiler_caches_are_those_the_source_stages_mount():
     ids = mount_ids(matrix, [glibc, alpine])
     assert ids and all(i.startswith("dlmatrix-ccache-debian-bookworm-glibc") for i in ids)  # alpine: none
     assert mount_ids(matrix, [alpine]) == []
+
+
+class Images:
+    """An engine that holds some images (their ids) and each built image's base label."""
+
+    def __init__(self, ids: dict[str, str], bases: dict[str, str]) -> None:
+        self.ids, self.bases = ids, bases
+
+    def image_id(self, ref: str) -> str | None:
+        return self.ids.get(ref)
+
+    def architecture(self, ref: str) -> str:
+        return "linux/amd64"
+
+    def listing(self, args: list[str]) -> list[str]:  # image inspect --format {{base label}} REF
+        return [self.bases[args[-1]]]
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_a_native_image_s_base_goes_along_unless_replaced_since_whatever_its_bootstrap_stages(replaced):
+    """debian-bookworm-glibc's build machine (its bootstrap stages' base) is its own base: kept
+    with the image, and left behind with it when the base was replaced since the image was built."""
+    matrix = load_matrix()
+    tag = "dlmatrix/debian-bookworm-glibc:0123456789abcdef"
+    engine = Images(
+        {tag: "sha256:aa", BASE.ref: "sha256:new"}, {tag: "sha256:old" if replaced else "sha256:new"}
+    )
+    kept = choose(matrix, cast(Engine, engine), [tag], lambda name: name == "debian-bookworm-glibc", False)
+    assert kept[0] == Kept(tag, "sha256:aa", "image")
+    assert kept[1:] == ([] if replaced else [Kept(BASE.ref, "sha256:new", "base")])

@@ -50,17 +50,18 @@ make_configure() {
 	elif [ -x autogen.sh ]; then ./autogen.sh; else autoreconf -fi; fi
 }
 
-# --bootstrap DIR (header comment): DIR/bootstrapped, and its log DIR/bootstrap.log
+# --bootstrap DIR (header comment): DIR/bootstrapped, and its log DIR/bootstrap.log; it never fails
+# (a tree it cannot bootstrap is left as it is: the build bootstraps itself, and its log says why)
 if [ "${1:-}" = --bootstrap ]; then
 	dir=$2 SYSTEM=""
 	for marker in NOT-SELECTED BUILD-FAILED MISSING NOT-APPLICABLE; do [ ! -f "$dir/$marker" ] || exit 0; done
-	. "$dir/build.env" || exit 2
+	[ -f "$dir/build.env" ] && . "$dir/build.env" || exit 0
 	[ "$SYSTEM" = autotools ] && [ ! -x "$dir/source/configure" ] || exit 0
-	rm -rf "$dir/bootstrapping" && cp -pR "$dir/source" "$dir/bootstrapping" || exit 2
-	if (cd "$dir/bootstrapping" && make_configure) >"$dir/bootstrap.log" 2>&1; then
+	rm -rf "$dir/bootstrapping" "$dir/bootstrapped"
+	if cp -pR "$dir/source" "$dir/bootstrapping" && (cd "$dir/bootstrapping" && make_configure) >"$dir/bootstrap.log" 2>&1; then
 		mv "$dir/bootstrapping" "$dir/bootstrapped"
 	else
-		rm -rf "$dir/bootstrapping" # the build bootstraps itself, and its log says why it failed
+		rm -rf "$dir/bootstrapping"
 	fi
 	exit 0
 fi

@@ -126,7 +126,7 @@ def choose(
         # (no label names it)
         used = uses_build_machine(matrix, image) and (not built or image.name in ran)  # of those kept
         build_base = provider.present(build_machine(image)) if used else None
-        if build_base:
+        if build_base and build_base.ref != (base.ref if base else None):  # a native image's is its own
             bases[build_base.ref] = Kept(build_base.ref, build_base.image_id, "base")
     return [*([] if bases_only else built), *bases.values()]
 

@@ -71,8 +71,15 @@ def smoke_libraries(runtime: Runtime) -> list[str]:
 def bootstraps(image: Image, source: Source) -> bool:
     """Whether the build's configure is made in a stage that the images of the release share
     (templates/macros.j2 bootstrap_stages): autotools, built here, on a release whose base installs
-    with apt (the stage's autotools), so that the build machine's base is that release's."""
-    return source.system == "autotools" and image.manager == "apt" and source.builds_with(image.manager)
+    with apt (the stage's autotools), so that the build machine's base is that release's; not a
+    build that names packages (build.requires: their macros may be what its bootstrap needs,
+    and that stage has the autotools alone)."""
+    return (
+        source.system == "autotools"
+        and image.manager == "apt"
+        and source.builds_with(image.manager)
+        and not source.requires.get(image.manager)
+    )
 
 
 def uses_build_machine(matrix: Matrix, image: Image) -> bool:
