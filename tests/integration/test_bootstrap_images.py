@@ -124,11 +124,13 @@ def test_the_release_s_images_share_one_bootstrap_and_their_builds_make_no_confi
         assert again is None, said[-2000:]
 
 
-@pytest.mark.parametrize("plugin", [RELEASE, "userspace-rcu"])
+@pytest.mark.parametrize("name", IMAGES)
 def test_the_shared_bootstrap_makes_what_the_image_s_own_toolchain_makes(
-    contexts: Contexts, plugin: str
+    contexts: Contexts, name: str
 ) -> None:
-    name = IMAGES[1]  # the musl image builds both (userspace-rcu is its dependency)
+    """(userspace-rcu, the musl images' dependency, has no such stage: in one full test run its
+    Makefile.in from the shared stage differed from the image's own, docs/runtimes.md)"""
+    plugin = RELEASE
     shared = contexts.listing(
         contexts.stage(name, f"bootstrap-{plugin}"), f"/usr/src/plugins/{plugin}/bootstrapped"
     )
